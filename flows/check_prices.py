@@ -1,0 +1,103 @@
+"""The weekly check flow: fetch the newest weeks, compare them with the table, write new weeks conditionally."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Annotated
+
+from prefect import flow, get_run_logger
+from pydantic import Field
+
+from gas_alerts.compare import CheckPlan
+from gas_alerts.settings import Settings
+from gas_alerts.source import DEFAULT_SOURCE
+from gas_publisher.contract import REGION_BY_ID, REGION_IDS
+from tasks.compare import compare_weeks
+from tasks.fetch import fetch_prices
+from tasks.store import WriteResult, read_stored_weeks, write_new_weeks
+
+
+@dataclass(frozen=True)
+class CheckSummary:
+    """The outcome of one check, for people and for the demo."""
+
+    newest_week: date | None
+    written: list[date] = field(default_factory=list)
+    baseline: bool = False
+    alerts: tuple[str, ...] = ()
+    revised: list[date] = field(default_factory=list)
+
+    @property
+    def message(self) -> str:
+        """One line a person reads in the UI or the terminal."""
+        if self.baseline and self.written:
+            return f"Baseline stored ({self.newest_week})"
+        if not self.written:
+            return "No new week"
+        weeks = f"{len(self.written)} new weeks" if len(self.written) > 1 else "New week"
+        return f"{weeks} (newest {self.newest_week}), {len(self.alerts)} alerts"
+
+
+def resolve_regions(regions: Sequence[str] | None) -> tuple[str, ...]:
+    """The regions to check: all of them by default; unknown names are an error that lists the known ones."""
+    if not regions:
+        return REGION_IDS
+    unknown = [region for region in regions if region not in REGION_BY_ID]
+    if unknown:
+        raise ValueError(f"unknown region(s): {', '.join(unknown)}; known regions: {', '.join(REGION_IDS)}")
+    return tuple(regions)
+
+
+def summarize(plan: CheckPlan, result: WriteResult) -> CheckSummary:
+    """Combine the plan and what was written into the check's summary."""
+    newest = plan.newest
+    return CheckSummary(
+        newest_week=newest.week if newest else plan.latest_stored,
+        written=result.written,
+        baseline=plan.baseline,
+        alerts=result.alerting.drops if result.alerting else (),
+        revised=result.revised,
+    )
+
+
+def describe_drops(plan: CheckPlan, checked: int) -> str:
+    """'3 of 17 regions dropped; New York City 3.45 → 3.38, ...' for the newest week."""
+    newest = plan.newest
+    if newest is None or newest.previous_week is None:
+        return "no comparison"
+    moves = ", ".join(
+        f"{REGION_BY_ID[r].name} {newest.previous_prices[r]} → {newest.prices[r]}" for r in newest.drops
+    )
+    return f"{len(newest.drops)} of {checked} regions dropped" + (f"; {moves}" if moves else "")
+
+
+@flow(name="check-gas-prices", description="Check the newest NY gas prices and store any new week.")
+def check_gas_prices(
+    source: str = DEFAULT_SOURCE,
+    regions: list[str] | None = None,
+    lookback_weeks: Annotated[int, Field(ge=2, le=104)] = 8,
+    aws_credentials_block: str | None = None,
+    table_name: str | None = None,
+) -> CheckSummary:
+    """Fetch the newest weeks, compare them with the stored ones, and write new weeks so alerts go out."""
+    logger = get_run_logger()
+    checked = resolve_regions(regions)
+    table = table_name or Settings.from_environment().table_name
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    weeks = fetch_prices(source, lookback_weeks)
+    stored = read_stored_weeks(table, lookback_weeks, aws_credentials_block)
+    plan = compare_weeks(weeks, stored, checked, now)
+    if plan.window_gap:
+        logger.warning(
+            "The %d-week window starts after the newest stored week %s; run a backfill to fill any gap",
+            lookback_weeks,
+            plan.latest_stored,
+        )
+    result = write_new_weeks(plan, table, now, aws_credentials_block)
+    summary = summarize(plan, result)
+    if result.written and not plan.baseline:
+        logger.info("Week %s: %s", summary.newest_week, describe_drops(plan, len(checked)))
+    logger.info(summary.message)
+    return summary

@@ -1,0 +1,79 @@
+"""boto3 clients: from a Prefect AwsCredentials block when one is named, else the standard chain."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+
+from gas_alerts.settings import DEFAULT_AWS_REGION
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodbstreams import DynamoDBStreamsClient
+    from mypy_boto3_sns import SNSClient
+    from mypy_boto3_sqs import SQSClient
+
+# Standard retry mode retries throttling and 5xx with backoff; timeouts keep a hung call from hanging the run.
+CLIENT_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 5},
+    connect_timeout=5,
+    read_timeout=15,
+)
+
+
+def boto_session(credentials_block: str | None = None) -> boto3.Session:
+    """A boto3 session from the named AwsCredentials block, or from the environment's credential chain."""
+    if credentials_block:
+        from prefect_aws import AwsCredentials
+
+        session: boto3.Session = AwsCredentials.load(credentials_block).get_boto3_session()
+        return session
+    return boto3.Session(region_name=os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION"))
+
+
+@lru_cache(maxsize=32)
+def _client(service: str, credentials_block: str | None, endpoint: str | None, region: str | None) -> Any:
+    session = boto_session(credentials_block)
+    return session.client(
+        service,  # type: ignore[call-overload]
+        region_name=session.region_name or region or DEFAULT_AWS_REGION,
+        config=CLIENT_CONFIG,
+    )
+
+
+def client(service: str, credentials_block: str | None = None) -> Any:
+    """A client built once per service, credentials block and endpoint (AWS_ENDPOINT_URL is honoured)."""
+    return _client(
+        service,
+        credentials_block,
+        os.environ.get("AWS_ENDPOINT_URL"),
+        os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION"),
+    )
+
+
+def dynamodb(credentials_block: str | None = None) -> DynamoDBClient:
+    """The DynamoDB client."""
+    result: DynamoDBClient = client("dynamodb", credentials_block)
+    return result
+
+
+def dynamodb_streams(credentials_block: str | None = None) -> DynamoDBStreamsClient:
+    """The DynamoDB Streams client."""
+    result: DynamoDBStreamsClient = client("dynamodbstreams", credentials_block)
+    return result
+
+
+def sns(credentials_block: str | None = None) -> SNSClient:
+    """The SNS client."""
+    result: SNSClient = client("sns", credentials_block)
+    return result
+
+
+def sqs(credentials_block: str | None = None) -> SQSClient:
+    """The SQS client."""
+    result: SQSClient = client("sqs", credentials_block)
+    return result

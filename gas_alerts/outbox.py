@@ -1,0 +1,69 @@
+"""Alert emails as received by a subscriber: parsed from SNS envelopes and written as .eml files."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any
+
+from gas_publisher.contract import ATTR_DROP_CENTS, ATTR_REGION
+
+SENDER = "NY Gas Price Alerts <alerts@gas-alerts.invalid>"
+RECIPIENT = "subscriber@gas-alerts.invalid"
+
+
+class MalformedEnvelopeError(ValueError):
+    """An inbox message is not an SNS notification envelope."""
+
+
+@dataclass(frozen=True)
+class DeliveredAlert:
+    """One alert as an email subscriber would receive it."""
+
+    message_id: str
+    subject: str
+    body: str
+    region: str
+    drop_cents: str
+    sent_at: datetime
+
+    @classmethod
+    def from_envelope(cls, text: str) -> DeliveredAlert:
+        """Parse the JSON envelope SNS delivers to an SQS subscriber."""
+        try:
+            envelope: dict[str, Any] = json.loads(text)
+            attributes = envelope.get("MessageAttributes", {})
+            return cls(
+                message_id=str(envelope["MessageId"]),
+                subject=str(envelope.get("Subject", "")),
+                body=str(envelope["Message"]),
+                region=str(attributes.get(ATTR_REGION, {}).get("Value", "")),
+                drop_cents=str(attributes.get(ATTR_DROP_CENTS, {}).get("Value", "")),
+                sent_at=datetime.fromisoformat(str(envelope["Timestamp"]).replace("Z", "+00:00")),
+            )
+        except (ValueError, KeyError, AttributeError, TypeError) as error:
+            raise MalformedEnvelopeError(f"not an SNS notification: {error}") from None
+
+    def to_email(self) -> EmailMessage:
+        """The email an SNS email subscription would deliver, with the attributes as headers."""
+        message = EmailMessage()
+        message["From"] = SENDER
+        message["To"] = RECIPIENT
+        message["Subject"] = self.subject
+        message["Date"] = format_datetime(self.sent_at)
+        message["Message-ID"] = f"<{self.message_id}@gas-alerts.invalid>"
+        message["X-Gas-Region"] = self.region
+        message["X-Gas-Drop-Cents"] = self.drop_cents
+        message.set_content(self.body)
+        return message
+
+    def write_to(self, outbox: Path) -> Path:
+        """Write the email as an .eml file and return its path."""
+        outbox.mkdir(parents=True, exist_ok=True)
+        path = outbox / f"{self.sent_at:%Y%m%dT%H%M%S}-{self.region or 'alert'}-{self.message_id[:8]}.eml"
+        path.write_bytes(bytes(self.to_email()))
+        return path

@@ -1,0 +1,145 @@
+"""Reads the dataset's rows: from the Socrata JSON API, or from a data.ny.gov CSV export."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import stamina
+
+from gas_alerts.prices import SourceDataError
+from gas_publisher.contract import DATASET_API_URL, REGIONS
+
+DEFAULT_SOURCE = DATASET_API_URL
+TIMEOUT = httpx.Timeout(20.0, connect=5.0)
+ATTEMPTS = 5
+MAX_RETRY_AFTER = 60.0
+TRANSIENT_STATUS = frozenset({429, 500, 502, 503, 504})
+CSV_DATE_FORMAT = "%m/%d/%Y"
+CSV_DATE_HEADER = "Date"
+
+
+class SourceUnavailableError(RuntimeError):
+    """The source could not be reached, or kept failing, after every retry."""
+
+
+def is_url(source: str) -> bool:
+    """Tell a URL from a file path."""
+    return source.startswith(("http://", "https://"))
+
+
+def retry_backoff(error: Exception) -> bool | float:
+    """Retry transport errors, 429 and 5xx; wait as long as Retry-After asks, within a bound."""
+    if isinstance(error, httpx.TransportError):
+        return True
+    if isinstance(error, httpx.HTTPStatusError) and error.response.status_code in TRANSIENT_STATUS:
+        wait = _retry_after(error.response.headers.get("Retry-After"))
+        return True if wait is None else min(wait, MAX_RETRY_AFTER)
+    return False
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max((moment - datetime.now(moment.tzinfo)).total_seconds(), 0.0)
+
+
+def fetch_json_rows(
+    url: str,
+    *,
+    limit: int,
+    offset: int = 0,
+    app_token: str | None = None,
+    http: httpx.Client | None = None,
+) -> Any:
+    """GET newest-first rows from the Socrata API, retrying transient failures; return the decoded JSON."""
+    params = {"$order": "date DESC", "$limit": str(limit)}
+    if offset:
+        params["$offset"] = str(offset)
+    response = _get(url, params, app_token, http)
+    content_type = response.headers.get("Content-Type", "")
+    if "html" in content_type or response.text.lstrip()[:1] == "<":
+        raise SourceDataError(f"{url} answered with an HTML page, not JSON rows")
+    try:
+        return response.json()
+    except json.JSONDecodeError as error:
+        raise SourceDataError(f"{url} answered with invalid JSON ({error.msg} at byte {error.pos})") from None
+
+
+def fetch_csv_text(url: str, *, app_token: str | None = None, http: httpx.Client | None = None) -> str:
+    """GET a CSV export, retrying transient failures."""
+    return _get(url, {}, app_token, http).text
+
+
+def _get(url: str, params: dict[str, str], app_token: str | None, http: httpx.Client | None) -> httpx.Response:
+    headers = {"Accept": "application/json, text/csv"}
+    if app_token:
+        headers["X-App-Token"] = app_token
+    owned = http is None
+    client = http or httpx.Client(timeout=TIMEOUT, follow_redirects=True)
+    try:
+        for attempt in stamina.retry_context(on=retry_backoff, attempts=ATTEMPTS, timeout=180, wait_max=30):
+            with attempt:
+                response = client.get(url, params=params, headers=headers)
+                response.raise_for_status()
+        return response
+    except httpx.HTTPStatusError as error:
+        raise SourceUnavailableError(
+            f"{url} answered HTTP {error.response.status_code} after {ATTEMPTS} attempts"
+        ) from error
+    except httpx.TransportError as error:
+        raise SourceUnavailableError(
+            f"{url} could not be read after {ATTEMPTS} attempts: {type(error).__name__}: {error}"
+        ) from error
+    finally:
+        if owned:
+            client.close()
+
+
+def rows_from_csv(text: str) -> list[dict[str, str]]:
+    """Turn a data.ny.gov CSV export into rows shaped like the JSON API's (field names, ISO dates)."""
+    reader = csv.DictReader(io.StringIO(text))
+    headers = reader.fieldnames or []
+    if CSV_DATE_HEADER not in headers:
+        raise SourceDataError(f"the CSV has no {CSV_DATE_HEADER!r} column (columns: {', '.join(headers[:5])})")
+    field_by_header = {region.csv_header: region.api_field for region in REGIONS}
+    rows = []
+    for record in reader:
+        row = {field_by_header[h]: v for h, v in record.items() if h in field_by_header and v}
+        row["date"] = _iso_date(record.get(CSV_DATE_HEADER) or "")
+        rows.append(row)
+    return rows
+
+
+def _iso_date(text: str) -> str:
+    """Convert MM/DD/YYYY to the API's timestamp form; leave anything else for validation to name."""
+    try:
+        return datetime.strptime(text.strip(), CSV_DATE_FORMAT).strftime("%Y-%m-%dT00:00:00.000")
+    except ValueError:
+        return text
+
+
+def load_rows(source: str, *, limit: int, app_token: str | None = None, http: httpx.Client | None = None) -> Any:
+    """Rows from a Socrata URL (newest `limit`), a CSV export URL, or a CSV file path (all rows)."""
+    if is_url(source):
+        if source.split("?", 1)[0].endswith(".csv"):
+            return rows_from_csv(fetch_csv_text(source, app_token=app_token, http=http))
+        return fetch_json_rows(source, limit=limit, app_token=app_token, http=http)
+    path = Path(source)
+    if not path.is_file():
+        raise SourceDataError(f"{source} is neither an http(s) URL nor an existing CSV file")
+    return rows_from_csv(path.read_text(encoding="utf-8-sig"))

@@ -1,0 +1,1 @@
+"""The publisher Lambda: turns alert-flagged week items from the table stream into SNS messages."""

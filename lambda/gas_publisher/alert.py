@@ -1,0 +1,120 @@
+"""The alert message for one region whose price fell: subject, body and SNS message attributes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from gas_publisher.contract import (
+    ATTR_DROP_CENTS,
+    ATTR_REGION,
+    DATASET_PAGE_URL,
+    DATASET_TITLE,
+    REGION_BY_ID,
+)
+from gas_publisher.week import MalformedItem, WeekRecord
+
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One price drop in one region, ready to publish."""
+
+    week: date
+    region: str
+    price: Decimal
+    previous_week: date
+    previous_price: Decimal
+
+    @property
+    def drop_cents(self) -> Decimal:
+        """How many cents the price fell (positive)."""
+        return _plain((self.previous_price - self.price) / CENT)
+
+    @property
+    def drop_percent(self) -> Decimal:
+        """The fall as a percentage of last week's price, one decimal place."""
+        return (100 * (self.previous_price - self.price) / self.previous_price).quantize(Decimal("0.1"))
+
+    @property
+    def region_name(self) -> str:
+        """The region's full name."""
+        return REGION_BY_ID[self.region].name
+
+    @property
+    def dedup_id(self) -> str:
+        """A key that is the same every time this exact alert is produced."""
+        return f"{self.week.isoformat()}#{self.region}"
+
+    @property
+    def subject(self) -> str:
+        """The email subject; SNS requires ASCII, so the cent sign is spelled out."""
+        unit = "cent" if self.drop_cents == 1 else "cents"
+        return f"Gas fell {self.drop_cents} {unit} in {self.region_name}: ${_money(self.price)}/gal"
+
+    @property
+    def body(self) -> str:
+        """The plain-text email body."""
+        return "\n".join(
+            [
+                f"Regular gasoline in {self.region_name} fell {self.drop_cents}¢ "
+                f"in the week of {self.week:%A %d %B %Y}.",
+                "",
+                f"  This week ({self.week.isoformat()}):   ${_money(self.price)}/gal",
+                f"  Last week ({self.previous_week.isoformat()}):   ${_money(self.previous_price)}/gal",
+                f"  Change:                  -{self.drop_cents}¢ (-{self.drop_percent}%)",
+                "",
+                f"Region: {self.region_name}",
+                f"Source: NY Open Data, {DATASET_TITLE}",
+                DATASET_PAGE_URL,
+                "",
+                "You get this email because you subscribed to New York gas price alerts.",
+                "Your subscription's filter policy decides which regions and which drops reach you.",
+            ]
+        )
+
+    def message_attributes(self) -> dict[str, dict[str, str]]:
+        """SNS message attributes that subscription filter policies match on."""
+        return {
+            ATTR_REGION: {"DataType": "String", "StringValue": self.region},
+            ATTR_DROP_CENTS: {"DataType": "Number", "StringValue": str(self.drop_cents)},
+        }
+
+    def publish_entry(self, entry_id: str) -> dict[str, Any]:
+        """One PublishBatch request entry."""
+        return {
+            "Id": entry_id,
+            "Subject": self.subject,
+            "Message": self.body,
+            "MessageAttributes": self.message_attributes(),
+        }
+
+
+def alerts_for(record: WeekRecord) -> list[Alert]:
+    """One alert per region the flow flagged as dropped; raises MalformedItem if the item disagrees."""
+    if not record.alert or not record.drops:
+        return []
+    if record.previous_week is None:
+        raise MalformedItem("an alert item has no previous_week")
+    alerts = []
+    for region in record.drops:
+        price = record.prices.get(region)
+        previous = record.previous_prices.get(region)
+        if price is None or previous is None or not price < previous:
+            raise MalformedItem(f"drops lists {region} but its prices do not show a drop")
+        alerts.append(Alert(record.week, region, price, record.previous_week, previous))
+    return alerts
+
+
+def _plain(value: Decimal) -> Decimal:
+    """Drop a trailing '.00' so that 7.00 cents reads as 7."""
+    return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
+
+
+def _money(price: Decimal) -> Decimal:
+    """Show whole cents as two decimals, since DynamoDB returns 3.40 as 3.4."""
+    cents = price.quantize(CENT)
+    return cents if cents == price else price

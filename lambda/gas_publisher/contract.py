@@ -1,0 +1,68 @@
+"""Loads contract.json and stream_filter.json: the names the flow, the Lambda and Terraform share."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+CONTRACT_PATH = Path(__file__).with_name("contract.json")
+STREAM_FILTER_PATH = Path(__file__).with_name("stream_filter.json")
+
+
+@dataclass(frozen=True)
+class Region:
+    """One of the 17 price regions of the dataset."""
+
+    id: str
+    name: str
+
+    @property
+    def api_field(self) -> str:
+        """The Socrata JSON field holding this region's price."""
+        return f"{self.id}_average_gal"
+
+    @property
+    def csv_header(self) -> str:
+        """The column header of the data.ny.gov CSV export."""
+        return f"{self.name} Average ($/gal)"
+
+
+def _load(path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+_CONTRACT = _load(CONTRACT_PATH)
+
+DATASET_ID: str = _CONTRACT["dataset"]["id"]
+DATASET_TITLE: str = _CONTRACT["dataset"]["title"]
+DATASET_PAGE_URL: str = _CONTRACT["dataset"]["page_url"]
+DATASET_API_URL: str = _CONTRACT["dataset"]["api_url"]
+DATASET_CSV_URL: str = _CONTRACT["dataset"]["csv_url"]
+
+PARTITION_KEY: str = _CONTRACT["table"]["partition_key"]
+SORT_KEY: str = _CONTRACT["table"]["sort_key"]
+KEY_TYPE: str = _CONTRACT["table"]["key_type"]
+STREAM_VIEW_TYPE: str = _CONTRACT["table"]["stream_view_type"]
+
+ATTR_REGION: str = _CONTRACT["message_attributes"]["region"]["name"]
+ATTR_DROP_CENTS: str = _CONTRACT["message_attributes"]["drop_cents"]["name"]
+
+HANDLER: str = _CONTRACT["lambda"]["handler"]
+HANDLER_ENVIRONMENT: tuple[str, ...] = tuple(_CONTRACT["lambda"]["environment"])
+
+REGIONS: tuple[Region, ...] = tuple(Region(r["id"], r["name"]) for r in _CONTRACT["regions"])
+REGION_BY_ID: dict[str, Region] = {region.id: region for region in REGIONS}
+REGION_IDS: tuple[str, ...] = tuple(REGION_BY_ID)
+
+
+def stream_filter_pattern() -> dict[str, Any]:
+    """The DynamoDB stream filter pattern that Terraform and the local stream runner both apply."""
+    return _load(STREAM_FILTER_PATH)
+
+
+def is_known_region(value: object) -> bool:
+    """Tell whether a value is one of the dataset's region ids (input is untrusted)."""
+    return isinstance(value, str) and value in REGION_BY_ID

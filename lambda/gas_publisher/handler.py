@@ -1,0 +1,165 @@
+"""The publisher Lambda: one SNS message per dropped region, with failures reported per record."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from gas_publisher.alert import Alert, alerts_for
+from gas_publisher.batching import UnprocessedError
+from gas_publisher.ledger import SentLedger
+from gas_publisher.week import MalformedItem, WeekRecord
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_sns import SNSClient
+
+logger = logging.getLogger("gas_publisher")
+PUBLISH_BATCH_LIMIT = 10
+AWS_ERRORS = (BotoCoreError, ClientError, UnprocessedError)
+
+
+class SkipRecord(ValueError):
+    """A stream record that asks for no alert: not an INSERT, not flagged, or malformed."""
+
+
+@dataclass(frozen=True)
+class StreamRecord:
+    """The parts of a DynamoDB stream record the publisher uses."""
+
+    sequence_number: str
+    event_name: str
+    new_image: Mapping[str, Any] | None
+
+    @classmethod
+    def parse(cls, raw: object) -> StreamRecord:
+        """Read a Lambda stream record, raising SkipRecord if it has no usable shape."""
+        if not isinstance(raw, Mapping) or not isinstance(raw.get("dynamodb"), Mapping):
+            raise SkipRecord("record has no dynamodb section")
+        body: Mapping[str, Any] = raw["dynamodb"]
+        sequence_number = body.get("SequenceNumber")
+        if not isinstance(sequence_number, str) or not sequence_number:
+            raise SkipRecord("record has no SequenceNumber")
+        image = body.get("NewImage")
+        return cls(
+            sequence_number=sequence_number,
+            event_name=str(raw.get("eventName", "")),
+            new_image=image if isinstance(image, Mapping) else None,
+        )
+
+    def alerts(self) -> list[Alert]:
+        """The alerts this record asks for; raises SkipRecord when it asks for none."""
+        if self.event_name != "INSERT":
+            raise SkipRecord(f"{self.event_name or 'unnamed'} event, only INSERTs alert")
+        if self.new_image is None:
+            raise SkipRecord("INSERT without a NewImage")
+        try:
+            alerts = alerts_for(WeekRecord.from_item(self.new_image))
+        except MalformedItem as error:
+            raise SkipRecord(f"malformed week item: {error}") from None
+        if not alerts:
+            raise SkipRecord("item is not flagged for alerting")
+        return alerts
+
+
+class Publisher:
+    """Publishes alerts to the topic at most once each, using the sent ledger."""
+
+    def __init__(self, sns: SNSClient, dynamodb: DynamoDBClient, topic_arn: str, table_name: str) -> None:
+        self._sns = sns
+        self._topic_arn = topic_arn
+        self._ledger = SentLedger(dynamodb, table_name)
+
+    def publish(self, alerts: Sequence[Alert]) -> set[str]:
+        """Publish what the ledger has not seen yet; return the dedup ids that could not be published."""
+        try:
+            already = self._ledger.sent(alert.week for alert in alerts)
+        except AWS_ERRORS:
+            logger.exception("could not read the sent ledger; the whole batch will be retried")
+            return {alert.dedup_id for alert in alerts}
+        pending = [alert for alert in alerts if alert.region not in already.get(alert.week, set())]
+        for alert in alerts:
+            if alert not in pending:
+                logger.info("skip %s: already published", alert.dedup_id)
+        failed: set[str] = set()
+        for start in range(0, len(pending), PUBLISH_BATCH_LIMIT):
+            failed |= self._publish_chunk(pending[start : start + PUBLISH_BATCH_LIMIT])
+        sent = {alert.week: set(already.get(alert.week, set())) for alert in pending}
+        for alert in pending:
+            if alert.dedup_id not in failed:
+                sent[alert.week].add(alert.region)
+        try:
+            self._ledger.record(sent)
+        except AWS_ERRORS:
+            # The messages are out; failing the records now would send them a second time.
+            logger.exception("published, but could not record it in the sent ledger")
+        return failed
+
+    def _publish_chunk(self, chunk: Sequence[Alert]) -> set[str]:
+        entries = [alert.publish_entry(str(index)) for index, alert in enumerate(chunk)]
+        try:
+            response = self._sns.publish_batch(TopicArn=self._topic_arn, PublishBatchRequestEntries=entries)
+        except AWS_ERRORS:
+            logger.exception("PublishBatch failed for %d alerts", len(chunk))
+            return {alert.dedup_id for alert in chunk}
+        failed = set()
+        for entry in response.get("Failed", []):
+            alert = chunk[int(entry["Id"])]
+            logger.error("publish failed for %s: %s", alert.dedup_id, entry.get("Code", "unknown"))
+            failed.add(alert.dedup_id)
+        for entry in response.get("Successful", []):
+            logger.info("published %s as %s", chunk[int(entry["Id"])].dedup_id, entry.get("MessageId"))
+        return failed
+
+
+def process_batch(event: Mapping[str, Any], publisher: Publisher) -> dict[str, list[dict[str, str]]]:
+    """Handle every record of a stream batch; report exactly the records whose alerts were not published."""
+    alerts_by_record: dict[str, list[Alert]] = {}
+    raw_records = event.get("Records", [])
+    for position, raw in enumerate(raw_records if isinstance(raw_records, list) else []):
+        try:
+            record = StreamRecord.parse(raw)
+            alerts_by_record.setdefault(record.sequence_number, []).extend(record.alerts())
+        except SkipRecord as reason:
+            logger.info("skip record %d: %s", position, reason)
+    unique = {alert.dedup_id: alert for alerts in alerts_by_record.values() for alert in alerts}
+    failed = publisher.publish(list(unique.values())) if unique else set()
+    return {
+        "batchItemFailures": [
+            {"itemIdentifier": sequence_number}
+            for sequence_number, alerts in alerts_by_record.items()
+            if any(alert.dedup_id in failed for alert in alerts)
+        ]
+    }
+
+
+@lru_cache(maxsize=4)
+def _publisher(topic_arn: str, table_name: str, endpoint: str | None, region: str | None) -> Publisher:
+    session = boto3.session.Session(region_name=region)
+    return Publisher(session.client("sns"), session.client("dynamodb"), topic_arn, table_name)
+
+
+def publisher_from_environment(environ: Mapping[str, str] = os.environ) -> Publisher:
+    """The publisher configured by TOPIC_ARN and TABLE_NAME, built once per configuration."""
+    logger.setLevel(environ.get("LOG_LEVEL", "INFO").upper())
+    missing = [name for name in ("TOPIC_ARN", "TABLE_NAME") if not environ.get(name)]
+    if missing:
+        raise RuntimeError(f"the publisher needs the environment variables {', '.join(missing)}")
+    return _publisher(
+        environ["TOPIC_ARN"],
+        environ["TABLE_NAME"],
+        environ.get("AWS_ENDPOINT_URL"),
+        environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION"),
+    )
+
+
+def lambda_handler(event: Mapping[str, Any], context: object) -> dict[str, list[dict[str, str]]]:
+    """The Lambda entry point."""
+    return process_batch(event, publisher_from_environment())

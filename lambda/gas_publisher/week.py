@@ -1,0 +1,128 @@
+"""The week item: one DynamoDB item per dataset week, written by the flow and read by the Lambda."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from gas_publisher.contract import DATASET_ID, PARTITION_KEY, SORT_KEY, is_known_region
+
+AttributeValue = dict[str, Any]
+Item = dict[str, AttributeValue]
+
+
+class MalformedItem(ValueError):
+    """A stored item or stream image does not have the shape of a week item."""
+
+
+@dataclass(frozen=True)
+class WeekRecord:
+    """One week of prices as stored, with the previous week it was compared against."""
+
+    week: date
+    prices: Mapping[str, Decimal]
+    previous_week: date | None = None
+    previous_prices: Mapping[str, Decimal] = field(default_factory=dict)
+    drops: tuple[str, ...] = ()
+    alert: bool = False
+    origin: str = "weekly"
+    recorded_at: str = ""
+    rev: int = 0
+
+    def to_item(self) -> Item:
+        """Encode as a low-level DynamoDB item (the form PutItem and stream images use)."""
+        item: Item = {
+            **week_key(self.week),
+            "prices": encode_prices(self.prices),
+            "drops": {"L": [{"S": region} for region in self.drops]},
+            "alert": {"BOOL": self.alert},
+            "origin": {"S": self.origin},
+            "rev": {"N": str(self.rev)},
+        }
+        if self.recorded_at:
+            item["recorded_at"] = {"S": self.recorded_at}
+        if self.previous_week is not None:
+            item["previous_week"] = {"S": self.previous_week.isoformat()}
+            item["previous_prices"] = encode_prices(self.previous_prices)
+        return item
+
+    @classmethod
+    def from_item(cls, item: Mapping[str, Any]) -> WeekRecord:
+        """Decode a low-level item or stream image, rejecting anything that is not a week item."""
+        if _string(item, PARTITION_KEY) != DATASET_ID:
+            raise MalformedItem(f"{PARTITION_KEY} is not the dataset partition {DATASET_ID!r}")
+        previous = item.get("previous_week")
+        drops = _list(item, "drops")
+        for region in drops:
+            if not is_known_region(region):
+                raise MalformedItem(f"drops names an unknown region: {str(region)[:40]!r}")
+        alert = item.get("alert", {"BOOL": False})
+        if not isinstance(alert, Mapping) or not isinstance(alert.get("BOOL"), bool):
+            raise MalformedItem("alert is not a boolean")
+        return cls(
+            week=_date(_string(item, SORT_KEY), SORT_KEY),
+            prices=_prices(item, "prices"),
+            previous_week=None if previous is None else _date(_string(item, "previous_week"), "previous_week"),
+            previous_prices=_prices(item, "previous_prices") if "previous_prices" in item else {},
+            drops=tuple(drops),
+            alert=alert["BOOL"],
+            origin=_string(item, "origin") if "origin" in item else "weekly",
+            recorded_at=_string(item, "recorded_at") if "recorded_at" in item else "",
+            rev=int(_number(item.get("rev", {"N": "0"}), "rev")),
+        )
+
+
+def week_key(week: date) -> Item:
+    """The primary key of a week's item."""
+    return {PARTITION_KEY: {"S": DATASET_ID}, SORT_KEY: {"S": week.isoformat()}}
+
+
+def encode_prices(prices: Mapping[str, Decimal]) -> AttributeValue:
+    """Encode region prices as a DynamoDB map of numbers."""
+    return {"M": {region: {"N": str(price)} for region, price in prices.items()}}
+
+
+def _string(item: Mapping[str, Any], name: str) -> str:
+    value = item.get(name)
+    if not isinstance(value, Mapping) or not isinstance(value.get("S"), str):
+        raise MalformedItem(f"{name} is missing or not a string")
+    text: str = value["S"]
+    return text
+
+
+def _number(value: object, name: str) -> Decimal:
+    if not isinstance(value, Mapping) or not isinstance(value.get("N"), str):
+        raise MalformedItem(f"{name} is missing or not a number")
+    try:
+        return Decimal(value["N"])
+    except InvalidOperation:
+        raise MalformedItem(f"{name} is not a number") from None
+
+
+def _list(item: Mapping[str, Any], name: str) -> list[Any]:
+    value = item.get(name, {"L": []})
+    if not isinstance(value, Mapping) or not isinstance(value.get("L"), list):
+        raise MalformedItem(f"{name} is not a list")
+    return [entry.get("S") if isinstance(entry, Mapping) else None for entry in value["L"]]
+
+
+def _prices(item: Mapping[str, Any], name: str) -> dict[str, Decimal]:
+    value = item.get(name)
+    if not isinstance(value, Mapping) or not isinstance(value.get("M"), Mapping):
+        raise MalformedItem(f"{name} is missing or not a map")
+    prices: dict[str, Decimal] = {}
+    for region, price in value["M"].items():
+        if not is_known_region(region):
+            raise MalformedItem(f"{name} names an unknown region: {str(region)[:40]!r}")
+        prices[region] = _number(price, f"{name}.{region}")
+    return prices
+
+
+def _date(text: str, name: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise MalformedItem(f"{name} is not an ISO date: {text[:40]!r}") from None

@@ -1,0 +1,41 @@
+"""The task that reads the data source and validates what it returned."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from prefect import Task, get_run_logger, task
+from prefect.cache_policies import NONE
+from prefect.client.schemas.objects import TaskRun
+from prefect.states import State
+
+from gas_alerts.prices import WeekPrices, parse_rows
+from gas_alerts.settings import Settings
+from gas_alerts.source import SourceUnavailableError, is_url, load_rows
+
+
+def _source_unavailable(task: Task[Any, Any], task_run: TaskRun, state: State[Any]) -> bool:
+    """Retry the task only when the source was unreachable, never when its data was bad."""
+    return isinstance(state.data, SourceUnavailableError)
+
+
+def fetch_weeks(source: str, lookback_weeks: int, *, today: date | None = None) -> list[WeekPrices]:
+    """Read the source and return its newest `lookback_weeks` valid weeks, oldest first."""
+    rows = load_rows(source, limit=lookback_weeks, app_token=Settings.from_environment().app_token)
+    return parse_rows(rows, today=today or date.today())[-lookback_weeks:]
+
+
+@task(
+    name="fetch-prices",
+    retries=2,
+    retry_delay_seconds=[30, 120],
+    retry_condition_fn=_source_unavailable,
+    cache_policy=NONE,
+)
+def fetch_prices(source: str, lookback_weeks: int) -> list[WeekPrices]:
+    """Fetch the newest weeks (the API's newest rows, or a whole CSV export) and validate every row."""
+    weeks = fetch_weeks(source, lookback_weeks)
+    where = "the Socrata API" if is_url(source) else source
+    get_run_logger().info("Fetched %d valid weeks up to %s from %s", len(weeks), weeks[-1].week, where)
+    return weeks
