@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Annotated
 
-from prefect import flow, get_run_logger
+from prefect import flow
 from pydantic import Field
 
 from gas_alerts.compare import CheckPlan
+from gas_alerts.logs import run_logger
 from gas_alerts.settings import Settings
 from gas_alerts.source import DEFAULT_SOURCE
 from gas_publisher.contract import REGION_BY_ID, REGION_IDS
@@ -67,9 +68,7 @@ def describe_drops(plan: CheckPlan, checked: int) -> str:
     newest = plan.newest
     if newest is None or newest.previous_week is None:
         return "no comparison"
-    moves = ", ".join(
-        f"{REGION_BY_ID[r].name} {newest.previous_prices[r]} → {newest.prices[r]}" for r in newest.drops
-    )
+    moves = ", ".join(f"{REGION_BY_ID[r].name} {newest.previous_prices[r]} → {newest.prices[r]}" for r in newest.drops)
     return f"{len(newest.drops)} of {checked} regions dropped" + (f"; {moves}" if moves else "")
 
 
@@ -82,7 +81,7 @@ def check_gas_prices(
     table_name: str | None = None,
 ) -> CheckSummary:
     """Fetch the newest weeks, compare them with the stored ones, and write new weeks so alerts go out."""
-    logger = get_run_logger()
+    logger = run_logger()
     checked = resolve_regions(regions)
     table = table_name or Settings.from_environment().table_name
     now = datetime.now(UTC).isoformat(timespec="seconds")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import boto3
 from botocore.config import Config
@@ -30,7 +30,8 @@ def boto_session(credentials_block: str | None = None) -> boto3.Session:
     if credentials_block:
         from prefect_aws import AwsCredentials
 
-        session: boto3.Session = AwsCredentials.load(credentials_block).get_boto3_session()
+        block = cast("AwsCredentials", AwsCredentials.load(credentials_block))
+        session: boto3.Session = block.get_boto3_session()
         return session
     return boto3.Session(region_name=os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION"))
 

@@ -72,7 +72,11 @@ def friendly_errors() -> Iterator[None]:
         raise typer.Exit(1) from None
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "")
-        hint = " (run `gas-alerts local provision`, or `terraform apply` in infra/)" if code == "ResourceNotFoundException" else ""
+        hint = (
+            " (run `gas-alerts local provision`, or `terraform apply` in infra/)"
+            if code == "ResourceNotFoundException"
+            else ""
+        )
         errors.print(f"error: AWS refused the call: {error}{hint}")
         raise typer.Exit(1) from None
     except BotoCoreError as error:
@@ -129,7 +133,9 @@ def demo(
 
 @app.command()
 def check(
-    source: Annotated[str, typer.Option(help="Socrata JSON URL, a CSV export URL, or a CSV file path.")] = DEFAULT_SOURCE,
+    source: Annotated[
+        str, typer.Option(help="Socrata JSON URL, a CSV export URL, or a CSV file path.")
+    ] = DEFAULT_SOURCE,
     regions: RegionsOption = None,
     lookback: Annotated[int, typer.Option(min=2, max=104, help="Weeks to fetch and compare.")] = 8,
     aws_credentials_block: Annotated[

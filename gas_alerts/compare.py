@@ -51,9 +51,7 @@ def find_drops(
 
 def find_revision(stored: WeekRecord, source: WeekPrices) -> Revision | None:
     """The regions whose source value now differs from the stored one, if any."""
-    changed = {
-        region: price for region, price in source.prices.items() if stored.prices.get(region) != price
-    }
+    changed = {region: price for region, price in source.prices.items() if stored.prices.get(region) != price}
     if not changed:
         return None
     old = {region: stored.prices[region] for region in changed if region in stored.prices}

@@ -37,9 +37,7 @@ def parse_rows(rows: object, *, today: date) -> list[WeekPrices]:
         parsed = parse_row(row, index, today=today)
         seen = weeks.get(parsed.week)
         if seen is not None and seen.prices != parsed.prices:
-            raise SourceDataError(
-                f"row {index}: date {parsed.week.isoformat()} appears twice with different prices"
-            )
+            raise SourceDataError(f"row {index}: date {parsed.week.isoformat()} appears twice with different prices")
         weeks[parsed.week] = parsed
     return [weeks[week] for week in sorted(weeks)]
 
@@ -88,8 +86,7 @@ def _parse_price(raw: object, index: int, week: date, field: str) -> Decimal:
         raise SourceDataError(f"{where} is {price}, but a price must be above zero")
     if not MIN_PLAUSIBLE_PRICE <= price <= MAX_PLAUSIBLE_PRICE:
         raise SourceDataError(
-            f"{where} is {price} $/gal, outside the plausible range "
-            f"{MIN_PLAUSIBLE_PRICE}-{MAX_PLAUSIBLE_PRICE}"
+            f"{where} is {price} $/gal, outside the plausible range {MIN_PLAUSIBLE_PRICE}-{MAX_PLAUSIBLE_PRICE}"
         )
     return price
 

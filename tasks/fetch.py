@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from prefect import Task, get_run_logger, task
+from prefect import Task, task
 from prefect.cache_policies import NONE
-from prefect.client.schemas.objects import TaskRun
-from prefect.states import State
+from prefect.client.schemas.objects import State, TaskRun
 
+from gas_alerts.logs import run_logger
 from gas_alerts.prices import WeekPrices, parse_rows
 from gas_alerts.settings import Settings
 from gas_alerts.source import SourceUnavailableError, is_url, load_rows
@@ -37,5 +37,5 @@ def fetch_prices(source: str, lookback_weeks: int) -> list[WeekPrices]:
     """Fetch the newest weeks (the API's newest rows, or a whole CSV export) and validate every row."""
     weeks = fetch_weeks(source, lookback_weeks)
     where = "the Socrata API" if is_url(source) else source
-    get_run_logger().info("Fetched %d valid weeks up to %s from %s", len(weeks), weeks[-1].week, where)
+    run_logger().info("Fetched %d valid weeks up to %s from %s", len(weeks), weeks[-1].week, where)
     return weeks

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from prefect import get_run_logger, task
+from prefect import task
 from prefect.cache_policies import NONE
 
 from gas_alerts import aws
 from gas_alerts.compare import CheckPlan
+from gas_alerts.logs import run_logger
 from gas_alerts.store import PriceTable
 from gas_publisher.week import WeekRecord
 
@@ -36,10 +37,12 @@ def read_stored_weeks(table_name: str, limit: int, credentials_block: str | None
 
 
 @task(name="write-new-weeks", cache_policy=NONE)
-def write_new_weeks(plan: CheckPlan, table_name: str, seen_at: str, credentials_block: str | None = None) -> WriteResult:
+def write_new_weeks(
+    plan: CheckPlan, table_name: str, seen_at: str, credentials_block: str | None = None
+) -> WriteResult:
     """Apply revisions, then put each new week in date order with a condition that it is not stored yet."""
     table = price_table(table_name, credentials_block)
-    logger = get_run_logger()
+    logger = run_logger()
     result = WriteResult()
     for revision in plan.revisions:
         if table.apply_revision(revision, seen_at):

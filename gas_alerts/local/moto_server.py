@@ -12,7 +12,7 @@ from gas_alerts.local.environment import patched_environment
 from gas_alerts.settings import DEFAULT_AWS_REGION
 
 # moto accepts any credentials; fixed fake ones keep boto3 from looking for real ones.
-FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}  # noqa: S105
+FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
 
 def local_aws_environment(endpoint: str) -> dict[str, str]:

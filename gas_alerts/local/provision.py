@@ -54,7 +54,7 @@ def ensure_table(client: DynamoDBClient, table_name: str) -> str:
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
             raise
-        description = client.create_table(**table_definition(table_name))["TableDescription"]  # type: ignore[arg-type]
+        description = client.create_table(**table_definition(table_name))["TableDescription"]
         client.get_waiter("table_exists").wait(TableName=table_name, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
     stream_arn = description.get("LatestStreamArn")
     if not stream_arn:
@@ -79,7 +79,7 @@ def ensure_queue(client: SQSClient, name: str) -> tuple[str, str]:
 
 
 def ensure_inbox_subscription(
-    sns: SNSClient, sqs: SQSClient, topic_arn: str, queue_url: str, queue_arn: str, policy: dict[str, Any]
+    sns: SNSClient, sqs: SQSClient, *, topic_arn: str, queue_url: str, queue_arn: str, policy: dict[str, Any]
 ) -> str:
     """Subscribe the inbox queue to the topic with this filter policy, replacing an older policy."""
     sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": json.dumps(_allow_topic(queue_arn, topic_arn))})
@@ -89,9 +89,13 @@ def ensure_inbox_subscription(
         for subscription in page.get("Subscriptions", [])
         if subscription.get("Endpoint") == queue_arn
     ]
-    subscription_arn = existing[0] if existing else sns.subscribe(
-        TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn, ReturnSubscriptionArn=True
-    )["SubscriptionArn"]
+    subscription_arn = (
+        existing[0]
+        if existing
+        else sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn, ReturnSubscriptionArn=True)[
+            "SubscriptionArn"
+        ]
+    )
     # An empty JSON object removes the filter, so the inbox then receives every alert.
     sns.set_subscription_attributes(
         SubscriptionArn=subscription_arn, AttributeName="FilterPolicy", AttributeValue=json.dumps(policy)
@@ -120,6 +124,8 @@ def provision(settings: Settings, policy: dict[str, Any] | None = None) -> Local
     stream_arn = ensure_table(aws.dynamodb(), settings.table_name)
     topic_arn = sns.create_topic(Name=settings.topic_name)["TopicArn"]
     inbox_url, inbox_arn = ensure_queue(sqs, settings.inbox_queue)
-    subscription_arn = ensure_inbox_subscription(sns, sqs, topic_arn, inbox_url, inbox_arn, policy or {})
+    subscription_arn = ensure_inbox_subscription(
+        sns, sqs, topic_arn=topic_arn, queue_url=inbox_url, queue_arn=inbox_arn, policy=policy or {}
+    )
     dead_letter_url, _ = ensure_queue(sqs, settings.dead_letter_queue)
     return LocalResources(settings.table_name, stream_arn, topic_arn, inbox_url, subscription_arn, dead_letter_url)

@@ -50,7 +50,7 @@ class LocalSocrata:
         self.requests: list[RequestLog] = []
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
 
     @property
     def url(self) -> str:
@@ -92,7 +92,7 @@ class LocalSocrata:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (the name http.server looks for)
+            def do_GET(self) -> None:
                 parts = urlsplit(self.path)
                 params = {key: values[-1] for key, values in parse_qs(parts.query).items()}
                 with server._lock:

@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -88,7 +89,9 @@ class StreamRunner:
     retry_delay: float = 0.2
     on_batch: Callable[[Sequence[Record]], None] | None = None
 
-    def run(self, *, follow: bool = False, poll_interval: float = 1.0, should_stop: Callable[[], bool] = lambda: False) -> DeliveryStats:
+    def run(
+        self, *, follow: bool = False, poll_interval: float = 1.0, should_stop: Callable[[], bool] = lambda: False
+    ) -> DeliveryStats:
         """Deliver everything new; with follow, keep polling until should_stop() says so."""
         stats = DeliveryStats()
         while True:
@@ -134,7 +137,7 @@ class StreamRunner:
         """What Lambda passes for a stream record: the same fields plus the source ARN, times as epoch seconds."""
         body = dict(record["dynamodb"])
         created = body.get("ApproximateCreationDateTime")
-        if hasattr(created, "timestamp"):
+        if isinstance(created, datetime):
             body["ApproximateCreationDateTime"] = int(created.timestamp())
         return {**record, "dynamodb": body, "eventSourceARN": self.stream_arn}
 
@@ -174,7 +177,10 @@ class StreamRunner:
     def _send_to_dead_letter(self, shard_id: str, records: Sequence[Record]) -> None:
         """Record the exhausted batch the way Lambda's on-failure destination does, so it can be redriven."""
         message = {
-            "requestContext": {"condition": "RetryAttemptsExhausted", "approximateInvokeCount": self.max_retry_attempts + 1},
+            "requestContext": {
+                "condition": "RetryAttemptsExhausted",
+                "approximateInvokeCount": self.max_retry_attempts + 1,
+            },
             "DDBStreamBatchInfo": {
                 "shardId": shard_id,
                 "startSequenceNumber": records[0]["dynamodb"]["SequenceNumber"],

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING
 
 from gas_publisher.contract import (
     ATTR_DROP_CENTS,
@@ -14,7 +14,10 @@ from gas_publisher.contract import (
     DATASET_TITLE,
     REGION_BY_ID,
 )
-from gas_publisher.week import MalformedItem, WeekRecord
+from gas_publisher.week import MalformedItemError, WeekRecord
+
+if TYPE_CHECKING:
+    from mypy_boto3_sns.type_defs import MessageAttributeValueTypeDef, PublishBatchRequestEntryTypeDef
 
 CENT = Decimal("0.01")
 
@@ -76,14 +79,14 @@ class Alert:
             ]
         )
 
-    def message_attributes(self) -> dict[str, dict[str, str]]:
+    def message_attributes(self) -> dict[str, MessageAttributeValueTypeDef]:
         """SNS message attributes that subscription filter policies match on."""
         return {
             ATTR_REGION: {"DataType": "String", "StringValue": self.region},
             ATTR_DROP_CENTS: {"DataType": "Number", "StringValue": str(self.drop_cents)},
         }
 
-    def publish_entry(self, entry_id: str) -> dict[str, Any]:
+    def publish_entry(self, entry_id: str) -> PublishBatchRequestEntryTypeDef:
         """One PublishBatch request entry."""
         return {
             "Id": entry_id,
@@ -94,17 +97,17 @@ class Alert:
 
 
 def alerts_for(record: WeekRecord) -> list[Alert]:
-    """One alert per region the flow flagged as dropped; raises MalformedItem if the item disagrees."""
+    """One alert per region the flow flagged as dropped; raises MalformedItemError if the item disagrees."""
     if not record.alert or not record.drops:
         return []
     if record.previous_week is None:
-        raise MalformedItem("an alert item has no previous_week")
+        raise MalformedItemError("an alert item has no previous_week")
     alerts = []
     for region in record.drops:
         price = record.prices.get(region)
         previous = record.previous_prices.get(region)
         if price is None or previous is None or not price < previous:
-            raise MalformedItem(f"drops lists {region} but its prices do not show a drop")
+            raise MalformedItemError(f"drops lists {region} but its prices do not show a drop")
         alerts.append(Alert(record.week, region, price, record.previous_week, previous))
     return alerts
 

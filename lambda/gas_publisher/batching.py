@@ -21,7 +21,7 @@ class UnprocessedError(RuntimeError):
 
 
 def _backoff(attempt: int) -> float:
-    return min(0.05 * 2**attempt, 2.0)
+    return min(0.05 * 2.0**attempt, 2.0)
 
 
 def batch_get(

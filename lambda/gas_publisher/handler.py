@@ -15,7 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from gas_publisher.alert import Alert, alerts_for
 from gas_publisher.batching import UnprocessedError
 from gas_publisher.ledger import SentLedger
-from gas_publisher.week import MalformedItem, WeekRecord
+from gas_publisher.week import MalformedItemError, WeekRecord
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -26,7 +26,7 @@ PUBLISH_BATCH_LIMIT = 10
 AWS_ERRORS = (BotoCoreError, ClientError, UnprocessedError)
 
 
-class SkipRecord(ValueError):
+class SkippedRecordError(ValueError):
     """A stream record that asks for no alert: not an INSERT, not flagged, or malformed."""
 
 
@@ -40,13 +40,13 @@ class StreamRecord:
 
     @classmethod
     def parse(cls, raw: object) -> StreamRecord:
-        """Read a Lambda stream record, raising SkipRecord if it has no usable shape."""
+        """Read a Lambda stream record, raising SkippedRecordError if it has no usable shape."""
         if not isinstance(raw, Mapping) or not isinstance(raw.get("dynamodb"), Mapping):
-            raise SkipRecord("record has no dynamodb section")
+            raise SkippedRecordError("record has no dynamodb section")
         body: Mapping[str, Any] = raw["dynamodb"]
         sequence_number = body.get("SequenceNumber")
         if not isinstance(sequence_number, str) or not sequence_number:
-            raise SkipRecord("record has no SequenceNumber")
+            raise SkippedRecordError("record has no SequenceNumber")
         image = body.get("NewImage")
         return cls(
             sequence_number=sequence_number,
@@ -55,17 +55,17 @@ class StreamRecord:
         )
 
     def alerts(self) -> list[Alert]:
-        """The alerts this record asks for; raises SkipRecord when it asks for none."""
+        """The alerts this record asks for; raises SkippedRecordError when it asks for none."""
         if self.event_name != "INSERT":
-            raise SkipRecord(f"{self.event_name or 'unnamed'} event, only INSERTs alert")
+            raise SkippedRecordError(f"{self.event_name or 'unnamed'} event, only INSERTs alert")
         if self.new_image is None:
-            raise SkipRecord("INSERT without a NewImage")
+            raise SkippedRecordError("INSERT without a NewImage")
         try:
             alerts = alerts_for(WeekRecord.from_item(self.new_image))
-        except MalformedItem as error:
-            raise SkipRecord(f"malformed week item: {error}") from None
+        except MalformedItemError as error:
+            raise SkippedRecordError(f"malformed week item: {error}") from None
         if not alerts:
-            raise SkipRecord("item is not flagged for alerting")
+            raise SkippedRecordError("item is not flagged for alerting")
         return alerts
 
 
@@ -114,8 +114,8 @@ class Publisher:
             alert = chunk[int(entry["Id"])]
             logger.error("publish failed for %s: %s", alert.dedup_id, entry.get("Code", "unknown"))
             failed.add(alert.dedup_id)
-        for entry in response.get("Successful", []):
-            logger.info("published %s as %s", chunk[int(entry["Id"])].dedup_id, entry.get("MessageId"))
+        for success in response.get("Successful", []):
+            logger.info("published %s as %s", chunk[int(success["Id"])].dedup_id, success.get("MessageId"))
         return failed
 
 
@@ -127,7 +127,7 @@ def process_batch(event: Mapping[str, Any], publisher: Publisher) -> dict[str, l
         try:
             record = StreamRecord.parse(raw)
             alerts_by_record.setdefault(record.sequence_number, []).extend(record.alerts())
-        except SkipRecord as reason:
+        except SkippedRecordError as reason:
             logger.info("skip record %d: %s", position, reason)
     unique = {alert.dedup_id: alert for alerts in alerts_by_record.values() for alert in alerts}
     failed = publisher.publish(list(unique.values())) if unique else set()

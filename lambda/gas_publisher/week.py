@@ -14,7 +14,7 @@ AttributeValue = dict[str, Any]
 Item = dict[str, AttributeValue]
 
 
-class MalformedItem(ValueError):
+class MalformedItemError(ValueError):
     """A stored item or stream image does not have the shape of a week item."""
 
 
@@ -53,15 +53,15 @@ class WeekRecord:
     def from_item(cls, item: Mapping[str, Any]) -> WeekRecord:
         """Decode a low-level item or stream image, rejecting anything that is not a week item."""
         if _string(item, PARTITION_KEY) != DATASET_ID:
-            raise MalformedItem(f"{PARTITION_KEY} is not the dataset partition {DATASET_ID!r}")
+            raise MalformedItemError(f"{PARTITION_KEY} is not the dataset partition {DATASET_ID!r}")
         previous = item.get("previous_week")
         drops = _list(item, "drops")
         for region in drops:
             if not is_known_region(region):
-                raise MalformedItem(f"drops names an unknown region: {str(region)[:40]!r}")
+                raise MalformedItemError(f"drops names an unknown region: {str(region)[:40]!r}")
         alert = item.get("alert", {"BOOL": False})
         if not isinstance(alert, Mapping) or not isinstance(alert.get("BOOL"), bool):
-            raise MalformedItem("alert is not a boolean")
+            raise MalformedItemError("alert is not a boolean")
         return cls(
             week=_date(_string(item, SORT_KEY), SORT_KEY),
             prices=_prices(item, "prices"),
@@ -88,35 +88,35 @@ def encode_prices(prices: Mapping[str, Decimal]) -> AttributeValue:
 def _string(item: Mapping[str, Any], name: str) -> str:
     value = item.get(name)
     if not isinstance(value, Mapping) or not isinstance(value.get("S"), str):
-        raise MalformedItem(f"{name} is missing or not a string")
+        raise MalformedItemError(f"{name} is missing or not a string")
     text: str = value["S"]
     return text
 
 
 def _number(value: object, name: str) -> Decimal:
     if not isinstance(value, Mapping) or not isinstance(value.get("N"), str):
-        raise MalformedItem(f"{name} is missing or not a number")
+        raise MalformedItemError(f"{name} is missing or not a number")
     try:
         return Decimal(value["N"])
     except InvalidOperation:
-        raise MalformedItem(f"{name} is not a number") from None
+        raise MalformedItemError(f"{name} is not a number") from None
 
 
 def _list(item: Mapping[str, Any], name: str) -> list[Any]:
     value = item.get(name, {"L": []})
     if not isinstance(value, Mapping) or not isinstance(value.get("L"), list):
-        raise MalformedItem(f"{name} is not a list")
+        raise MalformedItemError(f"{name} is not a list")
     return [entry.get("S") if isinstance(entry, Mapping) else None for entry in value["L"]]
 
 
 def _prices(item: Mapping[str, Any], name: str) -> dict[str, Decimal]:
     value = item.get(name)
     if not isinstance(value, Mapping) or not isinstance(value.get("M"), Mapping):
-        raise MalformedItem(f"{name} is missing or not a map")
+        raise MalformedItemError(f"{name} is missing or not a map")
     prices: dict[str, Decimal] = {}
     for region, price in value["M"].items():
         if not is_known_region(region):
-            raise MalformedItem(f"{name} names an unknown region: {str(region)[:40]!r}")
+            raise MalformedItemError(f"{name} names an unknown region: {str(region)[:40]!r}")
         prices[region] = _number(price, f"{name}.{region}")
     return prices
 
@@ -125,4 +125,4 @@ def _date(text: str, name: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise MalformedItem(f"{name} is not an ISO date: {text[:40]!r}") from None
+        raise MalformedItemError(f"{name} is not an ISO date: {text[:40]!r}") from None

@@ -1,0 +1,57 @@
+# Everything goes through uv, which this Makefile installs into .tools/ on first use.
+# Nothing is installed globally and no Python interpreter is downloaded.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+CHECKOV_VERSION := 3.3.30
+
+export UV_PYTHON_DOWNLOADS := never
+export UV_CACHE_DIR ?= $(CURDIR)/.cache/uv
+export UV_PROJECT_ENVIRONMENT := $(CURDIR)/.venv
+# Tests and the demo never phone home; Prefect's temporary server gets time to start on slow machines.
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 90
+
+UV := .tools/bin/uv
+VENV := .venv
+STAMP := $(VENV)/.synced
+
+.DEFAULT_GOAL := help
+.PHONY: help install demo test lint typecheck checkov unit bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(STAMP): pyproject.toml uv.lock | $(UV)
+	$(UV) sync --locked
+	@touch $@
+
+install: $(STAMP) ## Create .venv from the lock file
+
+demo: $(STAMP) ## Replay recent real weeks end to end on a local AWS and Prefect's embedded server
+	$(VENV)/bin/gas-alerts demo
+
+test: lint typecheck checkov unit ## Lint, type-check, check the Terraform and run every test (what CI runs)
+
+lint: $(STAMP) ## ruff (with security rules) and the formatter check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(STAMP) ## mypy --strict
+	$(VENV)/bin/mypy
+
+checkov: $(UV) ## checkov on infra/, offline, in its own tool environment (it clashes with python-hcl2)
+	BC_SKIP_MAPPING=TRUE CKV_SKIP_PACKAGE_UPDATE_CHECK=true \
+	  $(UV) tool run --from checkov==$(CHECKOV_VERSION) checkov --directory infra --framework terraform \
+	  --skip-download --compact --quiet
+
+unit: $(STAMP) ## pytest
+	$(VENV)/bin/pytest
+
+clean: ## Remove the virtual environments and caches (keeps the outbox)
+	rm -rf $(VENV) .tools .cache .pytest_cache .mypy_cache .ruff_cache
