@@ -1,0 +1,136 @@
+# The gas-alerts stack: price table, alert topic, publisher Lambda, operator alarms and the flow runner's policy.
+
+provider "aws" {
+  region = var.aws_region
+  # Credentials come from the standard AWS chain (environment, shared profile, SSO, instance role); none live here.
+
+  default_tags {
+    tags = merge({ Project = var.name_prefix, ManagedBy = "terraform" }, var.tags)
+  }
+}
+
+locals {
+  # The one contract shared with the flow and the Lambda, and the stream filter the local stream runner also reads.
+  contract_file      = "${path.module}/../lambda/gas_publisher/contract.json"
+  stream_filter_file = "${path.module}/../lambda/gas_publisher/stream_filter.json"
+  lambda_source_dir  = "${path.module}/../lambda"
+
+  contract   = jsondecode(file(local.contract_file))
+  region_ids = [for region in local.contract.regions : region.id]
+
+  # Week items live under the dataset id; the publisher's sent ledger under "<dataset id>#sent" (ledger.py).
+  price_partition  = local.contract.dataset.id
+  ledger_partition = "${local.contract.dataset.id}#sent"
+
+  table_name        = "${var.name_prefix}-prices"
+  topic_name        = "${var.name_prefix}-price-drops"
+  dead_letter_queue = "${var.name_prefix}-publisher-dlq"
+  function_name     = "${var.name_prefix}-publisher"
+  operator_topic    = "${var.name_prefix}-operator"
+}
+
+module "table" {
+  source = "./modules/dynamodb"
+
+  name                = local.table_name
+  partition_key       = local.contract.table.partition_key
+  sort_key            = local.contract.table.sort_key
+  key_type            = local.contract.table.key_type
+  stream_view_type    = local.contract.table.stream_view_type
+  deletion_protection = var.deletion_protection
+}
+
+module "alerts" {
+  source = "./modules/sns"
+
+  name                 = local.topic_name
+  subscribers          = var.subscribers
+  region_ids           = local.region_ids
+  region_attribute     = local.contract.message_attributes.region.name
+  drop_cents_attribute = local.contract.message_attributes.drop_cents.name
+}
+
+module "operator" {
+  source = "./modules/sns"
+
+  name                    = local.operator_topic
+  subscribers             = [for email in var.alarm_emails : { email = email }]
+  region_ids              = local.region_ids
+  region_attribute        = local.contract.message_attributes.region.name
+  drop_cents_attribute    = local.contract.message_attributes.drop_cents.name
+  allow_cloudwatch_alarms = true
+}
+
+module "publisher" {
+  source = "./modules/lambda"
+
+  function_name      = local.function_name
+  source_dir         = local.lambda_source_dir
+  handler            = local.contract.lambda.handler
+  aws_region         = var.aws_region
+  log_retention_days = var.log_retention_days
+
+  environment = {
+    TABLE_NAME = module.table.table_name
+    TOPIC_ARN  = module.alerts.topic_arn
+    LOG_LEVEL  = var.log_level
+  }
+  required_environment = local.contract.lambda.environment
+
+  table_arn         = module.table.table_arn
+  stream_arn        = module.table.stream_arn
+  table_kms_key_arn = module.table.kms_key_arn
+  ledger_partition  = local.ledger_partition
+
+  topic_arn         = module.alerts.topic_arn
+  topic_kms_key_arn = module.alerts.kms_key_arn
+
+  stream_filter_pattern  = jsondecode(file(local.stream_filter_file))
+  dead_letter_queue_name = local.dead_letter_queue
+  alarm_topic_arns       = [module.operator.topic_arn]
+}
+
+# Whoever runs the Prefect flow (an IAM user whose keys go into a prefect-aws AwsCredentials block, or a worker's
+# role) gets exactly the DynamoDB calls the flow makes on this table, on the price partition only.
+data "aws_iam_policy_document" "flow_runner" {
+  statement {
+    sid = "PriceTableCallsOfTheFlow"
+    actions = [
+      "dynamodb:Query",      # latest weeks (PriceTable.recent_weeks) and the paged full history (all_weeks)
+      "dynamodb:PutItem",    # conditional write of a new week
+      "dynamodb:UpdateItem", # recording a revision of a stored week
+      "dynamodb:BatchWriteItem", # the backfill flow writes historical weeks in batches
+    ]
+    resources = [module.table.table_arn]
+    # Only the price partition: the flow can neither read nor rewrite the publisher's sent ledger.
+    condition {
+      test     = "ForAllValues:StringEquals"
+      variable = "dynamodb:LeadingKeys"
+      values   = [local.price_partition]
+    }
+  }
+
+  statement {
+    sid       = "UseTableKeyThroughDynamoDB"
+    actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
+    resources = [module.table.kms_key_arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["dynamodb.${var.aws_region}.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_policy" "flow_runner" {
+  name        = "${var.name_prefix}-flow-runner"
+  description = "DynamoDB calls of the gas-alerts Prefect flows on ${local.table_name}, and nothing else"
+  policy      = data.aws_iam_policy_document.flow_runner.json
+}
+
+resource "aws_iam_role_policy_attachment" "flow_runner" {
+  for_each = toset(var.flow_runner_role_names)
+
+  role       = each.value
+  policy_arn = aws_iam_policy.flow_runner.arn
+}
