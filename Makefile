@@ -53,5 +53,8 @@ checkov: $(UV) ## checkov on infra/, offline, in its own tool environment (it cl
 unit: $(STAMP) ## pytest
 	$(VENV)/bin/pytest
 
+bench: $(STAMP) ## Measure calls and time of a weekly check on moto (figures quoted in the README)
+	$(VENV)/bin/python -m benchmarks.bench
+
 clean: ## Remove the virtual environments and caches (keeps the outbox)
 	rm -rf $(VENV) .tools .cache .pytest_cache .mypy_cache .ruff_cache
