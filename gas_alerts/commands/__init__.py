@@ -1,0 +1,1 @@
+"""The subcommands of `gas-alerts`, one module per group."""
