@@ -96,9 +96,10 @@ data "aws_iam_policy_document" "flow_runner" {
   statement {
     sid = "PriceTableCallsOfTheFlow"
     actions = [
-      "dynamodb:Query",      # latest weeks (PriceTable.recent_weeks) and the paged full history (all_weeks)
-      "dynamodb:PutItem",    # conditional write of a new week
-      "dynamodb:UpdateItem", # recording a revision of a stored week
+      # Put and Update items inside a TransactWriteItems are authorised as PutItem and UpdateItem.
+      "dynamodb:Query",          # latest weeks (PriceTable.recent_weeks) and the paged full history (all_weeks)
+      "dynamodb:PutItem",        # conditional write of a new week
+      "dynamodb:UpdateItem",     # recording a revision of a stored week
       "dynamodb:BatchWriteItem", # the backfill flow writes historical weeks in batches
     ]
     resources = [module.table.table_arn]

@@ -18,9 +18,9 @@ locals {
   unknown_regions = sort(distinct(flatten([for s in var.subscribers : [for r in s.regions : r if !contains(var.region_ids, r)]])))
 }
 
-data "aws_iam_policy_document" "this" {
+data "aws_iam_policy_document" "key" {
   #checkov:skip=CKV_AWS_109:A key policy's "*" resource means this key only; the account root keeps control so the key cannot become unmanageable.
-  #checkov:skip=CKV_AWS_111:A key policy's "*" resource means this key only; the service statements are limited to this account by condition.
+  #checkov:skip=CKV_AWS_111:A key policy's "*" resource means this key only; SNS is held to this account by condition, CloudWatch by the topic policy.
   #checkov:skip=CKV_AWS_356:In a key policy the resource "*" is the key the policy is attached to, not every resource.
   statement {
     sid       = "AccountAdministersKeyThroughIam"
@@ -47,6 +47,8 @@ data "aws_iam_policy_document" "this" {
     }
   }
 
+  # AWS documents this statement without conditions, and reports that an account condition makes alarm actions
+  # fail; the key encrypts only this topic, and the topic policy below limits publishing to this account's alarms.
   dynamic "statement" {
     for_each = var.allow_cloudwatch_alarms ? [true] : []
     content {
@@ -57,11 +59,25 @@ data "aws_iam_policy_document" "this" {
         type        = "Service"
         identifiers = ["cloudwatch.amazonaws.com"]
       }
-      condition {
-        test     = "StringEquals"
-        variable = "aws:SourceAccount"
-        values   = [data.aws_caller_identity.current.account_id]
-      }
+    }
+  }
+}
+
+# Only for the operator topic. Without a topic policy SNS applies its default one; identities of this account (the
+# publisher's role) publish through their IAM policies either way.
+data "aws_iam_policy_document" "topic" {
+  statement {
+    sid       = "ThisAccountsAlarmsPublish"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.this.arn]
+    principals {
+      type        = "Service"
+      identifiers = ["cloudwatch.amazonaws.com"]
+    }
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = ["arn:${data.aws_partition.current.partition}:cloudwatch:*:${data.aws_caller_identity.current.account_id}:alarm:*"]
     }
   }
 }
@@ -70,7 +86,7 @@ resource "aws_kms_key" "this" {
   description             = "Encrypts the ${var.name} SNS topic"
   enable_key_rotation     = true
   deletion_window_in_days = var.kms_deletion_window_days
-  policy                  = data.aws_iam_policy_document.this.json
+  policy                  = data.aws_iam_policy_document.key.json
 }
 
 resource "aws_kms_alias" "this" {
@@ -81,6 +97,13 @@ resource "aws_kms_alias" "this" {
 resource "aws_sns_topic" "this" {
   name              = var.name
   kms_master_key_id = aws_kms_key.this.arn
+}
+
+resource "aws_sns_topic_policy" "this" {
+  count = var.allow_cloudwatch_alarms ? 1 : 0
+
+  arn    = aws_sns_topic.this.arn
+  policy = data.aws_iam_policy_document.topic.json
 }
 
 resource "aws_sns_topic_subscription" "this" {
