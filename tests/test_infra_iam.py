@@ -45,6 +45,31 @@ def operations(service: str) -> dict[str, str]:
     return {xform_name(name): name for name in model.operation_names}
 
 
+# IAM has no action for a transaction: each item is authorised as the operation it wraps (DynamoDB developer guide,
+# "Using IAM with DynamoDB transactions"). The wrapping key of each item in the request names that operation.
+TRANSACT_WRITE_ITEMS = {
+    "Put": "PutItem",
+    "Update": "UpdateItem",
+    "Delete": "DeleteItem",
+    "ConditionCheck": "ConditionCheckItem",
+}
+TRANSACT_GET_ITEMS = {"Get": "GetItem"}
+
+
+def transaction_actions(operation: str, tree: ast.AST) -> set[str]:
+    """The operations a transaction call needs, read from the item keys ({"Put": ...}) built in the same code."""
+    kinds = TRANSACT_WRITE_ITEMS if operation == "TransactWriteItems" else TRANSACT_GET_ITEMS
+    keys = {
+        key.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Dict)
+        for key in node.keys
+        if isinstance(key, ast.Constant) and key.value in kinds
+    }
+    # When the item kinds cannot be seen, require every kind, so the policy is reviewed rather than guessed.
+    return {kinds[key] for key in keys} or set(kinds.values())
+
+
 @dataclass(frozen=True)
 class CallScanner:
     """Finds the API operations of one service that Python code calls, following helpers imported from the Lambda."""
@@ -53,18 +78,21 @@ class CallScanner:
 
     def in_files(self, files: list[Path]) -> set[str]:
         """API operation names called anywhere in these files."""
-        return {op for path in files for op in self.in_tree(ast.parse(path.read_text(encoding="utf-8")), path, set())}
+        trees = [ast.parse(path.read_text(encoding="utf-8")) for path in files]
+        return {op for tree in trees for op in self.in_tree(tree, tree, set())}
 
-    def in_tree(self, tree: ast.AST, path: Path, seen: set[tuple[Path, str]]) -> set[str]:
-        """Operations called in one syntax tree, including inside gas_publisher helpers it calls."""
+    def in_tree(self, tree: ast.AST, module: ast.Module, seen: set[tuple[Path, str]]) -> set[str]:
+        """Operations called in a syntax tree of a module, including inside gas_publisher helpers it calls."""
         known = operations(self.service)
-        imported = _imported_lambda_functions(path)
+        imported = _imported_lambda_functions(module)
         found: set[str] = set()
         for node in ast.walk(tree):
             if not isinstance(node, ast.Call):
                 continue
             method = node.func.attr if isinstance(node.func, ast.Attribute) else None
-            if method in known:
+            if method in {"transact_write_items", "transact_get_items"} and self.service == "dynamodb":
+                found |= transaction_actions(known[method], tree)
+            elif method in known:
                 found.add(known[method])
             elif method in {"get_paginator", "get_waiter"} and node.args and isinstance(node.args[0], ast.Constant):
                 found |= self._paginator_or_waiter(method, str(node.args[0].value))
@@ -72,7 +100,8 @@ class CallScanner:
                 target = imported[node.func.id]
                 if target not in seen:
                     seen.add(target)
-                    found |= self.in_tree(_function(*target), target[0], seen)
+                    helper_module = ast.parse(target[0].read_text(encoding="utf-8"))
+                    found |= self.in_tree(_definition(helper_module, target[1]), helper_module, seen)
         return found
 
     def _paginator_or_waiter(self, method: str, name: str) -> set[str]:
@@ -82,10 +111,10 @@ class CallScanner:
         return {model.get_waiter("".join(part.title() for part in name.split("_"))).operation}
 
 
-def _imported_lambda_functions(path: Path) -> dict[str, tuple[Path, str]]:
-    """Local names bound by `from gas_publisher.x import f` in a file, mapped to the defining file and function."""
+def _imported_lambda_functions(module: ast.Module) -> dict[str, tuple[Path, str]]:
+    """Local names bound by `from gas_publisher.x import f` in a module, mapped to the defining file and name."""
     imports: dict[str, tuple[Path, str]] = {}
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in ast.walk(module):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("gas_publisher."):
             source = LAMBDA_PACKAGE / (node.module.removeprefix("gas_publisher.").replace(".", "/") + ".py")
             for alias in node.names:
@@ -93,8 +122,8 @@ def _imported_lambda_functions(path: Path) -> dict[str, tuple[Path, str]]:
     return imports
 
 
-def _function(path: Path, name: str) -> ast.AST:
-    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+def _definition(module: ast.Module, name: str) -> ast.AST:
+    for node in module.body:
         if isinstance(node, ast.FunctionDef | ast.ClassDef) and node.name == name:
             return node
     return ast.Module(body=[], type_ignores=[])  # a constant, not a function: no calls
@@ -137,6 +166,20 @@ def test_scanner_follows_helpers_imported_from_the_lambda_package() -> None:
     """Calling gas_publisher.batching.batch_put counts as BatchWriteItem (how a backfill would batch its writes)."""
     ledger = LAMBDA_PACKAGE / "ledger.py"
     assert CallScanner("dynamodb").in_files([ledger]) == {"BatchGetItem", "BatchWriteItem"}
+
+
+def test_scanner_counts_a_transaction_as_the_operations_it_wraps() -> None:
+    """TransactWriteItems of Put and Update items needs PutItem and UpdateItem, the actions IAM checks per item."""
+    source = """
+def write(client, table):
+    items = [{"Put": {"TableName": table}}, {"Update": {"TableName": table}}]
+    client.transact_write_items(TransactItems=items)
+"""
+    tree = ast.parse(source)
+    assert CallScanner("dynamodb").in_tree(tree, tree, set()) == {
+        "PutItem",
+        "UpdateItem",
+    }
 
 
 def test_flow_runner_policy_allows_every_dynamodb_call_the_flow_makes() -> None:
@@ -231,7 +274,7 @@ def test_publisher_writes_only_its_queue_and_log_group() -> None:
 
 def test_no_policy_allows_a_wildcard_action_outside_key_policies() -> None:
     """Only key policies (whose "*" means the key itself) hold kms:*; no other statement has a wildcard action."""
-    key_policies = {(MODULES / "dynamodb", "this"), (MODULES / "sns", "this"), (MODULES / "lambda", "log_key")}
+    key_policies = {(MODULES / "dynamodb", "this"), (MODULES / "sns", "key"), (MODULES / "lambda", "log_key")}
     for directory, name, item in all_statements():
         wildcard = [a for a in item.get("actions", []) if a == "*" or a.endswith(":*")]
         if wildcard:
