@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from gas_alerts.commands import local, weekly
+from gas_alerts.commands import history, local, weekly
 from gas_alerts.settings import ENVIRONMENT
 
 ENVIRONMENT_HELP = "\n\n".join(f"{name} (default: {default or 'unset'}): {what}" for name, default, what in ENVIRONMENT)
@@ -24,6 +24,8 @@ app.add_typer(local_app, name="local")
 
 app.command()(weekly.demo)
 app.command()(weekly.check)
+app.command()(history.backfill)
+app.command()(history.replay)
 local_app.command("provision")(local.local_provision)
 local_app.command("deliver")(local.local_deliver)
 
