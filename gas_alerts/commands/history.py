@@ -36,11 +36,15 @@ def backfill(
     from flows.backfill import backfill_prices
     from gas_alerts.backfill import listening_to_progress
 
-    bar = Progress(TextColumn("Writing weeks"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console)
-    task = bar.add_task("write", total=None)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    bar = Progress(*columns, console=console)
+    task = bar.add_task("Starting the flow, reading the history", total=None)
 
     def show(done: int, total: int) -> None:
-        bar.update(task, completed=done, total=total)
+        if done == 0:
+            # The clock starts with the writes, not with Prefect's start-up.
+            bar.reset(task, description="Writing weeks", total=total)
+        bar.update(task, completed=done)
 
     with friendly_errors(), bar, listening_to_progress(show):
         summary = backfill_prices(
