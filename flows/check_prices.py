@@ -5,19 +5,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Annotated
+from typing import Annotated, cast
 
 from prefect import flow
+from prefect.states import Completed
 from pydantic import Field
 
 from gas_alerts.compare import CheckPlan
 from gas_alerts.logs import run_logger
+from gas_alerts.run_report import expected_week, run_name_for
 from gas_alerts.settings import Settings
 from gas_alerts.source import DEFAULT_SOURCE
 from gas_publisher.contract import REGION_BY_ID, REGION_IDS
 from tasks.compare import compare_weeks
 from tasks.fetch import fetch_prices
+from tasks.report import name_run_for_week, publish_run_report
 from tasks.store import WriteResult, read_stored_weeks, write_new_weeks
+
+# A conflicting concurrent run means re-reading and re-planning; the second plan finds the weeks stored.
+WRITE_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -72,11 +78,20 @@ def describe_drops(plan: CheckPlan, checked: int) -> str:
     return f"{len(newest.drops)} of {checked} regions dropped" + (f"; {moves}" if moves else "")
 
 
-@flow(name="check-gas-prices", description="Check the newest NY gas prices and store any new week.")
+def _run_name() -> str:
+    """Runs are named for the week they check; the name is corrected once the source says which week is newest."""
+    return run_name_for(expected_week())
+
+
+@flow(
+    name="check-gas-prices",
+    flow_run_name=_run_name,
+    description="Check the newest NY gas prices, store any new week, and let the stream send the alerts.",
+)
 def check_gas_prices(
     source: str = DEFAULT_SOURCE,
     regions: list[str] | None = None,
-    lookback_weeks: Annotated[int, Field(ge=2, le=104)] = 8,
+    lookback_weeks: Annotated[int, Field(ge=2, le=50)] = 8,
     aws_credentials_block: str | None = None,
     table_name: str | None = None,
 ) -> CheckSummary:
@@ -86,17 +101,26 @@ def check_gas_prices(
     table = table_name or Settings.from_environment().table_name
     now = datetime.now(UTC).isoformat(timespec="seconds")
     weeks = fetch_prices(source, lookback_weeks)
-    stored = read_stored_weeks(table, lookback_weeks, aws_credentials_block)
-    plan = compare_weeks(weeks, stored, checked, now)
+    name_run_for_week(weeks[-1].week)
+    for _ in range(WRITE_ATTEMPTS):
+        stored = read_stored_weeks(table, lookback_weeks, aws_credentials_block)
+        plan = compare_weeks(weeks, stored, checked, now)
+        result = write_new_weeks(plan, table, now, aws_credentials_block)
+        if not result.conflict:
+            break
+    else:
+        raise RuntimeError(f"other runs kept changing {table}; gave up after {WRITE_ATTEMPTS} attempts")
     if plan.window_gap:
         logger.warning(
             "The %d-week window starts after the newest stored week %s; run a backfill to fill any gap",
             lookback_weeks,
             plan.latest_stored,
         )
-    result = write_new_weeks(plan, table, now, aws_credentials_block)
     summary = summarize(plan, result)
     if result.written and not plan.baseline:
         logger.info("Week %s: %s", summary.newest_week, describe_drops(plan, len(checked)))
     logger.info(summary.message)
-    return summary
+    publish_run_report(weeks, plan, result, checked, summary.message)
+    # Prefect makes a returned state the run's final state (its message shows in the UI) and hands
+    # callers the state's data, so callers of the flow still receive a CheckSummary.
+    return cast("CheckSummary", Completed(message=summary.message, data=summary))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -14,7 +14,8 @@ from gas_publisher.week import WeekRecord, encode_prices, week_key
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-KEY_NAMES = {"#pk": PARTITION_KEY, "#sk": SORT_KEY}
+# DynamoDB accepts at most 100 operations in one transaction.
+MAX_TRANSACTION_ITEMS = 100
 
 
 class PriceTable:
@@ -53,12 +54,7 @@ class PriceTable:
     def put_new_week(self, record: WeekRecord) -> bool:
         """Store a week unless it is already stored; False means another run stored it first."""
         try:
-            self.client.put_item(
-                TableName=self.name,
-                Item=record.to_item(),
-                ConditionExpression="attribute_not_exists(#sk)",
-                ExpressionAttributeNames={"#sk": SORT_KEY},
-            )
+            self.client.put_item(TableName=self.name, **_new_week_put(record))
         except ClientError as error:
             if _code(error) == "ConditionalCheckFailedException":
                 return False
@@ -67,39 +63,71 @@ class PriceTable:
 
     def apply_revision(self, revision: Revision, seen_at: str) -> bool:
         """Update a stored week to the source's new values, keeping the old ones in its revision log."""
-        entry: dict[str, Any] = {
-            "M": {
-                "seen_at": {"S": seen_at},
-                "old": encode_prices(revision.old),
-                "new": encode_prices(revision.new),
-            }
-        }
-        names = {"#p": "prices", "#rev": "rev", "#log": "revisions"}
-        values: dict[str, Any] = {
-            ":rev": {"N": str(revision.stored_rev)},
-            ":next": {"N": str(revision.stored_rev + 1)},
-            ":entry": {"L": [entry]},
-            ":empty": {"L": []},
-        }
-        sets = ["#rev = :next", "#log = list_append(if_not_exists(#log, :empty), :entry)"]
-        for index, (region, price) in enumerate(sorted(revision.new.items())):
-            names[f"#r{index}"] = region
-            values[f":v{index}"] = {"N": str(price)}
-            sets.append(f"#p.#r{index} = :v{index}")
         try:
-            self.client.update_item(
-                TableName=self.name,
-                Key=week_key(revision.week),
-                UpdateExpression="SET " + ", ".join(sets),
-                ConditionExpression="#rev = :rev",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-            )
+            self.client.update_item(TableName=self.name, **_revision_update(revision, seen_at))
         except ClientError as error:
             if _code(error) == "ConditionalCheckFailedException":
                 return False
             raise
         return True
+
+    def write_check(self, records: Sequence[WeekRecord], revisions: Sequence[Revision], seen_at: str) -> bool:
+        """Write new weeks and revisions all or nothing; False means another run changed the table first.
+
+        A lone new week is one conditional PutItem; anything more is one TransactWriteItems, so a failure
+        never leaves some weeks or revisions written and others not.
+        """
+        if not records and not revisions:
+            return True
+        if len(records) == 1 and not revisions:
+            return self.put_new_week(records[0])
+        operations: list[Any] = [{"Put": {"TableName": self.name, **_new_week_put(r)}} for r in records]
+        operations += [{"Update": {"TableName": self.name, **_revision_update(r, seen_at)}} for r in revisions]
+        if len(operations) > MAX_TRANSACTION_ITEMS:
+            raise ValueError(f"{len(operations)} writes exceed one transaction; check fewer weeks at a time")
+        try:
+            self.client.transact_write_items(TransactItems=operations)
+        except ClientError as error:
+            reasons = error.response.get("CancellationReasons", [])
+            if _code(error) == "TransactionCanceledException" and any(
+                reason.get("Code") == "ConditionalCheckFailed" for reason in reasons
+            ):
+                return False
+            raise
+        return True
+
+
+def _new_week_put(record: WeekRecord) -> dict[str, Any]:
+    """PutItem arguments that store a week only if it is not stored yet."""
+    return {
+        "Item": record.to_item(),
+        "ConditionExpression": "attribute_not_exists(#sk)",
+        "ExpressionAttributeNames": {"#sk": SORT_KEY},
+    }
+
+
+def _revision_update(revision: Revision, seen_at: str) -> dict[str, Any]:
+    """UpdateItem arguments that apply a revision if the week is still at the revision count we read."""
+    entry = {"M": {"seen_at": {"S": seen_at}, "old": encode_prices(revision.old), "new": encode_prices(revision.new)}}
+    names = {"#p": "prices", "#rev": "rev", "#log": "revisions"}
+    values: dict[str, Any] = {
+        ":rev": {"N": str(revision.stored_rev)},
+        ":next": {"N": str(revision.stored_rev + 1)},
+        ":entry": {"L": [entry]},
+        ":empty": {"L": []},
+    }
+    sets = ["#rev = :next", "#log = list_append(if_not_exists(#log, :empty), :entry)"]
+    for index, (region, price) in enumerate(sorted(revision.new.items())):
+        names[f"#r{index}"] = region
+        values[f":v{index}"] = {"N": str(price)}
+        sets.append(f"#p.#r{index} = :v{index}")
+    return {
+        "Key": week_key(revision.week),
+        "UpdateExpression": "SET " + ", ".join(sets),
+        "ConditionExpression": "#rev = :rev",
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
+    }
 
 
 def _code(error: ClientError) -> str:

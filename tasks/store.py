@@ -17,12 +17,12 @@ from gas_publisher.week import WeekRecord
 
 @dataclass(frozen=True)
 class WriteResult:
-    """What a check actually wrote."""
+    """What a check wrote; `conflict` means another run changed the table first and nothing was written."""
 
     written: list[date] = field(default_factory=list)
-    already_stored: list[date] = field(default_factory=list)
     revised: list[date] = field(default_factory=list)
     alerting: WeekRecord | None = None
+    conflict: bool = False
 
 
 def price_table(table_name: str, credentials_block: str | None) -> PriceTable:
@@ -40,21 +40,17 @@ def read_stored_weeks(table_name: str, limit: int, credentials_block: str | None
 def write_new_weeks(
     plan: CheckPlan, table_name: str, seen_at: str, credentials_block: str | None = None
 ) -> WriteResult:
-    """Apply revisions, then put each new week in date order with a condition that it is not stored yet."""
-    table = price_table(table_name, credentials_block)
+    """Write the plan's new weeks and revisions all or nothing, each conditional on what was read."""
     logger = run_logger()
-    result = WriteResult()
+    if not price_table(table_name, credentials_block).write_check(plan.writes, plan.revisions, seen_at):
+        logger.info("Another run changed the table since it was read; nothing written")
+        return WriteResult(conflict=True)
     for revision in plan.revisions:
-        if table.apply_revision(revision, seen_at):
-            result.revised.append(revision.week)
-            changes = ", ".join(f"{r} {revision.old.get(r, '-')} → {p}" for r, p in sorted(revision.new.items()))
-            logger.warning("The source revised %s: %s", revision.week, changes)
-    for record in plan.writes:
-        if table.put_new_week(record):
-            result.written.append(record.week)
-        else:
-            result.already_stored.append(record.week)
-            logger.info("Week %s was already stored by another run; nothing written", record.week)
+        changes = ", ".join(f"{r} {revision.old.get(r, '-')} → {p}" for r, p in sorted(revision.new.items()))
+        logger.warning("The source revised %s: %s", revision.week, changes)
     newest = plan.newest
-    alerting = newest if newest and newest.alert and newest.week in result.written else None
-    return WriteResult(result.written, result.already_stored, result.revised, alerting)
+    return WriteResult(
+        written=[record.week for record in plan.writes],
+        revised=[revision.week for revision in plan.revisions],
+        alerting=newest if newest is not None and newest.alert else None,
+    )

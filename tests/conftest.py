@@ -40,6 +40,15 @@ def moto_endpoint() -> Iterator[str]:
         yield endpoint
 
 
+@pytest.fixture(scope="session")
+def prefect_server() -> Iterator[None]:
+    """One temporary Prefect server (SQLite) for every flow run of the session; only one may exist at a time."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=90):
+        yield
+
+
 @pytest.fixture
 def settings(moto_endpoint: str, tmp_path: Path) -> Settings:
     """Resource names unique to the test, so tests sharing the moto server never see each other's data."""

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Iterator
 from datetime import date
 from email import message_from_bytes
+from typing import Any
+from uuid import UUID
 
 import pytest
+from prefect.client.orchestration import SyncPrefectClient, get_client
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+from prefect.events.filters import EventFilter, EventNameFilter, EventRelatedFilter
 
 from flows.check_prices import check_gas_prices
 from gas_alerts import aws
@@ -14,21 +21,13 @@ from gas_alerts.local.delivery import LocalDelivery
 from gas_alerts.local.provision import provision
 from gas_alerts.local.socrata import Fault, LocalSocrata, local_socrata
 from gas_alerts.prices import SourceDataError
+from gas_alerts.run_report import DROP_EVENT
 from gas_alerts.settings import Settings
 from gas_alerts.source import rows_from_csv
 from tests.conftest import LATEST_SNAPSHOT_CSV
 
 WEEK_N = date(2026, 2, 16)
 WEEK_N1 = date(2026, 2, 23)
-
-
-@pytest.fixture(scope="session")
-def prefect_server() -> Iterator[None]:
-    """One temporary Prefect server (SQLite) for every flow run of the session."""
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=90):
-        yield
 
 
 @pytest.fixture
@@ -52,10 +51,11 @@ def test_baseline_then_a_real_drop_then_a_rerun(settings: Settings, socrata: Loc
     assert (baseline.message, baseline.written, delivered) == (f"Baseline stored ({WEEK_N})", [WEEK_N], [])
 
     socrata.reveal_until(WEEK_N1)
-    new_week = check_gas_prices(source=socrata.url, table_name=settings.table_name)
+    state = check_gas_prices(source=socrata.url, table_name=settings.table_name, return_state=True)
     _, delivered = delivery.deliver_once()
 
-    assert new_week.message == f"New week (newest {WEEK_N1}), 3 alerts"
+    assert state.result().message == f"New week (newest {WEEK_N1}), 3 alerts"
+    assert_shown_in_prefect(state.state_details.flow_run_id)
     assert [(alert.region, alert.drop_cents, alert.subject) for alert, _ in delivered] == [
         ("glens_falls", "1", "Gas fell 1 cent in Glens Falls: $3.01/gal"),
         ("watertown", "1", "Gas fell 1 cent in Watertown: $3.03/gal"),
@@ -72,6 +72,54 @@ def test_baseline_then_a_real_drop_then_a_rerun(settings: Settings, socrata: Loc
     assert (rerun.message, rerun.written, delivered, stats.matched) == ("No new week", [], [], 0)
     assert len(socrata.requests) == 3
     assert len(list(settings.outbox.glob("*.eml"))) == 3
+
+
+def assert_shown_in_prefect(flow_run_id: UUID | None) -> None:
+    """The run is named for its week, its state message sums up, and its artifact and events are there."""
+    assert flow_run_id is not None
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(flow_run_id)
+        artifacts = client.read_artifacts(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])),
+        )
+        events = read_drop_events(client, flow_run_id, expected=3)
+    assert run.name == "week-2026-02-23"
+    assert run.state is not None
+    assert run.state.message == "New week (newest 2026-02-23), 3 alerts"
+    table = next(artifact for artifact in artifacts if artifact.key == "gas-prices-latest-week")
+    rows = json.loads(str(table.data))
+    assert len(rows) == 17
+    assert {row["region"]: row["alerted"] for row in rows if row["alerted"] == "yes"} == {
+        "Glens Falls": "yes",
+        "Watertown": "yes",
+        "White Plains": "yes",
+    }
+    white_plains = next(row for row in rows if row["region"] == "White Plains")
+    assert (white_plains["this week ($/gal)"], white_plains["last week ($/gal)"], white_plains["change (¢)"]) == (
+        "3.09",
+        "3.10",
+        "-1",
+    )
+    assert any(artifact.key == "gas-price-trend" for artifact in artifacts)
+    assert sorted(event.resource.id for event in events) == [
+        "gas-alerts.region.glens_falls",
+        "gas-alerts.region.watertown",
+        "gas-alerts.region.white_plains",
+    ]
+
+
+def read_drop_events(client: SyncPrefectClient, flow_run_id: UUID, expected: int) -> list[Any]:
+    """The run's drop events; the server stores events asynchronously, so wait a little for them."""
+    event_filter = EventFilter(
+        event=EventNameFilter(name=[DROP_EVENT]),
+        related=EventRelatedFilter(id=[f"prefect.flow-run.{flow_run_id}"]),
+    )
+    deadline = time.monotonic() + 20
+    while True:
+        events = list(client.read_events(filter=event_filter, limit=50).events)
+        if len(events) >= expected or time.monotonic() > deadline:
+            return events
+        time.sleep(0.5)
 
 
 @pytest.mark.prefect

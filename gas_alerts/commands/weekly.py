@@ -57,7 +57,7 @@ def check(
         str, typer.Option(help="Socrata JSON URL, a CSV export URL, or a CSV file path.")
     ] = DEFAULT_SOURCE,
     regions: RegionsOption = None,
-    lookback: Annotated[int, typer.Option(min=2, max=104, help="Weeks to fetch and compare.")] = 8,
+    lookback: Annotated[int, typer.Option(min=2, max=50, help="Weeks to fetch and compare.")] = 8,
     aws_credentials_block: Annotated[
         str | None, typer.Option(help="Prefect AwsCredentials block name (default: the standard AWS chain).")
     ] = None,

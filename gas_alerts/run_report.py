@@ -1,0 +1,114 @@
+"""What a check shows in the Prefect UI: the price table, the trend sparkline and the drop events."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from gas_alerts.compare import Revision
+from gas_alerts.prices import WeekPrices
+from gas_publisher.alert import Alert
+from gas_publisher.contract import REGION_BY_ID, REGIONS
+
+NEW_YORK = ZoneInfo("America/New_York")
+SPARK = "▁▂▃▄▅▆▇█"
+STATE_AVERAGE = "new_york_state"
+DROP_EVENT = "gas-alerts.price.dropped"
+TABLE_ARTIFACT_KEY = "gas-prices-latest-week"
+TREND_ARTIFACT_KEY = "gas-price-trend"
+
+
+def run_name_for(week: date) -> str:
+    """The flow run name for a checked week, e.g. week-2026-11-23."""
+    return f"week-{week.isoformat()}"
+
+
+def expected_week(now: datetime | None = None) -> date:
+    """The Monday of the current week in New York: the week a scheduled check is looking for."""
+    today = (now or datetime.now(NEW_YORK)).astimezone(NEW_YORK).date()
+    return today - timedelta(days=today.weekday())
+
+
+def price_rows(
+    current: WeekPrices, previous: WeekPrices | None, alerted: Sequence[str], checked: Sequence[str]
+) -> list[dict[str, str]]:
+    """One row per region: this week, last week, the change in cents and whether it alerted."""
+    rows = []
+    for region in REGIONS:
+        now = current.prices.get(region.id)
+        before = previous.prices.get(region.id) if previous else None
+        change = "" if now is None or before is None else f"{(now - before) * 100:+.0f}"
+        if region.id in alerted:
+            status = "yes"
+        elif region.id not in checked:
+            status = "not checked"
+        else:
+            status = "no"
+        rows.append(
+            {
+                "region": region.name,
+                "this week ($/gal)": "" if now is None else f"{now:.2f}",
+                "last week ($/gal)": "" if before is None else f"{before:.2f}",
+                "change (¢)": change,
+                "alerted": status,
+            }
+        )
+    return rows
+
+
+def sparkline(values: Sequence[Decimal]) -> str:
+    """A one-line chart of the values, lowest ▁ to highest █."""
+    if not values:
+        return ""
+    low, high = min(values), max(values)
+    span = high - low
+    if span == 0:
+        return SPARK[3] * len(values)
+    return "".join(SPARK[int((value - low) / span * (len(SPARK) - 1))] for value in values)
+
+
+def trend_markdown(weeks: Sequence[WeekPrices], revisions: Sequence[Revision] = ()) -> str:
+    """Markdown for the state average over the window, with any revisions the source made."""
+    priced = [(week.week, week.prices[STATE_AVERAGE]) for week in weeks if STATE_AVERAGE in week.prices]
+    if not priced:
+        return "No state average in the window."
+    first, last = priced[0], priced[-1]
+    lines = [
+        f"## New York State average, {first[0]} → {last[0]}",
+        "",
+        f"`{sparkline([price for _, price in priced])}`  ${first[1]:.2f} → ${last[1]:.2f} "
+        f"({(last[1] - first[1]) * 100:+.0f}¢ over {len(priced)} weeks)",
+        "",
+        "| week | $/gal |",
+        "|---|---|",
+        *(f"| {week} | {price:.2f} |" for week, price in priced),
+    ]
+    if revisions:
+        lines += ["", "### Revised by the source this run", ""]
+        for revision in revisions:
+            changes = ", ".join(
+                f"{REGION_BY_ID[r].name} {revision.old.get(r, '—')} → {p}" for r, p in sorted(revision.new.items())
+            )
+            lines.append(f"- {revision.week}: {changes}")
+    return "\n".join(lines)
+
+
+def drop_event(alert: Alert) -> dict[str, Any]:
+    """emit_event arguments for one drop: the region is the resource, so an automation can match it."""
+    return {
+        "event": DROP_EVENT,
+        "resource": {
+            "prefect.resource.id": f"gas-alerts.region.{alert.region}",
+            "prefect.resource.name": alert.region_name,
+        },
+        "payload": {
+            "week": alert.week.isoformat(),
+            "price": str(alert.price),
+            "previous_price": str(alert.previous_price),
+            "drop_cents": str(alert.drop_cents),
+            "subject": alert.subject,
+        },
+    }

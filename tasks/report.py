@@ -1,0 +1,60 @@
+"""Tasks that show a check in the Prefect UI: the run's name, its artifacts and one event per drop."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from uuid import UUID
+
+from prefect import task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NONE
+from prefect.client.orchestration import get_client
+from prefect.events import emit_event
+from prefect.runtime import flow_run
+
+from gas_alerts.compare import CheckPlan
+from gas_alerts.prices import WeekPrices
+from gas_alerts.run_report import (
+    TABLE_ARTIFACT_KEY,
+    TREND_ARTIFACT_KEY,
+    drop_event,
+    price_rows,
+    run_name_for,
+    trend_markdown,
+)
+from gas_publisher.alert import alerts_for
+from tasks.store import WriteResult
+
+
+def name_run_for_week(week: date) -> None:
+    """Rename the current flow run after the week it actually checks (the source may lag the calendar)."""
+    run_id = flow_run.get_id()
+    if run_id is None or flow_run.get_name() == run_name_for(week):
+        return
+    with get_client(sync_client=True) as client:
+        client.update_flow_run(flow_run_id=UUID(run_id), name=run_name_for(week))
+
+
+@task(name="publish-run-report", cache_policy=NONE)
+def publish_run_report(
+    weeks: Sequence[WeekPrices], plan: CheckPlan, result: WriteResult, checked: Sequence[str], message: str
+) -> int:
+    """Create the price table and trend artifacts, and emit one event per alerted drop; returns the event count."""
+    current = weeks[-1]
+    previous = weeks[-2] if len(weeks) > 1 else None
+    alerted = result.alerting.drops if result.alerting else ()
+    create_table_artifact(
+        key=TABLE_ARTIFACT_KEY,
+        table=price_rows(current, previous, alerted, checked),
+        description=f"Prices for the week of {current.week}: {message}",
+    )
+    create_markdown_artifact(
+        key=TREND_ARTIFACT_KEY,
+        markdown=trend_markdown(weeks, plan.revisions),
+        description="State average over the checked window",
+    )
+    alerts = alerts_for(result.alerting) if result.alerting else []
+    for alert in alerts:
+        emit_event(**drop_event(alert))
+    return len(alerts)
