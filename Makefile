@@ -53,7 +53,7 @@ checkov: $(UV) ## checkov on infra/, offline, in its own tool environment (it cl
 unit: $(STAMP) ## pytest
 	$(VENV)/bin/pytest
 
-bench: $(STAMP) ## Measure calls and time of a weekly check on moto (figures quoted in the README)
+bench: $(STAMP) ## Measure a backfill, a weekly check, the publisher and the Lambda package on moto (README figures)
 	$(VENV)/bin/python -m benchmarks.bench
 
 clean: ## Remove the virtual environments and caches (keeps the outbox)

@@ -1,83 +1,282 @@
-"""Measures what a weekly check costs on moto: HTTP requests, DynamoDB calls and time (`make bench`)."""
+"""`make bench`: what a backfill, a weekly check and the publisher cost on moto, and the Lambda package size."""
 
 from __future__ import annotations
 
+import io
+import itertools
+import math
 import os
 import time
+import zipfile
 from collections import Counter
+from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
+import boto3
+
 from benchmarks.counters import counting_calls
 from gas_alerts import aws
-from gas_alerts.demo import DEMO_DATA
+from gas_alerts.backfill import BackfillSummary, load_history, summarize
+from gas_alerts.compare import find_drops
 from gas_alerts.local.moto_server import local_aws
-from gas_alerts.local.provision import provision
+from gas_alerts.local.provision import ensure_table
 from gas_alerts.local.socrata import LocalSocrata, local_socrata
-from gas_alerts.settings import Settings
+from gas_alerts.prices import WeekPrices
 from gas_alerts.source import rows_from_csv
+from gas_publisher.batching import BATCH_WRITE_LIMIT
 from gas_publisher.contract import REGION_IDS
+from gas_publisher.handler import PUBLISH_BATCH_LIMIT, Publisher, process_batch
+from gas_publisher.week import WeekRecord
+from tasks.backfill import fetch_history, plan_history, read_stored_history, record_revisions, write_history
 from tasks.compare import compare_weeks
 from tasks.fetch import fetch_prices
 from tasks.store import read_stored_weeks, write_new_weeks
 
+REPO = Path(__file__).resolve().parents[1]
+FULL_HISTORY = REPO / "data" / "ny_gas_prices_weekly.csv"
+LAMBDA_DIR = REPO / "lambda"
 LOOKBACK = 8
-BASELINE_WEEK = date(2026, 3, 30)
-NEW_WEEK = date(2026, 4, 6)
+# The newest two weeks of the full history: the check stores the first, then finds the second new.
+BASELINE_WEEK = date(2023, 11, 13)
+NEW_WEEK = date(2023, 11, 20)
+NOW = "2023-11-22T12:00:00+00:00"
+PAGED_FETCH_ROWS = 100
+PUBLISHER_RECORDS = 100
+
+BACKFILL_TARGET_S = 5.0
+PUBLISHER_TARGET_S = 0.5
+PACKAGE_TARGET_BYTES = 50 * 1024
 
 
-def weekly_check_steps(socrata: LocalSocrata, table: str) -> None:
-    """The flow's own work: its four tasks called as plain functions, in the flow's order."""
-    now = "2026-04-08T12:00:00+00:00"
-    weeks = fetch_prices.fn(socrata.url, LOOKBACK)
+@dataclass(frozen=True)
+class Cost:
+    """What one measured run asked of the source and of AWS, and how long its own work took."""
+
+    http_requests: int
+    calls: Counter[str]
+    seconds: float
+
+    def counts(self) -> tuple[int, dict[str, int]]:
+        """The call counts alone, to compare two runs whose timing differs."""
+        return self.http_requests, dict(self.calls)
+
+
+def verdict(ok: bool) -> str:
+    """How a figure compares with its target."""
+    return "within target" if ok else "TARGET MISSED"
+
+
+def backfill_steps(source: str, table: str) -> BackfillSummary:
+    """The backfill flow's own work: its tasks called as plain functions, in the flow's order."""
+    history = fetch_history.fn(source, None)
+    plan = plan_history.fn(history, read_stored_history.fn(table), None, NOW)
+    revised = record_revisions.fn(plan.revisions, table, NOW)
+    return summarize(plan, revised, write_history.fn(plan.writes, table))
+
+
+def weekly_check_steps(source: str, table: str) -> None:
+    """The weekly check's data path: its fetch, read, compare and write tasks as plain functions, in order."""
+    weeks = fetch_prices.fn(source, LOOKBACK)
     stored = read_stored_weeks.fn(table, LOOKBACK)
-    plan = compare_weeks.fn(weeks, stored, REGION_IDS, now)
-    write_new_weeks.fn(plan, table, now)
+    plan = compare_weeks.fn(weeks, stored, REGION_IDS, NOW)
+    write_new_weeks.fn(plan, table, NOW)
 
 
-def measure_weekly_check(table: str, socrata: LocalSocrata) -> tuple[int, Counter[str], float]:
-    """HTTP requests, DynamoDB calls and seconds for one check that finds one new week."""
-    socrata.reveal_until(BASELINE_WEEK)
-    weekly_check_steps(socrata, table)
-    socrata.reveal_until(NEW_WEEK)
-    requests_before = len(socrata.requests)
-    with counting_calls(aws.dynamodb()) as calls:
+def measure(socrata: LocalSocrata, clients: tuple[Any, ...], run: Any) -> tuple[Cost, Any]:
+    """Run once, counting the source's requests and the clients' calls."""
+    before = len(socrata.requests)
+    with counting_calls(*clients) as calls:
         started = time.perf_counter()
-        weekly_check_steps(socrata, table)
+        result = run()
         seconds = time.perf_counter() - started
-    return len(socrata.requests) - requests_before, calls, seconds
+    return Cost(len(socrata.requests) - before, calls, seconds), result
 
 
-def measure_prefect_flow(table: str, socrata: LocalSocrata) -> tuple[float, float]:
-    """Seconds for the first flow call (starts Prefect's embedded server) and for a warm one."""
+def measure_backfill(socrata: LocalSocrata) -> tuple[Cost, BackfillSummary]:
+    """The full history into an empty table."""
+    socrata.reveal_until(None)
+    ensure_table(aws.dynamodb(), "bench-backfill")
+    cost, summary = measure(socrata, (aws.dynamodb(),), lambda: backfill_steps(socrata.url, "bench-backfill"))
+    return cost, summary
+
+
+def measure_paged_fetch(socrata: LocalSocrata) -> tuple[int, int, float]:
+    """The same history read in small pages: requests, weeks and seconds."""
+    before = len(socrata.requests)
+    started = time.perf_counter()
+    weeks = load_history(socrata.url, page_size=PAGED_FETCH_ROWS)
+    return len(socrata.requests) - before, len(weeks), time.perf_counter() - started
+
+
+def measure_weekly_check(socrata: LocalSocrata, *, full_history: bool) -> Cost:
+    """One check that finds one new week, on a table holding the whole history or only the previous week."""
+    table = "bench-check-full" if full_history else "bench-check-one"
+    ensure_table(aws.dynamodb(), table)
+    socrata.reveal_until(BASELINE_WEEK)
+    if full_history:
+        backfill_steps(socrata.url, table)
+    else:
+        weekly_check_steps(socrata.url, table)  # the first run stores the baseline week, and only it
+    socrata.reveal_until(NEW_WEEK)
+    cost, _ = measure(socrata, (aws.dynamodb(),), lambda: weekly_check_steps(socrata.url, table))
+    socrata.reveal_until(None)
+    return cost
+
+
+def measure_prefect_flow(socrata: LocalSocrata) -> tuple[float, float, float]:
+    """Seconds for the first flow call (starts Prefect's embedded server), a warm check and a warm backfill."""
+    from flows.backfill import backfill_prices
     from flows.check_prices import check_gas_prices
 
+    ensure_table(aws.dynamodb(), "bench-flow")
     started = time.perf_counter()
-    check_gas_prices(source=socrata.url, table_name=table)
+    check_gas_prices(source=socrata.url, table_name="bench-flow")
     first = time.perf_counter() - started
     started = time.perf_counter()
-    check_gas_prices(source=socrata.url, table_name=table)
-    return first, time.perf_counter() - started
+    check_gas_prices(source=socrata.url, table_name="bench-flow")
+    warm_check = time.perf_counter() - started
+    ensure_table(aws.dynamodb(), "bench-flow-backfill")
+    started = time.perf_counter()
+    backfill_prices(source=socrata.url, table_name="bench-flow-backfill")
+    return first, warm_check, time.perf_counter() - started
+
+
+def alert_event(weeks: list[WeekPrices], count: int) -> dict[str, Any]:
+    """A stream batch of `count` INSERT records, each a real week flagged with one real drop."""
+    records: list[dict[str, Any]] = []
+    for previous, week in itertools.pairwise(weeks):
+        drops = find_drops(week.prices, previous.prices)
+        if not drops:
+            continue
+        record = WeekRecord(
+            week=week.week,
+            prices=week.prices,
+            previous_week=previous.week,
+            previous_prices=previous.prices,
+            drops=drops[:1],
+            alert=True,
+        )
+        records.append(
+            {
+                "eventName": "INSERT",
+                "dynamodb": {"SequenceNumber": f"{len(records) + 1:021d}", "NewImage": record.to_item()},
+            }
+        )
+        if len(records) == count:
+            return {"Records": records}
+    raise ValueError(f"the history has fewer than {count} weeks with a drop")
+
+
+def measure_publisher(weeks: list[WeekPrices]) -> tuple[Cost, Cost, int]:
+    """A batch of alert records through the real handler and publisher on moto, then its redelivery."""
+    session = boto3.session.Session(region_name=os.environ["AWS_DEFAULT_REGION"])
+    sns, dynamodb = session.client("sns"), session.client("dynamodb")
+    ensure_table(dynamodb, "bench-publisher")
+    topic_arn = sns.create_topic(Name="bench-drops")["TopicArn"]
+    publisher = Publisher(sns, dynamodb, topic_arn, "bench-publisher")
+    event = alert_event(weeks, PUBLISHER_RECORDS)
+    # A Lambda's clients are connected after its first invocation; connect them before timing.
+    sns.get_topic_attributes(TopicArn=topic_arn)
+    dynamodb.describe_table(TableName="bench-publisher")
+    results = []
+    for _ in range(2):
+        with counting_calls(sns, dynamodb) as calls:
+            started = time.perf_counter()
+            response = process_batch(event, publisher)
+            results.append(Cost(0, calls, time.perf_counter() - started))
+        if response["batchItemFailures"]:
+            raise RuntimeError(f"the publisher reported failures: {response}")
+    return results[0], results[1], len(event["Records"])
+
+
+def lambda_package() -> tuple[int, int]:
+    """Size in bytes and file count of lambda/ zipped as Terraform's archive_file does (no caches)."""
+    buffer = io.BytesIO()
+    files = sorted(
+        path
+        for path in LAMBDA_DIR.rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
+    )
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for path in files:
+            archive.write(path, path.relative_to(LAMBDA_DIR).as_posix())
+    return len(buffer.getvalue()), len(files)
+
+
+def calls_text(calls: Counter[str]) -> str:
+    """'2 dynamodb.Query, 34 dynamodb.BatchWriteItem' without the service names repeated needlessly."""
+    return ", ".join(f"{count} {name.split('.', 1)[1]}" for name, count in sorted(calls.items())) or "none"
 
 
 def main() -> None:
     """Run every measurement and print the figures the README quotes."""
-    rows = rows_from_csv(DEMO_DATA.read_text(encoding="utf-8"))
-    base = Settings.from_environment()
+    rows = rows_from_csv(FULL_HISTORY.read_text(encoding="utf-8"))
     with local_aws(), local_socrata(rows) as socrata:
-        provision(base)
-        requests, calls, seconds = measure_weekly_check(base.table_name, socrata)
-        print("Weekly check, one new week (flow's own work, tasks called as plain functions):")
-        print(f"  HTTP requests      {requests}")
-        print(f"  DynamoDB calls     {dict(calls)}")
-        print(f"  time               {seconds * 1000:.0f} ms")
-        first, warm = measure_prefect_flow(base.table_name, socrata)
-        print("The same check as a Prefect flow run (embedded server):")
+        weeks = load_history(str(FULL_HISTORY))
+        cost, summary = measure_backfill(socrata)
+        expected_writes = math.ceil(summary.written / BATCH_WRITE_LIMIT)
+        print(f"Backfill of the full history ({FULL_HISTORY.name}, {summary.written} weeks) into an empty table:")
+        print(
+            f"  time               {cost.seconds:.2f} s "
+            f"(target < {BACKFILL_TARGET_S:.0f} s: {verdict(cost.seconds < BACKFILL_TARGET_S)})"
+        )
+        print(f"  HTTP requests      {cost.http_requests} (pages of 1000 rows, the API's default)")
+        print(f"  DynamoDB calls     {calls_text(cost.calls)}")
+        batch_calls = cost.calls["dynamodb.BatchWriteItem"]
+        retries = batch_calls - expected_writes
+        print(
+            f"  BatchWriteItem     {batch_calls} = ceil({summary.written}/{BATCH_WRITE_LIMIT}) = {expected_writes}"
+            f" + {retries} retries of unprocessed items; PutItem {cost.calls['dynamodb.PutItem']}"
+        )
+        rerun, again = measure(socrata, (aws.dynamodb(),), lambda: backfill_steps(socrata.url, "bench-backfill"))
+        print(
+            f"  re-run             {rerun.seconds:.2f} s, {again.skipped} weeks skipped, {again.written} written: "
+            f"{rerun.http_requests} HTTP request, {calls_text(rerun.calls)}"
+        )
+        requests, fetched, seconds = measure_paged_fetch(socrata)
+        print(
+            f"  paging check       {fetched} weeks in {requests} requests of {PAGED_FETCH_ROWS} rows, {seconds:.2f} s"
+        )
+
+        full = measure_weekly_check(socrata, full_history=True)
+        one = measure_weekly_check(socrata, full_history=False)
+        print("Weekly check finding one new week (data path: its tasks as plain functions):")
+        for label, measured in (("table with the full history", full), ("table with the previous week only", one)):
+            print(f"  {label:34} {measured.http_requests} HTTP request, {calls_text(measured.calls)}, ", end="")
+            print(f"{measured.seconds * 1000:.0f} ms")
+        same = "equal: the cost does not grow with the history" if full.counts() == one.counts() else "DIFFERENT"
+        print(f"  counts             {same}")
+
+        first, warm_check, warm_backfill = measure_prefect_flow(socrata)
+        print("As Prefect flow runs (embedded server):")
         print(f"  first run          {first:.1f} s (includes starting the server)")
-        print(f"  next run           {warm:.2f} s (Prefect's per-run overhead included)")
+        print(f"  weekly check       {warm_check:.2f} s (server up; Prefect's per-run overhead included)")
+        print(f"  backfill, 839 wks  {warm_backfill:.2f} s (server up; tasks, artifacts and progress updates included)")
+
+        sent, redelivered, records = measure_publisher(weeks)
+        print(f"Publisher: {records} alert records, one drop each, through process_batch and a real Publisher:")
+        print(
+            f"  time               {sent.seconds:.2f} s "
+            f"(target < {PUBLISHER_TARGET_S} s per 100: {verdict(sent.seconds < PUBLISHER_TARGET_S)})"
+        )
+        print(
+            f"  AWS calls          {calls_text(sent.calls)} "
+            f"(ceil({records}/{PUBLISH_BATCH_LIMIT}) = {math.ceil(records / PUBLISH_BATCH_LIMIT)})"
+        )
+        print(f"  redelivered batch  {redelivered.seconds:.2f} s, {calls_text(redelivered.calls)} (nothing re-sent)")
+
+    size, files = lambda_package()
+    print("Lambda package (lambda/ zipped like archive_file, without __pycache__ and *.pyc):")
+    print(
+        f"  size               {size} bytes = {size / 1024:.1f} KB, {files} files "
+        f"(target < 50 KB: {verdict(size < PACKAGE_TARGET_BYTES)})"
+    )
 
 
 if __name__ == "__main__":
