@@ -18,7 +18,7 @@ VENV := .venv
 STAMP := $(VENV)/.synced
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test lint typecheck checkov unit bench clean
+.PHONY: help install demo test lint typecheck checkov unit bench up down status clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -52,6 +52,15 @@ checkov: $(UV) ## checkov on infra/, offline, in its own tool environment (it cl
 
 unit: $(STAMP) ## pytest
 	$(VENV)/bin/pytest
+
+up: $(STAMP) ## Start Prefect (UI on 127.0.0.1:4200), moto, a worker and the stream runner; deploy prefect.yaml
+	$(VENV)/bin/gas-alerts local up
+
+down: ## Stop exactly the processes `make up` started
+	@if [ -x $(VENV)/bin/gas-alerts ]; then $(VENV)/bin/gas-alerts local down; else echo "nothing was running"; fi
+
+status: $(STAMP) ## Show what the local stack is running
+	$(VENV)/bin/gas-alerts local status
 
 bench: $(STAMP) ## Measure a backfill, a weekly check, the publisher and the Lambda package on moto (README figures)
 	$(VENV)/bin/python -m benchmarks.bench

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from gas_alerts.commands import history, local, weekly
+from gas_alerts.commands import history, local, stack, weekly
 from gas_alerts.settings import ENVIRONMENT
 
 ENVIRONMENT_HELP = "\n\n".join(f"{name} (default: {default or 'unset'}): {what}" for name, default, what in ENVIRONMENT)
@@ -28,6 +28,9 @@ app.command()(history.backfill)
 app.command()(history.replay)
 local_app.command("provision")(local.local_provision)
 local_app.command("deliver")(local.local_deliver)
+local_app.command("up")(stack.local_up)
+local_app.command("down")(stack.local_down)
+local_app.command("status")(stack.local_status)
 
 
 def main() -> None:
