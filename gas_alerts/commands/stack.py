@@ -34,10 +34,8 @@ def local_up() -> None:
     console.print("Run the weekly check on the worker, with the live data.ny.gov source:")
     console.print(f"  PREFECT_API_URL={api} .venv/bin/prefect deployment run 'check-gas-prices/weekly'", soft_wrap=True)
     console.print("or offline, from the CSV export bundled in data/:")
-    console.print(
-        f"  PREFECT_API_URL={api} .venv/bin/prefect deployment run 'check-gas-prices/weekly' -p source={OFFLINE_SAMPLE}",
-        soft_wrap=True,
-    )
+    run = f"PREFECT_API_URL={api} .venv/bin/prefect deployment run 'check-gas-prices/weekly'"
+    console.print(f"  {run} -p source={OFFLINE_SAMPLE}", soft_wrap=True)
     console.print(f"Alerts land in {stack.settings.outbox}. Stop everything with `make down`.")
 
 
