@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections import deque
@@ -43,14 +44,15 @@ class RequestLog:
 class LocalSocrata:
     """Serves rows like the SODA API: $order=date DESC|ASC, $limit (default 1000), $offset."""
 
-    def __init__(self, rows: Sequence[dict[str, Any]]) -> None:
+    def __init__(self, rows: Sequence[dict[str, Any]], *, port: int = 0) -> None:
         self.rows = list(rows)
         self.published_until: date | None = None
         self.faults: deque[Fault] = deque()
         self.requests: list[RequestLog] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
+        self._stalled: list[socket.socket] = []
 
     @property
     def url(self) -> str:
@@ -58,16 +60,62 @@ class LocalSocrata:
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}{RESOURCE_PATH}"
 
+    @property
+    def port(self) -> int:
+        """The port the server listens on."""
+        return int(self._server.server_address[1])
+
     def start(self) -> LocalSocrata:
-        """Start serving in a background thread."""
+        """Start serving in a background thread (and stop stalling new connections)."""
+        stalled = bool(self._stalled)
+        self._release_stalled()
         self._thread.start()
+        if stalled:
+            self._wait_until_accepting()
         return self
 
     def stop(self) -> None:
         """Stop serving and close the socket."""
-        self._server.shutdown()
+        self._release_stalled()
+        if self._thread.is_alive():
+            self._server.shutdown()
+            self._thread.join()
         self._server.server_close()
-        self._thread.join()
+
+    def stall_connections(self) -> None:
+        """Before start(): fill the listen queue so that new connections hang until they time out.
+
+        Nothing accepts yet, so once the queue is full the kernel drops further connection attempts:
+        the client sees a connect timeout, as with a host that does not answer. start() lets them in.
+        """
+        if self._thread.is_alive():
+            raise RuntimeError("stall_connections() only works before start()")
+        address = ("127.0.0.1", self.port)
+        for _ in range(self._server.request_queue_size + 8):
+            filler = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self._stalled.append(filler)
+            filler.settimeout(0.2)
+            try:
+                filler.connect(address)
+            except TimeoutError:
+                return  # the queue is full: this attempt was dropped
+        raise RuntimeError("the listen queue never filled; connect timeouts cannot be simulated here")
+
+    def _release_stalled(self) -> None:
+        for filler in self._stalled:
+            filler.close()
+        self._stalled.clear()
+
+    def _wait_until_accepting(self) -> None:
+        """Return once a fresh connection gets through, so the next client does not hit the full queue."""
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
 
     def reveal_until(self, week: date | None) -> None:
         """Serve only the weeks published up to this date (None serves everything)."""
@@ -99,7 +147,10 @@ class LocalSocrata:
                     server.requests.append(RequestLog(parts.path, params, dict(self.headers.items())))
                     fault = server.faults.popleft() if server.faults else None
                 if fault is not None:
-                    self._send_fault(fault)
+                    try:
+                        self._send_fault(fault)
+                    except (BrokenPipeError, ConnectionResetError):
+                        self.close_connection = True  # the client gave up first (its read timeout)
                 elif parts.path != RESOURCE_PATH:
                     self._send(404, b'{"error": "not found"}', {"Content-Type": "application/json"})
                 else:
