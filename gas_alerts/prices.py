@@ -7,11 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
-from gas_publisher.contract import REGIONS
-
-# The highest weekly average on record is 5.18; anything past this is a data error, not a price.
-MAX_PLAUSIBLE_PRICE = Decimal("15.00")
-MIN_PLAUSIBLE_PRICE = Decimal("0.50")
+from gas_publisher.contract import MAX_PLAUSIBLE_PRICE, MIN_PLAUSIBLE_PRICE, REGIONS
 
 
 class SourceDataError(ValueError):

@@ -12,6 +12,8 @@ from gas_publisher.contract import (
     ATTR_REGION,
     DATASET_PAGE_URL,
     DATASET_TITLE,
+    MAX_PLAUSIBLE_PRICE,
+    MIN_PLAUSIBLE_PRICE,
     REGION_BY_ID,
 )
 from gas_publisher.week import MalformedItemError, WeekRecord
@@ -108,6 +110,9 @@ def alerts_for(record: WeekRecord) -> list[Alert]:
         previous = record.previous_prices.get(region)
         if price is None or previous is None or not price < previous:
             raise MalformedItemError(f"drops lists {region} but its prices do not show a drop")
+        # The flow never stores such prices; an image holding one was not written by it, and would not render.
+        if not MIN_PLAUSIBLE_PRICE <= price < previous <= MAX_PLAUSIBLE_PRICE:
+            raise MalformedItemError(f"{region} falling from {previous} to {price} is not a plausible drop")
         alerts.append(Alert(record.week, region, price, record.previous_week, previous))
     return alerts
 

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 CONTRACT_PATH = Path(__file__).with_name("contract.json")
 STREAM_FILTER_PATH = Path(__file__).with_name("stream_filter.json")
+
+# The highest weekly average on record is 5.18; anything outside this range is a data error, not a price.
+# The flow refuses such a source row, and the publisher refuses a stream image holding one.
+MAX_PLAUSIBLE_PRICE = Decimal("15.00")
+MIN_PLAUSIBLE_PRICE = Decimal("0.50")
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,8 @@ from gas_publisher.contract import DATASET_ID, PARTITION_KEY, SORT_KEY, is_known
 
 AttributeValue = dict[str, Any]
 Item = dict[str, AttributeValue]
+# Far above any real revision count; the bound keeps int() of a hostile 9.9E+125 from building a huge integer.
+MAX_REV = 1_000_000
 
 
 class MalformedItemError(ValueError):
@@ -71,7 +73,7 @@ class WeekRecord:
             alert=alert["BOOL"],
             origin=_string(item, "origin") if "origin" in item else "weekly",
             recorded_at=_string(item, "recorded_at") if "recorded_at" in item else "",
-            rev=int(_number(item.get("rev", {"N": "0"}), "rev")),
+            rev=_count(item.get("rev", {"N": "0"}), "rev"),
         )
 
 
@@ -97,9 +99,20 @@ def _number(value: object, name: str) -> Decimal:
     if not isinstance(value, Mapping) or not isinstance(value.get("N"), str):
         raise MalformedItemError(f"{name} is missing or not a number")
     try:
-        return Decimal(value["N"])
+        number = Decimal(value["N"])
     except InvalidOperation:
         raise MalformedItemError(f"{name} is not a number") from None
+    # DynamoDB stores no NaN or Infinity, so one in an image is forged; it would also break every comparison.
+    if not number.is_finite():
+        raise MalformedItemError(f"{name} is not a finite number")
+    return number
+
+
+def _count(value: object, name: str) -> int:
+    number = _number(value, name)
+    if number != number.to_integral_value() or not 0 <= number <= MAX_REV:
+        raise MalformedItemError(f"{name} is not a whole number from 0 to {MAX_REV}")
+    return int(number)
 
 
 def _list(item: Mapping[str, Any], name: str) -> list[Any]:
