@@ -79,16 +79,21 @@ def _parse_price(raw: object, index: int, week: date, field: str) -> Decimal:
     if not price.is_finite():
         raise SourceDataError(f"{where} is {_show(raw)}, not a price")
     if price <= 0:
-        raise SourceDataError(f"{where} is {price}, but a price must be above zero")
+        raise SourceDataError(f"{where} is {_shorten(str(price))}, but a price must be above zero")
     if not MIN_PLAUSIBLE_PRICE <= price <= MAX_PLAUSIBLE_PRICE:
         raise SourceDataError(
-            f"{where} is {price} $/gal, outside the plausible range {MIN_PLAUSIBLE_PRICE}-{MAX_PLAUSIBLE_PRICE}"
+            f"{where} is {_shorten(str(price))} $/gal, outside the plausible range "
+            f"{MIN_PLAUSIBLE_PRICE}-{MAX_PLAUSIBLE_PRICE}"
         )
     return price
 
 
 def _show(raw: object) -> str:
-    text = repr(raw)
+    return _shorten(repr(raw))
+
+
+def _shorten(text: str) -> str:
+    """Quote at most 40 characters of a source value, so a hostile one cannot flood the message or the log."""
     return text if len(text) <= 40 else text[:37] + "..."
 
 
