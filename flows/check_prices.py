@@ -96,6 +96,7 @@ def check_gas_prices(
     table_name: str | None = None,
 ) -> CheckSummary:
     """Fetch the newest weeks, compare them with the stored ones, and write new weeks so alerts go out."""
+    __import__("gas_alerts.redaction").redaction.install_log_redaction()  # mask tokens and keys in every log line
     logger = run_logger()
     checked = resolve_regions(regions)
     table = table_name or Settings.from_environment().table_name
