@@ -31,6 +31,7 @@ class WeekOutcome:
     message: str
     written: int
     alerts: list[tuple[DeliveredAlert, Path]] = field(default_factory=list)
+    rerun: bool = False
 
 
 @dataclass
@@ -87,7 +88,7 @@ def run_demo(
                 on_progress("Starting Prefect's embedded server (about 12 s, once)")
             summary = check_gas_prices(source=socrata.url, lookback_weeks=8, table_name=demo_settings.table_name)
             _, delivered = delivery.deliver_once()
-            outcome = WeekOutcome(week, summary.message, len(summary.written), delivered)
+            outcome = WeekOutcome(week, summary.message, len(summary.written), delivered, rerun=index >= len(replay))
             if index < len(replay):
                 report.weeks.append(outcome)
             else:

@@ -15,7 +15,7 @@ from rich.panel import Panel
 from gas_publisher.contract import REGION_IDS
 
 console = Console(highlight=False)
-errors = Console(stderr=True, highlight=False)
+errors = Console(stderr=True, highlight=False, soft_wrap=True)
 
 RegionsOption = Annotated[
     str | None,

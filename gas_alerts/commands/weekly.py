@@ -35,7 +35,9 @@ def demo(
     )
 
     def on_week(outcome: WeekOutcome) -> None:
-        console.print(f"[bold]{outcome.week}[/bold]  {outcome.message}")
+        label = "re-run of the same week: " if outcome.rerun else ""
+        sent = f"{len(outcome.alerts)} emails delivered" if outcome.alerts else "no email"
+        console.print(f"[bold]{outcome.week}[/bold]  {label}{outcome.message} → {sent}")
         for alert, path in outcome.alerts:
             show_alert(alert.subject, alert.body, path)
 
