@@ -81,11 +81,16 @@ def prefect_server() -> Iterator[None]:
 
 @pytest.mark.prefect
 @pytest.mark.usefixtures("prefect_server")
-def test_the_2023_02_13_error_and_its_correction_send_no_false_alert(settings: Settings) -> None:
+def test_the_2023_02_13_error_and_its_correction_send_no_false_alert(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """After a backfill with the wrong 2023-02-13, the next check records its fix and alerts Albany 3¢, not 31¢."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.sorting import ArtifactSort
 
+    # The command quiets Prefect through the environment; put it back for the tests that follow.
+    monkeypatch.delenv("PREFECT_LOGGING_LEVEL", raising=False)
     provision(settings)
     delivery = LocalDelivery.connect(settings)
     with local_socrata(rows_from_csv(FULL_HISTORY_CSV.read_text(encoding="utf-8"))) as wrong:
@@ -99,7 +104,9 @@ def test_the_2023_02_13_error_and_its_correction_send_no_false_alert(settings: S
     assert item(settings.table_name, ERROR_WEEK)["prices"]["M"]["albany"] == {"N": "3.85"}
     with get_client(sync_client=True) as client:
         progress = client.read_artifacts(
-            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[PROGRESS_ARTIFACT_KEY]))
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[PROGRESS_ARTIFACT_KEY])),
+            sort=ArtifactSort.CREATED_DESC,
+            limit=1,
         )
     assert [artifact.data for artifact in progress] == [100.0]
     _, delivered = delivery.deliver_once()
