@@ -105,6 +105,7 @@ class BackfillPlan:
     writes: Sequence[WeekRecord] = ()
     revisions: Sequence[Revision] = ()
     skipped: Sequence[date] = ()
+    left_to_check: Sequence[date] = ()
     regions: tuple[str, ...] = ()
     first_week: date | None = None
     last_week: date | None = None
@@ -132,9 +133,15 @@ def plan_backfill(
         if (revision := find_revision(stored_by_week[week.week], week)) is not None
     ]
     targets = [week for week in ordered if since is None or week.week >= since]
+    # Weeks newer than the newest one the weekly check stored are its to write, and to alert on.
+    checked_until = max((day for day, record in stored_by_week.items() if record.origin != ORIGIN), default=None)
     writes: list[WeekRecord] = []
     skipped: list[date] = []
+    left_to_check: list[date] = []
     for week in targets:
+        if checked_until is not None and week.week > checked_until:
+            left_to_check.append(week.week)
+            continue
         if week.week in stored_by_week:
             skipped.append(week.week)
             continue
@@ -158,6 +165,7 @@ def plan_backfill(
         writes=writes,
         revisions=revisions,
         skipped=skipped,
+        left_to_check=left_to_check,
         regions=tuple(region for region in REGION_IDS if region in priced),
         first_week=targets[0].week if targets else None,
         last_week=targets[-1].week if targets else None,
@@ -191,6 +199,7 @@ class BackfillSummary:
     written: int
     skipped: int
     revised: list[date] = field(default_factory=list)
+    left_to_check: list[date] = field(default_factory=list)
     regions: tuple[str, ...] = ()
     first_week: date | None = None
     last_week: date | None = None
@@ -200,9 +209,10 @@ class BackfillSummary:
     def message(self) -> str:
         """One line a person reads."""
         span = f" ({self.first_week} → {self.last_week})" if self.first_week else ""
+        left = f", {len(self.left_to_check)} newer weeks left to the weekly check" if self.left_to_check else ""
         return (
             f"Backfill{span}: {self.written} weeks written, {self.skipped} already stored, "
-            f"{len(self.revised)} revised, {len(self.regions)} regions"
+            f"{len(self.revised)} revised, {len(self.regions)} regions{left}"
         )
 
     def rows(self) -> list[tuple[str, str]]:
@@ -211,8 +221,9 @@ class BackfillSummary:
             ("Weeks written", str(self.written)),
             ("Weeks already stored (skipped)", str(self.skipped)),
             ("Weeks revised", ", ".join(map(str, self.revised)) or "none"),
+            ("Newer weeks left to the weekly check", ", ".join(map(str, self.left_to_check)) or "none"),
             ("Regions", f"{len(self.regions)}: {', '.join(self.regions)}"),
-            ("Weeks covered", f"{self.first_week} → {self.last_week}" if self.first_week else "none"),
+            ("Source weeks", f"{self.first_week} → {self.last_week}" if self.first_week else "none"),
             ("BatchWriteItem calls", str(self.write_calls)),
         ]
 
@@ -223,6 +234,7 @@ def summarize(plan: BackfillPlan, revised: Sequence[date], write_calls: int) -> 
         written=len(plan.writes),
         skipped=len(plan.skipped),
         revised=list(revised),
+        left_to_check=list(plan.left_to_check),
         regions=plan.regions,
         first_week=plan.first_week,
         last_week=plan.last_week,

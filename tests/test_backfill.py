@@ -29,11 +29,15 @@ from tasks.backfill import (
     record_revisions,
     write_history,
 )
+from tasks.compare import compare_weeks
+from tasks.fetch import fetch_prices
+from tasks.store import read_stored_weeks, write_new_weeks
 from tests.conftest import FULL_HISTORY_CSV, LATEST_SNAPSHOT_CSV
 from tests.factories import prices, snapshot_weeks
 
 NOW = "2026-11-28T12:00:00+00:00"
 FULL_WEEKS = snapshot_weeks(FULL_HISTORY_CSV)
+LATEST_WEEKS = snapshot_weeks(LATEST_SNAPSHOT_CSV)
 
 
 class WriterCrashedError(RuntimeError):
@@ -48,6 +52,13 @@ def backfill(table: PriceTable, source: str, since: date | None = None) -> Backf
     revised = record_revisions.fn(plan.revisions, table.name, NOW)
     calls = write_history.fn(plan.writes, table.name)
     return summarize(plan, revised, calls)
+
+
+def weekly_check(source: str, table_name: str) -> None:
+    """The weekly check flow's data tasks as plain functions, in the flow's order."""
+    weeks = fetch_prices.fn(source, 8)
+    plan = compare_weeks.fn(weeks, read_stored_weeks.fn(table_name, 8), REGION_IDS, NOW)
+    write_new_weeks.fn(plan, table_name, NOW)
 
 
 def stream_records(table_name: str) -> list[dict[str, Any]]:
@@ -196,6 +207,26 @@ def test_no_backfilled_item_passes_the_stream_filter(table: PriceTable, settings
     alerting = WeekRecord(week=date(2026, 4, 13), prices=prices(albany="3.90"), alert=True, drops=("albany",))
     table.put_new_week(alerting)
     assert [matches(pattern, record) for record in stream_records(settings.table_name)[483:]] == [True]
+
+
+def test_weeks_newer_than_the_checked_ones_are_left_for_the_weekly_check_to_alert_on(
+    table: PriceTable, settings: Settings
+) -> None:
+    """On a table the weekly check keeps, a backfill fills the past only, so the check still alerts on new weeks."""
+    with local_socrata(rows_from_csv(LATEST_SNAPSHOT_CSV.read_text(encoding="utf-8"))) as source:
+        source.reveal_until(date(2026, 2, 16))
+        weekly_check(source.url, table.name)
+        source.reveal_until(date(2026, 3, 2))
+
+        summary = backfill(table, source.url)
+        weekly_check(source.url, table.name)
+
+    assert summary.left_to_check == [date(2026, 2, 23), date(2026, 3, 2)]
+    history = [week for week in LATEST_WEEKS if week.week < date(2026, 2, 16)]
+    assert (summary.written, summary.skipped) == (len(history), 1)
+    pattern = stream_filter_pattern()
+    alerting = [r for r in stream_records(settings.table_name) if matches(pattern, r)]
+    assert [record["dynamodb"]["NewImage"]["sk"]["S"] for record in alerting] == ["2026-03-02"]
 
 
 def test_since_loads_from_that_week_on_compared_with_the_week_before(table: PriceTable, socrata: LocalSocrata) -> None:
