@@ -40,11 +40,17 @@ class CheckSummary:
     def message(self) -> str:
         """One line a person reads in the UI or the terminal."""
         if self.baseline and self.written:
-            return f"Baseline stored ({self.newest_week})"
-        if not self.written:
-            return "No new week"
-        weeks = f"{len(self.written)} new weeks" if len(self.written) > 1 else "New week"
-        return f"{weeks} (newest {self.newest_week}), {len(self.alerts)} alerts"
+            outcome = f"Baseline stored ({self.newest_week})"
+        elif not self.written:
+            outcome = "No new week"
+        else:
+            weeks = f"{len(self.written)} new weeks" if len(self.written) > 1 else "New week"
+            alerts = len(self.alerts)
+            outcome = f"{weeks} (newest {self.newest_week}), {alerts} alert{'' if alerts == 1 else 's'}"
+        if self.revised:
+            count = len(self.revised)
+            outcome += f"; the source revised {count} stored week{'s' if count > 1 else ''}"
+        return outcome
 
 
 def resolve_regions(regions: Sequence[str] | None) -> tuple[str, ...]:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import tempfile
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 # Prefect reads these when it is first imported, so they are set before any test module imports it.
 _PREFECT_HOME = tempfile.mkdtemp(prefix="gas-alerts-prefect-home-")
@@ -63,6 +65,22 @@ def settings(moto_endpoint: str, tmp_path: Path) -> Settings:
         state_dir=tmp_path / "state",
         app_token=None,
     )
+
+
+@pytest.fixture
+def dynamodb_calls() -> Iterator[Counter[str]]:
+    """Counts DynamoDB operations by name, through botocore's event hooks on the shared client."""
+    from gas_alerts import aws
+
+    calls: Counter[str] = Counter()
+
+    def count(model: Any, **_: Any) -> None:
+        calls[model.name] += 1
+
+    events = aws.dynamodb().meta.events
+    events.register("before-call.dynamodb", count)
+    yield calls
+    events.unregister("before-call.dynamodb", count)
 
 
 @pytest.fixture

@@ -93,20 +93,6 @@ def socrata() -> Iterator[LocalSocrata]:
         yield server
 
 
-@pytest.fixture
-def dynamodb_calls() -> Iterator[Counter[str]]:
-    """Counts DynamoDB operations made through the shared client."""
-    calls: Counter[str] = Counter()
-
-    def count(model: Any, **_: Any) -> None:
-        calls[model.name] += 1
-
-    events = aws.dynamodb().meta.events
-    events.register("before-call.dynamodb", count)
-    yield calls
-    events.unregister("before-call.dynamodb", count)
-
-
 def test_full_history_is_written_once_in_batches_of_25(
     table: PriceTable, socrata: LocalSocrata, dynamodb_calls: Counter[str]
 ) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -63,20 +62,6 @@ def item(table_name: str, week: date) -> dict[str, Any]:
     """The raw stored item of a week."""
     found: dict[str, Any] = aws.dynamodb().get_item(TableName=table_name, Key=week_key(week))["Item"]
     return found
-
-
-@pytest.fixture(scope="session")
-def prefect_server() -> Iterator[None]:
-    """A temporary Prefect server: the one another module's session fixture already runs, else a new one."""
-    from prefect.settings import PREFECT_API_URL
-    from prefect.testing.utilities import prefect_test_harness
-
-    # A second harness in the same session would cost another 15-30 s of server start-up for nothing.
-    if PREFECT_API_URL.value():
-        yield
-        return
-    with prefect_test_harness(server_startup_timeout=90):
-        yield
 
 
 @pytest.mark.prefect

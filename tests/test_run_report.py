@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+import pytest
+
+from flows.check_prices import CheckSummary
 from gas_alerts.compare import Revision
 from gas_alerts.prices import WeekPrices
 from gas_alerts.run_report import drop_event, expected_week, price_rows, run_name_for, sparkline, trend_markdown
@@ -78,3 +81,27 @@ def test_drop_event_names_the_region_as_its_resource() -> None:
         "drop_cents": "7",
         "subject": "Gas fell 7 cents in New York City: $3.38/gal",
     }
+
+
+@pytest.mark.parametrize(
+    ("summary", "message"),
+    [
+        (CheckSummary(date(2026, 4, 6)), "No new week"),
+        (CheckSummary(date(2026, 4, 6), [date(2026, 4, 6)], baseline=True), "Baseline stored (2026-04-06)"),
+        (
+            CheckSummary(date(2026, 4, 6), [date(2026, 4, 6)], alerts=("albany",)),
+            "New week (newest 2026-04-06), 1 alerts",
+        ),
+        (
+            CheckSummary(date(2026, 4, 6), [date(2026, 3, 30), date(2026, 4, 6)]),
+            "2 new weeks (newest 2026-04-06), 0 alerts",
+        ),
+        (
+            CheckSummary(date(2026, 4, 6), revised=[date(2026, 3, 30)]),
+            "No new week; the source revised 1 stored week",
+        ),
+    ],
+)
+def test_final_state_message_sums_up_the_check(summary: CheckSummary, message: str) -> None:
+    """The flow run's final message says what happened, including revisions the source made."""
+    assert summary.message == message

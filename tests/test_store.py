@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
 import pytest
 
@@ -24,20 +22,6 @@ def table(settings: Settings) -> PriceTable:
     """An empty price table with its stream."""
     ensure_table(aws.dynamodb(), settings.table_name)
     return PriceTable(aws.dynamodb(), settings.table_name)
-
-
-@pytest.fixture
-def dynamodb_calls() -> Iterator[Counter[str]]:
-    """Counts DynamoDB operations through botocore's event hooks on the shared client."""
-    calls: Counter[str] = Counter()
-
-    def count(model: Any, **_: Any) -> None:
-        calls[model.name] += 1
-
-    events = aws.dynamodb().meta.events
-    events.register("before-call.dynamodb", count)
-    yield calls
-    events.unregister("before-call.dynamodb", count)
 
 
 def test_latest_week_lookup_is_one_query_whatever_the_history(table: PriceTable, dynamodb_calls: Counter[str]) -> None:
