@@ -90,7 +90,7 @@ def test_drop_event_names_the_region_as_its_resource() -> None:
         (CheckSummary(date(2026, 4, 6), [date(2026, 4, 6)], baseline=True), "Baseline stored (2026-04-06)"),
         (
             CheckSummary(date(2026, 4, 6), [date(2026, 4, 6)], alerts=("albany",)),
-            "New week (newest 2026-04-06), 1 alerts",
+            "New week (newest 2026-04-06), 1 alert",
         ),
         (
             CheckSummary(date(2026, 4, 6), [date(2026, 3, 30), date(2026, 4, 6)]),
