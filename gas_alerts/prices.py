@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -95,8 +95,3 @@ def _show(raw: object) -> str:
 def _shorten(text: str) -> str:
     """Quote at most 40 characters of a source value, so a hostile one cannot flood the message or the log."""
     return text if len(text) <= 40 else text[:37] + "..."
-
-
-def newest_first(weeks: Sequence[WeekPrices]) -> list[WeekPrices]:
-    """The same weeks, newest first."""
-    return sorted(weeks, key=lambda week: week.week, reverse=True)

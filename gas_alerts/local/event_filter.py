@@ -33,7 +33,7 @@ def matches(pattern: Mapping[str, Any], event: object) -> bool:
 def _matches_value(option: object, present: bool, value: object) -> bool:
     if isinstance(option, Mapping):
         if len(option) != 1 or next(iter(option)) not in SUPPORTED_OPERATORS:
-            raise UnsupportedPatternError(f"unsupported filter operator: {json_safe(option)}")
+            raise UnsupportedPatternError(f"unsupported filter operator: {repr(option)[:80]}")
         operator, argument = next(iter(option.items()))
         if operator == "exists":
             return present is bool(argument)
@@ -47,8 +47,3 @@ def _matches_value(option: object, present: bool, value: object) -> bool:
 def _same(value: object, option: object) -> bool:
     # In filter patterns true does not match 1, although Python says True == 1.
     return type(value) is type(option) and value == option
-
-
-def json_safe(value: object) -> str:
-    """A short printable form of a pattern fragment for error messages."""
-    return repr(value)[:80]
