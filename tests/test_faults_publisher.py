@@ -72,14 +72,17 @@ class FailingRegion:
 
     region: str
     times: int
-    decided: dict[int, bool] = field(default_factory=dict)
+    failed: int = 0
+    decided: dict[int, tuple[dict[str, Any], bool]] = field(default_factory=dict)
 
     def __call__(self, entry: dict[str, Any]) -> bool:
-        # FlakySns asks twice about each entry (to split failing from passing), so decide once per entry.
+        # FlakySns asks twice about each entry (to split failing from passing), so decide once per entry;
+        # the entry is kept with its decision so that its id() cannot be reused by a later entry.
         if id(entry) not in self.decided:
-            is_region = entry["MessageAttributes"]["region"]["StringValue"] == self.region
-            self.decided[id(entry)] = is_region and sum(self.decided.values()) < self.times
-        return self.decided[id(entry)]
+            failing = entry["MessageAttributes"]["region"]["StringValue"] == self.region and self.failed < self.times
+            self.failed += failing
+            self.decided[id(entry)] = (entry, failing)
+        return self.decided[id(entry)][1]
 
 
 @dataclass

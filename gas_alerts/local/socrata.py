@@ -67,11 +67,10 @@ class LocalSocrata:
 
     def start(self) -> LocalSocrata:
         """Start serving in a background thread (and stop stalling new connections)."""
-        stalled = bool(self._stalled)
-        self._release_stalled()
+        if self._stalled:
+            self._release_stalled()
+            self._empty_listen_queue()
         self._thread.start()
-        if stalled:
-            self._wait_until_accepting()
         return self
 
     def stop(self) -> None:
@@ -106,16 +105,19 @@ class LocalSocrata:
             filler.close()
         self._stalled.clear()
 
-    def _wait_until_accepting(self) -> None:
-        """Return once a fresh connection gets through, so the next client does not hit the full queue."""
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
+    def _empty_listen_queue(self) -> None:
+        """Accept and close the stalled connections, so the next client finds room in the queue at once."""
+        listener = self._server.socket
+        listener.setblocking(False)
+        try:
+            while True:
+                try:
+                    connection, _ = listener.accept()
+                except BlockingIOError:
+                    return
+                connection.close()
+        finally:
+            listener.setblocking(True)
 
     def reveal_until(self, week: date | None) -> None:
         """Serve only the weeks published up to this date (None serves everything)."""
