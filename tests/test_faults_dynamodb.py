@@ -168,29 +168,15 @@ def test_persistent_errors_fail_after_the_client_attempts_and_leave_nothing_behi
 # ---- the weekly write is all or nothing ---------------------------------------------------------------------------
 
 
-@pytest.fixture
-def calls() -> Iterator[Counter[str]]:
-    """Counts the DynamoDB operations the shared client sends."""
-    counted: Counter[str] = Counter()
-
-    def count(model: Any, **_: Any) -> None:
-        counted[model.name] += 1
-
-    events = aws.dynamodb().meta.events
-    events.register("before-call.dynamodb", count, unique_id="test-count")
-    yield counted
-    events.unregister("before-call.dynamodb", unique_id="test-count")
-
-
-def test_several_new_weeks_and_a_revision_are_one_transaction(table: PriceTable, calls: Counter[str]) -> None:
+def test_several_new_weeks_and_a_revision_are_one_transaction(table: PriceTable, dynamodb_calls: Counter[str]) -> None:
     """Three new weeks plus a revision go out as a single TransactWriteItems call, never as separate writes."""
     table.put_new_week(week(W1, "3.50"))
-    calls.clear()
+    dynamodb_calls.clear()
     revision = Revision(W1, old=prices(albany="3.50"), new=prices(albany="3.45"), stored_rev=0)
 
     assert table.write_check([week(W2), week(W3), week(W4)], [revision], "2026-03-24T00:00:00+00:00")
 
-    assert calls == Counter({"TransactWriteItems": 1})
+    assert dynamodb_calls == Counter({"TransactWriteItems": 1})
     assert stored_weeks(table) == [W1, W2, W3, W4]
 
 
