@@ -9,6 +9,7 @@ from prefect.artifacts import create_markdown_artifact
 
 from gas_alerts.backfill import BackfillSummary, summarize
 from gas_alerts.logs import run_logger
+from gas_alerts.redaction import install_log_redaction
 from gas_alerts.settings import Settings
 from gas_alerts.source import DEFAULT_SOURCE
 from tasks.backfill import fetch_history, plan_history, read_stored_history, record_revisions, write_history
@@ -27,6 +28,7 @@ def backfill_prices(
     table_name: str | None = None,
 ) -> BackfillSummary:
     """Fetch the history, write every week not stored yet in batches, and record the source's revisions."""
+    install_log_redaction()
     table = table_name or Settings.from_environment().table_name
     now = datetime.now(UTC).isoformat(timespec="seconds")
     history = fetch_history(source, since)

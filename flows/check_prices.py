@@ -13,6 +13,7 @@ from pydantic import Field
 
 from gas_alerts.compare import CheckPlan
 from gas_alerts.logs import run_logger
+from gas_alerts.redaction import install_log_redaction
 from gas_alerts.run_report import expected_week, run_name_for
 from gas_alerts.settings import Settings
 from gas_alerts.source import DEFAULT_SOURCE
@@ -102,7 +103,7 @@ def check_gas_prices(
     table_name: str | None = None,
 ) -> CheckSummary:
     """Fetch the newest weeks, compare them with the stored ones, and write new weeks so alerts go out."""
-    __import__("gas_alerts.redaction").redaction.install_log_redaction()  # mask tokens and keys in every log line
+    install_log_redaction()
     logger = run_logger()
     checked = resolve_regions(regions)
     table = table_name or Settings.from_environment().table_name

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from gas_alerts.commands import history, local, stack, weekly
+from gas_alerts.redaction import install_log_redaction
 from gas_alerts.settings import ENVIRONMENT
 
 ENVIRONMENT_HELP = "\n\n".join(f"{name} (default: {default or 'unset'}): {what}" for name, default, what in ENVIRONMENT)
@@ -31,6 +32,12 @@ local_app.command("deliver")(local.local_deliver)
 local_app.command("up")(stack.local_up)
 local_app.command("down")(stack.local_down)
 local_app.command("status")(stack.local_status)
+
+
+@app.callback()
+def _every_command() -> None:
+    """Mask tokens and keys in every log line before any command runs."""
+    install_log_redaction()
 
 
 def main() -> None:

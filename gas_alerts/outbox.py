@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
@@ -14,6 +15,11 @@ from gas_publisher.contract import ATTR_DROP_CENTS, ATTR_REGION
 
 SENDER = "NY Gas Price Alerts <alerts@gas-alerts.invalid>"
 RECIPIENT = "subscriber@gas-alerts.invalid"
+
+
+def _safe(text: str) -> str:
+    """Keep a message's own values from steering the file name: letters, digits, _ and - only."""
+    return re.sub(r"[^A-Za-z0-9_-]", "_", text)
 
 
 class MalformedEnvelopeError(ValueError):
@@ -64,6 +70,7 @@ class DeliveredAlert:
     def write_to(self, outbox: Path) -> Path:
         """Write the email as an .eml file and return its path."""
         outbox.mkdir(parents=True, exist_ok=True)
-        path = outbox / f"{self.sent_at:%Y%m%dT%H%M%S}-{self.region or 'alert'}-{self.message_id[:8]}.eml"
+        name = f"{self.sent_at:%Y%m%dT%H%M%S}-{_safe(self.region) or 'alert'}-{_safe(self.message_id)[:8]}.eml"
+        path = outbox / name
         path.write_bytes(bytes(self.to_email()))
         return path

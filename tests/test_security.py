@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import logging
 import re
 import secrets
@@ -24,6 +25,7 @@ from gas_alerts.cli import app
 from gas_alerts.filter_policy import filter_policy
 from gas_alerts.local.provision import ensure_table
 from gas_alerts.local.socrata import local_socrata
+from gas_alerts.outbox import DeliveredAlert
 from gas_alerts.prices import SourceDataError, parse_rows
 from gas_alerts.settings import Settings
 from gas_publisher.contract import REGION_IDS
@@ -357,3 +359,19 @@ def test_make_test_runs_ruff_with_bandit_rules_and_strict_mypy() -> None:
     assert "$(VENV)/bin/ruff check ." in makefile
     assert re.search(r"^typecheck:.*\n\t\$\(VENV\)/bin/mypy$", makefile, re.MULTILINE)
     assert "make test" in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+
+
+def test_outbox_file_names_cannot_leave_the_outbox(tmp_path: Path) -> None:
+    """A message whose attributes hold path characters is still written inside the outbox folder."""
+    envelope = json.dumps(
+        {
+            "MessageId": "../../etc/x",
+            "Subject": "s",
+            "Message": "b",
+            "Timestamp": "2026-11-25T10:00:00.000Z",
+            "MessageAttributes": {"region": {"Type": "String", "Value": "../../../tmp/evil"}},
+        }
+    )
+    path = DeliveredAlert.from_envelope(envelope).write_to(tmp_path / "outbox")
+    assert path.parent == tmp_path / "outbox"
+    assert ".." not in path.name

@@ -207,7 +207,9 @@ resource "aws_lambda_function" "this" {
 resource "aws_lambda_event_source_mapping" "this" {
   function_name     = aws_lambda_function.this.arn
   event_source_arn  = var.stream_arn
-  starting_position = "LATEST"
+  # From the oldest record still in the stream: a write made before the mapping existed is still
+  # delivered, and a re-created mapping re-reads at most 24 hours, which the sent ledger de-duplicates.
+  starting_position = "TRIM_HORIZON"
   batch_size        = var.batch_size
 
   # Both halves of partial failure: the handler names failed records, and a failing batch is split, retried a
