@@ -5,15 +5,13 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from datetime import date
-from typing import Any, cast
+from typing import cast
 from uuid import UUID
 
-from prefect import Task, task
+from prefect import task
 from prefect.cache_policies import NONE
-from prefect.client.schemas.objects import State, TaskRun
 from prefect.context import FlowRunContext, TaskRunContext
 
-from gas_alerts import aws
 from gas_alerts.backfill import (
     BackfillPlan,
     apply_revisions,
@@ -27,29 +25,21 @@ from gas_alerts.compare import Revision
 from gas_alerts.logs import run_logger
 from gas_alerts.prices import WeekPrices
 from gas_alerts.settings import Settings
-from gas_alerts.source import SourceUnavailableError, is_url
-from gas_alerts.store import PriceTable
+from gas_alerts.source import is_url
 from gas_publisher.week import WeekRecord
+from tasks.fetch import source_unavailable
+from tasks.store import price_table
 
 PROGRESS_ARTIFACT_KEY = "gas-prices-backfill-progress"
 # Each artifact update is an API call to Prefect; a few per second are plenty for a person watching.
 ARTIFACT_UPDATE_INTERVAL = 0.5
 
 
-def _source_unavailable(task: Task[Any, Any], task_run: TaskRun, state: State[Any]) -> bool:
-    """Retry only when the source was unreachable, never when its data was bad."""
-    return isinstance(state.data, SourceUnavailableError)
-
-
-def _table(table_name: str, credentials_block: str | None) -> PriceTable:
-    return PriceTable(aws.dynamodb(credentials_block), table_name)
-
-
 @task(
     name="fetch-history",
     retries=2,
     retry_delay_seconds=[30, 120],
-    retry_condition_fn=_source_unavailable,
+    retry_condition_fn=source_unavailable,
     cache_policy=NONE,
 )
 def fetch_history(source: str, since: date | None) -> list[WeekPrices]:
@@ -63,7 +53,7 @@ def fetch_history(source: str, since: date | None) -> list[WeekPrices]:
 @task(name="read-stored-history", retries=2, retry_delay_seconds=[5, 30], cache_policy=NONE)
 def read_stored_history(table_name: str, credentials_block: str | None = None) -> list[WeekRecord]:
     """Every stored week, through the paged Query (never a Scan)."""
-    return list(_table(table_name, credentials_block).all_weeks())
+    return list(price_table(table_name, credentials_block).all_weeks())
 
 
 @task(name="plan-backfill", cache_policy=NONE)
@@ -79,7 +69,7 @@ def record_revisions(
     revisions: Sequence[Revision], table_name: str, seen_at: str, credentials_block: str | None = None
 ) -> list[date]:
     """Update each revised stored week, keeping its old values in its revision log."""
-    revised = apply_revisions(_table(table_name, credentials_block), revisions, seen_at)
+    revised = apply_revisions(price_table(table_name, credentials_block), revisions, seen_at)
     logger = run_logger()
     for revision in revisions:
         if revision.week in revised:
@@ -93,7 +83,7 @@ def record_revisions(
 def write_history(records: Sequence[WeekRecord], table_name: str, credentials_block: str | None = None) -> int:
     """Write the missing weeks in batches of 25, oldest first, showing progress; returns BatchWriteItem calls."""
     progress = WriteProgress(len(records))
-    calls = write_weeks(_table(table_name, credentials_block), records, progress.advance)
+    calls = write_weeks(price_table(table_name, credentials_block), records, progress.advance)
     progress.finish()
     run_logger().info("Wrote %d weeks in %d BatchWriteItem calls", len(records), calls)
     return calls

@@ -15,7 +15,7 @@ from gas_alerts.settings import Settings
 from gas_alerts.source import SourceUnavailableError, is_url, load_rows
 
 
-def _source_unavailable(task: Task[Any, Any], task_run: TaskRun, state: State[Any]) -> bool:
+def source_unavailable(task: Task[Any, Any], task_run: TaskRun, state: State[Any]) -> bool:
     """Retry the task only when the source was unreachable, never when its data was bad."""
     return isinstance(state.data, SourceUnavailableError)
 
@@ -30,7 +30,7 @@ def fetch_weeks(source: str, lookback_weeks: int, *, today: date | None = None) 
     name="fetch-prices",
     retries=2,
     retry_delay_seconds=[30, 120],
-    retry_condition_fn=_source_unavailable,
+    retry_condition_fn=source_unavailable,
     cache_policy=NONE,
 )
 def fetch_prices(source: str, lookback_weeks: int) -> list[WeekPrices]:
