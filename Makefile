@@ -18,7 +18,7 @@ VENV := .venv
 STAMP := $(VENV)/.synced
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test lint typecheck checkov unit bench up down status clean
+.PHONY: help install demo test lint typecheck checkov pytest unit bench up down status clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -28,7 +28,7 @@ $(UV):
 	.tools/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
 $(STAMP): pyproject.toml uv.lock | $(UV)
-	$(UV) sync --locked
+	$(UV) sync --locked --all-extras
 	@touch $@
 
 install: $(STAMP) ## Create .venv from the lock file
@@ -36,11 +36,12 @@ install: $(STAMP) ## Create .venv from the lock file
 demo: $(STAMP) ## Replay recent real weeks end to end on a local AWS and Prefect's embedded server
 	$(VENV)/bin/gas-alerts demo
 
-test: lint typecheck checkov unit ## Lint, type-check, check the Terraform and run every test (what CI runs)
+test: lint typecheck checkov pytest ## Lint, type-check, check the Terraform and run every test (what CI runs)
 
-lint: $(STAMP) ## ruff (with security rules) and the formatter check
+lint: $(STAMP) ## ruff (with security rules), the formatter check, and the import layers (import-linter)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 typecheck: $(STAMP) ## mypy --strict
 	$(VENV)/bin/mypy
@@ -50,8 +51,11 @@ checkov: $(UV) ## checkov on infra/, offline, in its own tool environment (it cl
 	  $(UV) tool run --from checkov==$(CHECKOV_VERSION) checkov --directory infra --framework terraform \
 	  --skip-download --compact --quiet
 
-unit: $(STAMP) ## pytest
+pytest: $(STAMP) ## Every test: unit, integration (moto), flows (Prefect) and contract (Terraform)
 	$(VENV)/bin/pytest
+
+unit: $(STAMP) ## The inner loop: the unit and contract tiers, no AWS and no Prefect server (seconds)
+	$(VENV)/bin/pytest tests/unit tests/contract -m "not prefect"
 
 up: $(STAMP) ## Start Prefect (UI on 127.0.0.1:4200), moto, a worker and the stream runner; deploy prefect.yaml
 	$(VENV)/bin/gas-alerts local up

@@ -6,6 +6,7 @@ import io
 import itertools
 import math
 import os
+import tempfile
 import time
 import zipfile
 from collections import Counter
@@ -22,32 +23,30 @@ import boto3
 
 from benchmarks.counters import counting_calls
 from gas_alerts import aws
-from gas_alerts.backfill import BackfillSummary, load_history, summarize
-from gas_alerts.compare import find_drops
-from gas_alerts.local.moto_server import local_aws
-from gas_alerts.local.provision import ensure_table
-from gas_alerts.local.socrata import LocalSocrata, local_socrata
+from gas_alerts.compare import LOOKBACK_WEEKS, find_drops
 from gas_alerts.prices import WeekPrices
-from gas_alerts.source import rows_from_csv
+from gas_alerts.settings import Settings
+from gas_alerts.source import load_history, rows_from_csv
+from gas_alerts.summary import BackfillSummary
+from gas_local.moto_server import local_aws
+from gas_local.provision import ensure_table
+from gas_local.socrata import LocalSocrata, local_socrata
 from gas_publisher.batching import BATCH_WRITE_LIMIT
-from gas_publisher.contract import REGION_IDS
 from gas_publisher.handler import PUBLISH_BATCH_LIMIT, Publisher, process_batch
 from gas_publisher.week import WeekRecord
-from tasks.backfill import fetch_history, plan_history, read_stored_history, record_revisions, write_history
-from tasks.compare import compare_weeks
-from tasks.fetch import fetch_prices
-from tasks.store import read_stored_weeks, write_new_weeks
+from tests.support.load import run_load
+from tests.support.steps import backfill, weekly_check
 
 REPO = Path(__file__).resolve().parents[1]
 FULL_HISTORY = REPO / "data" / "ny_gas_prices_weekly.csv"
 LAMBDA_DIR = REPO / "lambda"
-LOOKBACK = 8
 # The newest two weeks of the full history: the check stores the first, then finds the second new.
 BASELINE_WEEK = date(2023, 11, 13)
 NEW_WEEK = date(2023, 11, 20)
 NOW = "2023-11-22T12:00:00+00:00"
 PAGED_FETCH_ROWS = 100
 PUBLISHER_RECORDS = 100
+LOAD_RECORDS = 1000
 
 BACKFILL_TARGET_S = 5.0
 PUBLISHER_TARGET_S = 0.5
@@ -74,18 +73,12 @@ def verdict(ok: bool) -> str:
 
 def backfill_steps(source: str, table: str) -> BackfillSummary:
     """The backfill flow's own work: its tasks called as plain functions, in the flow's order."""
-    history = fetch_history.fn(source, None)
-    plan = plan_history.fn(history, read_stored_history.fn(table), None, NOW)
-    revised = record_revisions.fn(plan.revisions, table, NOW)
-    return summarize(plan, revised, write_history.fn(plan.writes, table))
+    return backfill(source, table, now=NOW)
 
 
 def weekly_check_steps(source: str, table: str) -> None:
     """The weekly check's data path: its fetch, read, compare and write tasks as plain functions, in order."""
-    weeks = fetch_prices.fn(source, LOOKBACK)
-    stored = read_stored_weeks.fn(table, LOOKBACK)
-    plan = compare_weeks.fn(weeks, stored, REGION_IDS, NOW)
-    write_new_weeks.fn(plan, table, NOW)
+    weekly_check(source, table, now=NOW, lookback_weeks=LOOKBACK_WEEKS)
 
 
 def measure(socrata: LocalSocrata, clients: tuple[Any, ...], run: Any) -> tuple[Cost, Any]:
@@ -209,6 +202,12 @@ def lambda_package() -> tuple[int, int]:
     return len(buffer.getvalue()), len(files)
 
 
+def load_settings() -> Settings:
+    """Resource names of the load run, its outbox and state in a temporary folder."""
+    folder = Path(tempfile.mkdtemp(prefix="gas-alerts-bench-"))
+    return Settings("bench-load", "bench-load-drops", "", "bench-load-inbox", "bench-load-dlq", folder, folder, None)
+
+
 def calls_text(calls: Counter[str]) -> str:
     """'2 dynamodb.Query, 34 dynamodb.BatchWriteItem' without the service names repeated needlessly."""
     return ", ".join(f"{count} {name.split('.', 1)[1]}" for name, count in sorted(calls.items())) or "none"
@@ -271,6 +270,14 @@ def main() -> None:
             f"(ceil({records}/{PUBLISH_BATCH_LIMIT}) = {math.ceil(records / PUBLISH_BATCH_LIMIT)})"
         )
         print(f"  redelivered batch  {redelivered.seconds:.2f} s, {calls_text(redelivered.calls)} (nothing re-sent)")
+
+        load = run_load(load_settings(), LOAD_RECORDS)
+        print(f"Load: {LOAD_RECORDS} alert records through the stream runner, the real handler and SNS to the inbox:")
+        print(f"  written in         {load.write_seconds:.1f} s (BatchWriteItem)")
+        print(
+            f"  delivered in       {load.deliver_seconds:.1f} s: {load.stats.invocations} handler invocations, "
+            f"{len(load.delivered)} messages received"
+        )
 
     size, files = lambda_package()
     print("Lambda package (lambda/ zipped like archive_file, without __pycache__ and *.pyc):")

@@ -7,12 +7,12 @@ from datetime import UTC, date, datetime
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
-from gas_alerts.backfill import BackfillSummary, summarize
-from gas_alerts.logs import run_logger
 from gas_alerts.redaction import install_log_redaction
 from gas_alerts.settings import Settings
 from gas_alerts.source import DEFAULT_SOURCE
+from gas_alerts.summary import BackfillSummary
 from tasks.backfill import fetch_history, plan_history, read_stored_history, record_revisions, write_history
+from tasks.logs import run_logger
 
 SUMMARY_ARTIFACT_KEY = "gas-prices-backfill-summary"
 
@@ -36,7 +36,7 @@ def backfill_prices(
     plan = plan_history(history, stored, since, now)
     revised = record_revisions(plan.revisions, table, now, aws_credentials_block)
     calls = write_history(plan.writes, table, aws_credentials_block)
-    summary = summarize(plan, revised, calls)
+    summary = BackfillSummary.of(plan, revised, calls)
     create_markdown_artifact(
         "| | |\n|---|---|\n" + "\n".join(f"| {label} | {value} |" for label, value in summary.rows()),
         key=SUMMARY_ARTIFACT_KEY,

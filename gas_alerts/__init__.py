@@ -1,1 +1,1 @@
-"""New York gas price-drop alerts: the weekly check, its local AWS stand-ins and the command line."""
+"""New York gas price-drop alerts, the domain: prices, the source, the comparison rules, the table, reports."""

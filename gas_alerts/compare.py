@@ -1,7 +1,8 @@
-"""The weekly comparison rules: which weeks are new, which regions dropped, which stored weeks were revised."""
+"""The comparison rules: which weeks are new, which regions dropped, which stored weeks the source revised."""
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -9,17 +10,12 @@ from decimal import Decimal
 
 from gas_alerts.prices import WeekPrices
 from gas_publisher.contract import REGION_IDS
-from gas_publisher.week import WeekRecord
+from gas_publisher.week import Origin, Revision, WeekRecord
 
+# How many of the newest weeks a check fetches and reads: enough to see the source's recent revisions.
+LOOKBACK_WEEKS = 8
 
-@dataclass(frozen=True)
-class Revision:
-    """The source changed a week that is already stored: the old and new value of each changed region."""
-
-    week: date
-    old: Mapping[str, Decimal]
-    new: Mapping[str, Decimal]
-    stored_rev: int
+Prices = Mapping[str, Decimal]
 
 
 @dataclass(frozen=True)
@@ -38,9 +34,20 @@ class CheckPlan:
         return self.writes[-1] if self.writes else None
 
 
-def find_drops(
-    current: Mapping[str, Decimal], previous: Mapping[str, Decimal], regions: Collection[str] = REGION_IDS
-) -> tuple[str, ...]:
+@dataclass(frozen=True)
+class BackfillPlan:
+    """What a backfill will write: missing weeks oldest first, revisions of stored weeks, and what it skips."""
+
+    writes: Sequence[WeekRecord] = ()
+    revisions: Sequence[Revision] = ()
+    skipped: Sequence[date] = ()
+    left_to_check: Sequence[date] = ()
+    regions: tuple[str, ...] = ()
+    first_week: date | None = None
+    last_week: date | None = None
+
+
+def find_drops(current: Prices, previous: Prices, regions: Collection[str] = REGION_IDS) -> tuple[str, ...]:
     """Regions priced in both weeks whose price is strictly lower now, in the dataset's region order."""
     return tuple(
         region
@@ -58,6 +65,49 @@ def find_revision(stored: WeekRecord, source: WeekPrices) -> Revision | None:
     return Revision(source.week, old, changed, stored.rev)
 
 
+def find_revisions(source: Sequence[WeekPrices], stored: Mapping[date, WeekRecord]) -> list[Revision]:
+    """A revision for each stored week whose source values changed, oldest first."""
+    return [
+        revision
+        for week in sorted(source, key=lambda week: week.week)
+        if week.week in stored
+        if (revision := find_revision(stored[week.week], week)) is not None
+    ]
+
+
+def known_prices(source: Sequence[WeekPrices], stored: Mapping[date, WeekRecord]) -> dict[date, Prices]:
+    """Every week's prices, the source's current value winning over the stored one.
+
+    So a corrected error in the source can never look like a drop: the next week compares with the fix.
+    """
+    known: dict[date, Prices] = {day: record.prices for day, record in stored.items()}
+    known.update({week.week: week.prices for week in source})
+    return known
+
+
+def week_record(
+    week: WeekPrices,
+    previous: WeekPrices | None,
+    *,
+    regions: Collection[str] = REGION_IDS,
+    alert: bool,
+    origin: Origin,
+    recorded_at: str,
+) -> WeekRecord:
+    """The item for a week compared with the week before it; `alert` is kept only when something dropped."""
+    drops = find_drops(week.prices, previous.prices, regions) if previous else ()
+    return WeekRecord(
+        week=week.week,
+        prices=dict(week.prices),
+        previous_week=previous.week if previous else None,
+        previous_prices=dict(previous.prices) if previous else {},
+        drops=drops,
+        alert=alert and bool(drops),
+        origin=origin,
+        recorded_at=recorded_at,
+    )
+
+
 def plan_check(
     fetched: Sequence[WeekPrices],
     stored: Sequence[WeekRecord],
@@ -69,53 +119,76 @@ def plan_check(
     source = sorted(fetched, key=lambda week: week.week)
     stored_by_week = {record.week: record for record in stored}
     latest_stored = max(stored_by_week, default=None)
-    revisions = [
-        revision
-        for week in source
-        if week.week in stored_by_week
-        if (revision := find_revision(stored_by_week[week.week], week)) is not None
-    ]
+    revisions = find_revisions(source, stored_by_week)
     if not source:
         return CheckPlan(revisions=revisions, latest_stored=latest_stored)
     if latest_stored is None:
-        newest = source[-1]
         previous = source[-2] if len(source) > 1 else None
-        baseline = _record(newest, previous, (), alert=False, origin="baseline", recorded_at=recorded_at)
-        return CheckPlan(writes=[baseline], baseline=True)
-    # The source's current value wins over the stored one, so a corrected error cannot look like a drop.
-    known: dict[date, Mapping[str, Decimal]] = {week: record.prices for week, record in stored_by_week.items()}
-    known.update({week.week: week.prices for week in source})
-    new_weeks = [week for week in source if week.week > latest_stored]
-    writes = []
-    for position, week in enumerate(new_weeks):
-        earlier = [day for day in known if day < week.week]
-        previous = WeekPrices(max(earlier), known[max(earlier)]) if earlier else None
-        drops = find_drops(week.prices, previous.prices, regions) if previous else ()
-        is_newest = position == len(new_weeks) - 1
-        writes.append(
-            _record(week, previous, drops, alert=is_newest and bool(drops), origin="weekly", recorded_at=recorded_at)
+        # No regions compared: a baseline records the week before it but never names drops.
+        baseline = week_record(
+            source[-1], previous, regions=(), alert=False, origin=Origin.BASELINE, recorded_at=recorded_at
         )
+        return CheckPlan(writes=[baseline], baseline=True)
+    known = known_prices(source, stored_by_week)
+    days = sorted(known)
+    new_weeks = [week for week in source if week.week > latest_stored]
+    writes = [
+        week_record(
+            week,
+            _previous(days, known, week.week),
+            regions=regions,
+            alert=position == len(new_weeks) - 1,
+            origin=Origin.WEEKLY,
+            recorded_at=recorded_at,
+        )
+        for position, week in enumerate(new_weeks)
+    ]
     # The window starts after the newest stored week: weeks in between may exist that it cannot see.
     window_gap = bool(new_weeks) and source[0].week > latest_stored
     return CheckPlan(writes=writes, revisions=revisions, latest_stored=latest_stored, window_gap=window_gap)
 
 
-def _record(
-    week: WeekPrices,
-    previous: WeekPrices | None,
-    drops: tuple[str, ...],
+def plan_backfill(
+    history: Sequence[WeekPrices],
+    stored: Sequence[WeekRecord],
     *,
-    alert: bool,
-    origin: str,
-    recorded_at: str,
-) -> WeekRecord:
-    return WeekRecord(
-        week=week.week,
-        prices=dict(week.prices),
-        previous_week=previous.week if previous else None,
-        previous_prices=dict(previous.prices) if previous else {},
-        drops=drops,
-        alert=alert,
-        origin=origin,
-        recorded_at=recorded_at,
+    since: date | None = None,
+    recorded_at: str = "",
+) -> BackfillPlan:
+    """Plan silent week items for the missing weeks and revisions for the stored weeks the source changed."""
+    ordered = sorted(history, key=lambda week: week.week)
+    stored_by_week = {record.week: record for record in stored}
+    known = known_prices(ordered, stored_by_week)
+    days = sorted(known)
+    targets = [week for week in ordered if since is None or week.week >= since]
+    # Weeks newer than the newest one the weekly check stored are its to write, and to alert on.
+    checked_until = max(
+        (day for day, record in stored_by_week.items() if record.origin != Origin.BACKFILL), default=None
     )
+    writes: list[WeekRecord] = []
+    skipped: list[date] = []
+    left_to_check: list[date] = []
+    for week in targets:
+        if checked_until is not None and week.week > checked_until:
+            left_to_check.append(week.week)
+        elif week.week in stored_by_week:
+            skipped.append(week.week)
+        else:
+            previous = _previous(days, known, week.week)
+            writes.append(week_record(week, previous, alert=False, origin=Origin.BACKFILL, recorded_at=recorded_at))
+    priced = {region for week in targets for region in week.prices}
+    return BackfillPlan(
+        writes=writes,
+        revisions=find_revisions(ordered, stored_by_week),
+        skipped=skipped,
+        left_to_check=left_to_check,
+        regions=tuple(region for region in REGION_IDS if region in priced),
+        first_week=targets[0].week if targets else None,
+        last_week=targets[-1].week if targets else None,
+    )
+
+
+def _previous(days: Sequence[date], known: Mapping[date, Prices], week: date) -> WeekPrices | None:
+    """The newest known week before `week` (`days` is `known`'s keys, sorted)."""
+    position = bisect_left(days, week)
+    return WeekPrices(days[position - 1], known[days[position - 1]]) if position else None

@@ -6,14 +6,11 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from gas_alerts.compare import plan_check
+from gas_alerts.compare import LOOKBACK_WEEKS, plan_check
 from gas_alerts.prices import WeekPrices
 from gas_publisher.alert import Alert, alerts_for
 from gas_publisher.contract import REGION_IDS
 from gas_publisher.week import WeekRecord
-
-# The weekly check's default window: it fetches and reads this many of the newest weeks.
-LOOKBACK_WEEKS = 8
 
 
 @dataclass(frozen=True)

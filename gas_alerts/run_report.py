@@ -8,10 +8,10 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from gas_alerts.compare import Revision
 from gas_alerts.prices import WeekPrices
 from gas_publisher.alert import Alert
-from gas_publisher.contract import REGION_BY_ID, REGIONS
+from gas_publisher.contract import REGIONS
+from gas_publisher.week import Revision
 
 NEW_YORK = ZoneInfo("America/New_York")
 SPARK = "▁▂▃▄▅▆▇█"
@@ -30,6 +30,11 @@ def expected_week(now: datetime | None = None) -> date:
     """The Monday of the current week in New York: the week a scheduled check is looking for."""
     today = (now or datetime.now(NEW_YORK)).astimezone(NEW_YORK).date()
     return today - timedelta(days=today.weekday())
+
+
+def expected_run_name() -> str:
+    """A new run's name, for this week; the run is renamed once the source says which week is newest."""
+    return run_name_for(expected_week())
 
 
 def price_rows(
@@ -88,11 +93,7 @@ def trend_markdown(weeks: Sequence[WeekPrices], revisions: Sequence[Revision] = 
     ]
     if revisions:
         lines += ["", "### Revised by the source this run", ""]
-        for revision in revisions:
-            changes = ", ".join(
-                f"{REGION_BY_ID[r].name} {revision.old.get(r, '—')} → {p}" for r, p in sorted(revision.new.items())
-            )
-            lines.append(f"- {revision.week}: {changes}")
+        lines += [f"- {revision.describe()}" for revision in revisions]
     return "\n".join(lines)
 
 

@@ -48,3 +48,14 @@ class Settings:
             state_dir=Path(value["GAS_ALERTS_STATE_DIR"]).resolve(),
             app_token=value["SOCRATA_APP_TOKEN"] or None,
         )
+
+    def to_environment(self) -> dict[str, str]:
+        """The GAS_ALERTS_* variables that give another process these settings (the app token is left out)."""
+        return {
+            "GAS_ALERTS_TABLE": self.table_name,
+            "GAS_ALERTS_TOPIC": self.topic_name,
+            "GAS_ALERTS_INBOX_QUEUE": self.inbox_queue,
+            "GAS_ALERTS_DLQ": self.dead_letter_queue,
+            "GAS_ALERTS_OUTBOX": str(self.outbox),
+            "GAS_ALERTS_STATE_DIR": str(self.state_dir),
+        }

@@ -1,11 +1,12 @@
-"""Reads the dataset's rows: from the Socrata JSON API, or from a data.ny.gov CSV export."""
+"""Reads the dataset's rows: from the Socrata JSON API (one page or all of them), or from a data.ny.gov CSV export."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-from datetime import datetime
+from collections.abc import Mapping
+from datetime import date, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 import httpx
 import stamina
 
-from gas_alerts.prices import SourceDataError
+from gas_alerts.prices import SourceDataError, WeekPrices, parse_rows
 from gas_publisher.contract import DATASET_API_URL, REGIONS
 
 DEFAULT_SOURCE = DATASET_API_URL
@@ -23,6 +24,8 @@ MAX_RETRY_AFTER = 60.0
 TRANSIENT_STATUS = frozenset({429, 500, 502, 503, 504})
 CSV_DATE_FORMAT = "%m/%d/%Y"
 CSV_DATE_HEADER = "Date"
+# The API's own default page; the full history (about 900 weeks) fits in one.
+PAGE_SIZE = 1000
 
 
 class SourceUnavailableError(RuntimeError):
@@ -32,6 +35,11 @@ class SourceUnavailableError(RuntimeError):
 def is_url(source: str) -> bool:
     """Tell a URL from a file path."""
     return source.startswith(("http://", "https://"))
+
+
+def is_api_url(source: str) -> bool:
+    """Tell the Socrata JSON API (newest rows on request, paged) from a CSV export URL or a file."""
+    return is_url(source) and not source.split("?", 1)[0].endswith(".csv")
 
 
 def retry_backoff(error: Exception) -> bool | float:
@@ -135,11 +143,62 @@ def _iso_date(text: str) -> str:
 
 def load_rows(source: str, *, limit: int, app_token: str | None = None, http: httpx.Client | None = None) -> Any:
     """Rows from a Socrata URL (newest `limit`), a CSV export URL, or a CSV file path (all rows)."""
-    if is_url(source):
-        if source.split("?", 1)[0].endswith(".csv"):
-            return rows_from_csv(fetch_csv_text(source, app_token=app_token, http=http))
+    if is_api_url(source):
         return fetch_json_rows(source, limit=limit, app_token=app_token, http=http)
+    if is_url(source):
+        return rows_from_csv(fetch_csv_text(source, app_token=app_token, http=http))
     path = Path(source)
     if not path.is_file():
         raise SourceDataError(f"{source} is neither an http(s) URL nor an existing CSV file")
     return rows_from_csv(path.read_text(encoding="utf-8-sig"))
+
+
+def fetch_history_rows(
+    url: str,
+    *,
+    since: date | None = None,
+    page_size: int = PAGE_SIZE,
+    app_token: str | None = None,
+    http: httpx.Client | None = None,
+) -> list[Any]:
+    """Every row of the Socrata API, newest first, page by page; with `since`, down to the week before it."""
+    rows: list[Any] = []
+    owned = http is None
+    client = http or httpx.Client(timeout=TIMEOUT, follow_redirects=True)
+    try:
+        while True:
+            page = fetch_json_rows(url, limit=page_size, offset=len(rows), app_token=app_token, http=client)
+            if not isinstance(page, list):
+                raise SourceDataError(f"expected a JSON list of rows at offset {len(rows)}, got {type(page).__name__}")
+            rows.extend(page)
+            # Newest first: once a page reaches past `since`, the week before it is already in hand.
+            if len(page) < page_size or (since is not None and _row_day(page[-1]) < since.isoformat()):
+                return rows
+    finally:
+        if owned:
+            client.close()
+
+
+def _row_day(row: object) -> str:
+    """The row's ISO day, or '' when it has none (validation names that later)."""
+    return str(row.get("date", ""))[:10] if isinstance(row, Mapping) else ""
+
+
+def load_history(
+    source: str,
+    *,
+    since: date | None = None,
+    today: date | None = None,
+    page_size: int = PAGE_SIZE,
+    app_token: str | None = None,
+) -> list[WeekPrices]:
+    """Validated weeks, oldest first, from the API (paged) or a CSV; with `since`, from the week before it on."""
+    if is_api_url(source):
+        rows = fetch_history_rows(source, since=since, page_size=page_size, app_token=app_token)
+    else:
+        rows = load_rows(source, limit=page_size, app_token=app_token)
+    weeks = parse_rows(rows, today=today or date.today())
+    if since is None:
+        return weeks
+    first = next((index for index, week in enumerate(weeks) if week.week >= since), len(weeks))
+    return weeks[max(first - 1, 0) :]

@@ -2,20 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from gas_alerts.compare import Revision
+from gas_alerts.compare import CheckPlan
+from gas_publisher.batching import batch_put
 from gas_publisher.contract import DATASET_ID, PARTITION_KEY, SORT_KEY
-from gas_publisher.week import WeekRecord, encode_prices, week_key
+from gas_publisher.week import Revision, WeekRecord, week_key
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 # DynamoDB accepts at most 100 operations in one transaction.
 MAX_TRANSACTION_ITEMS = 100
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What a check wrote; `conflict` means another run changed the table first and nothing was written."""
+
+    written: list[date] = field(default_factory=list)
+    revised: list[date] = field(default_factory=list)
+    alerting: WeekRecord | None = None
+    conflict: bool = False
 
 
 class PriceTable:
@@ -71,7 +84,26 @@ class PriceTable:
             raise
         return True
 
-    def write_check(self, records: Sequence[WeekRecord], revisions: Sequence[Revision], seen_at: str) -> bool:
+    def apply_revisions(self, revisions: Sequence[Revision], seen_at: str) -> list[date]:
+        """Apply each revision on its own (an update, never an alert); returns the weeks revised."""
+        return [revision.week for revision in revisions if self.apply_revision(revision, seen_at)]
+
+    def put_weeks(self, records: Sequence[WeekRecord], on_batch: Callable[[int], None] | None = None) -> int:
+        """Put weeks with BatchWriteItem, 25 a call, oldest first; returns the number of calls."""
+        return batch_put(self.client, self.name, [record.to_item() for record in records], on_call=on_batch)
+
+    def write_check(self, plan: CheckPlan, seen_at: str) -> WriteResult:
+        """Write a check's new weeks and revisions all or nothing (`conflict` if another run wrote first)."""
+        if not self.write_all(plan.writes, plan.revisions, seen_at):
+            return WriteResult(conflict=True)
+        newest = plan.newest
+        return WriteResult(
+            written=[record.week for record in plan.writes],
+            revised=[revision.week for revision in plan.revisions],
+            alerting=newest if newest is not None and newest.alert else None,
+        )
+
+    def write_all(self, records: Sequence[WeekRecord], revisions: Sequence[Revision], seen_at: str) -> bool:
         """Write new weeks and revisions all or nothing; False means another run changed the table first.
 
         A lone new week is one conditional PutItem; anything more is one TransactWriteItems, so a failure
@@ -108,12 +140,11 @@ def _new_week_put(record: WeekRecord) -> dict[str, Any]:
 
 def _revision_update(revision: Revision, seen_at: str) -> dict[str, Any]:
     """UpdateItem arguments that apply a revision if the week is still at the revision count we read."""
-    entry = {"M": {"seen_at": {"S": seen_at}, "old": encode_prices(revision.old), "new": encode_prices(revision.new)}}
     names = {"#p": "prices", "#rev": "rev", "#log": "revisions"}
     values: dict[str, Any] = {
         ":rev": {"N": str(revision.stored_rev)},
         ":next": {"N": str(revision.stored_rev + 1)},
-        ":entry": {"L": [entry]},
+        ":entry": {"L": [revision.log_entry(seen_at)]},
         ":empty": {"L": []},
     }
     sets = ["#rev = :next", "#log = list_append(if_not_exists(#log, :empty), :entry)"]

@@ -9,10 +9,10 @@ from prefect import Task, task
 from prefect.cache_policies import NONE
 from prefect.client.schemas.objects import State, TaskRun
 
-from gas_alerts.logs import run_logger
 from gas_alerts.prices import WeekPrices, parse_rows
 from gas_alerts.settings import Settings
 from gas_alerts.source import SourceUnavailableError, is_url, load_rows
+from tasks.logs import run_logger
 
 
 def source_unavailable(task: Task[Any, Any], task_run: TaskRun, state: State[Any]) -> bool:

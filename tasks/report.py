@@ -23,8 +23,8 @@ from gas_alerts.run_report import (
     run_name_for,
     trend_markdown,
 )
+from gas_alerts.store import WriteResult
 from gas_publisher.alert import alerts_for
-from tasks.store import WriteResult
 
 
 def name_run_for_week(week: date) -> None:

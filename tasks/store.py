@@ -2,27 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import date
-
 from prefect import task
 from prefect.cache_policies import NONE
 
 from gas_alerts import aws
 from gas_alerts.compare import CheckPlan
-from gas_alerts.logs import run_logger
-from gas_alerts.store import PriceTable
+from gas_alerts.store import PriceTable, WriteResult
 from gas_publisher.week import WeekRecord
-
-
-@dataclass(frozen=True)
-class WriteResult:
-    """What a check wrote; `conflict` means another run changed the table first and nothing was written."""
-
-    written: list[date] = field(default_factory=list)
-    revised: list[date] = field(default_factory=list)
-    alerting: WeekRecord | None = None
-    conflict: bool = False
+from tasks.logs import run_logger
 
 
 def price_table(table_name: str, credentials_block: str | None) -> PriceTable:
@@ -41,16 +28,11 @@ def write_new_weeks(
     plan: CheckPlan, table_name: str, seen_at: str, credentials_block: str | None = None
 ) -> WriteResult:
     """Write the plan's new weeks and revisions all or nothing, each conditional on what was read."""
+    result = price_table(table_name, credentials_block).write_check(plan, seen_at)
     logger = run_logger()
-    if not price_table(table_name, credentials_block).write_check(plan.writes, plan.revisions, seen_at):
+    if result.conflict:
         logger.info("Another run changed the table since it was read; nothing written")
-        return WriteResult(conflict=True)
+        return result
     for revision in plan.revisions:
-        changes = ", ".join(f"{r} {revision.old.get(r, '-')} → {p}" for r, p in sorted(revision.new.items()))
-        logger.warning("The source revised %s: %s", revision.week, changes)
-    newest = plan.newest
-    return WriteResult(
-        written=[record.week for record in plan.writes],
-        revised=[revision.week for revision in plan.revisions],
-        alerting=newest if newest is not None and newest.alert else None,
-    )
+        logger.warning("The source revised %s", revision.describe())
+    return result

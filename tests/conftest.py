@@ -1,4 +1,4 @@
-"""Shared fixtures: a temporary Prefect home, a moto server on 127.0.0.1, and per-test resource names."""
+"""Shared fixtures: a temporary Prefect home, a moto server on 127.0.0.1, per-test resource names, and a table."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ import os
 import tempfile
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 # Prefect reads these when it is first imported, so they are set before any test module imports it.
 _PREFECT_HOME = tempfile.mkdtemp(prefix="gas-alerts-prefect-home-")
@@ -23,16 +24,25 @@ os.environ.update(
     {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
 )
 
-import pytest  # noqa: E402 (the environment above must come first)
+import botocore.endpoint  # noqa: E402 (the environment above must come first)
+import pytest  # noqa: E402
 import stamina  # noqa: E402
 
-from gas_alerts.local.moto_server import local_aws  # noqa: E402
+from gas_alerts import aws  # noqa: E402
 from gas_alerts.settings import Settings  # noqa: E402
+from gas_alerts.store import PriceTable  # noqa: E402
+from gas_local.moto_server import local_aws  # noqa: E402
+from gas_local.provision import ensure_table  # noqa: E402
+from tests.support.dynamo_faults import DynamoFaults  # noqa: E402
 
-DATA_DIR = Path(__file__).resolve().parents[1] / "data"
-FULL_HISTORY_CSV = DATA_DIR / "ny_gas_prices_weekly.csv"
-LATEST_SNAPSHOT_CSV = DATA_DIR / "ny_gas_prices_weekly_2017_2026.csv"
-EVENTS_DIR = Path(__file__).resolve().parent / "events"
+TESTS = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test of the flow tier runs real Prefect flows: mark it, so `-m "not prefect"` leaves it out."""
+    for item in items:
+        if (TESTS / "flows") in Path(str(item.path)).parents:
+            item.add_marker(pytest.mark.prefect)
 
 
 @pytest.fixture(scope="session")
@@ -68,10 +78,15 @@ def settings(moto_endpoint: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
+def table(settings: Settings) -> PriceTable:
+    """An empty price table with its stream."""
+    ensure_table(aws.dynamodb(), settings.table_name)
+    return PriceTable(aws.dynamodb(), settings.table_name)
+
+
+@pytest.fixture
 def dynamodb_calls() -> Iterator[Counter[str]]:
     """Counts DynamoDB operations by name, through botocore's event hooks on the shared client."""
-    from gas_alerts import aws
-
     calls: Counter[str] = Counter()
 
     def count(model: Any, **_: Any) -> None:
@@ -81,6 +96,18 @@ def dynamodb_calls() -> Iterator[Counter[str]]:
     events.register("before-call.dynamodb", count)
     yield calls
     events.unregister("before-call.dynamodb", count)
+
+
+@pytest.fixture
+def faults(monkeypatch: pytest.MonkeyPatch) -> Iterator[DynamoFaults]:
+    """Faults on the client the flow uses; botocore's retry waits are recorded instead of slept."""
+    injected = DynamoFaults()
+    monkeypatch.setattr(botocore.endpoint, "time", SimpleNamespace(sleep=injected.waits.append))
+    events = aws.dynamodb().meta.events
+    # A before-send handler may return a response, which botocore then uses instead of sending the request.
+    events.register("before-send.dynamodb", cast("Callable[..., None]", injected.answer), unique_id="test-faults")
+    yield injected
+    events.unregister("before-send.dynamodb", unique_id="test-faults")
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -57,7 +58,11 @@ ATTR_REGION: str = _CONTRACT["message_attributes"]["region"]["name"]
 ATTR_DROP_CENTS: str = _CONTRACT["message_attributes"]["drop_cents"]["name"]
 
 HANDLER: str = _CONTRACT["lambda"]["handler"]
-HANDLER_ENVIRONMENT: tuple[str, ...] = tuple(_CONTRACT["lambda"]["environment"])
+# The names of the variables the handler reads; Terraform sets exactly these.
+ENV_TABLE_NAME: str = _CONTRACT["lambda"]["environment"]["table_name"]
+ENV_TOPIC_ARN: str = _CONTRACT["lambda"]["environment"]["topic_arn"]
+ENV_LOG_LEVEL: str = _CONTRACT["lambda"]["environment"]["log_level"]
+HANDLER_ENVIRONMENT: tuple[str, ...] = tuple(_CONTRACT["lambda"]["environment"].values())
 
 REGIONS: tuple[Region, ...] = tuple(Region(r["id"], r["name"]) for r in _CONTRACT["regions"])
 REGION_BY_ID: dict[str, Region] = {region.id: region for region in REGIONS}
@@ -69,6 +74,21 @@ def stream_filter_pattern() -> dict[str, Any]:
     return _load(STREAM_FILTER_PATH)
 
 
+class UnknownRegionError(ValueError):
+    """A region id that is not one of the dataset's regions."""
+
+
 def is_known_region(value: object) -> bool:
     """Tell whether a value is one of the dataset's region ids (input is untrusted)."""
     return isinstance(value, str) and value in REGION_BY_ID
+
+
+def known_regions(regions: Iterable[str] | None) -> tuple[str, ...]:
+    """The regions asked for, all of them when none are; an unknown id is an error that lists the known ones."""
+    chosen = tuple(regions or ())
+    if not chosen:
+        return REGION_IDS
+    unknown = [str(region)[:40] for region in chosen if not is_known_region(region)]
+    if unknown:
+        raise UnknownRegionError(f"unknown region(s): {', '.join(unknown)}; known regions: {', '.join(REGION_IDS)}")
+    return chosen

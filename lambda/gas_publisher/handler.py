@@ -14,6 +14,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from gas_publisher.alert import Alert, alerts_for
 from gas_publisher.batching import UnprocessedError
+from gas_publisher.contract import ENV_LOG_LEVEL, ENV_TABLE_NAME, ENV_TOPIC_ARN
 from gas_publisher.ledger import SentLedger
 from gas_publisher.week import MalformedItemError, WeekRecord
 
@@ -147,14 +148,15 @@ def _publisher(topic_arn: str, table_name: str, endpoint: str | None, region: st
 
 
 def publisher_from_environment(environ: Mapping[str, str] = os.environ) -> Publisher:
-    """The publisher configured by TOPIC_ARN and TABLE_NAME, built once per configuration."""
-    logger.setLevel(environ.get("LOG_LEVEL", "INFO").upper())
-    missing = [name for name in ("TOPIC_ARN", "TABLE_NAME") if not environ.get(name)]
+    """The publisher configured by the contract's environment variables, built once per configuration."""
+    logger.setLevel(environ.get(ENV_LOG_LEVEL, "INFO").upper())
+    topic_arn, table_name = environ.get(ENV_TOPIC_ARN, ""), environ.get(ENV_TABLE_NAME, "")
+    missing = [name for name, value in ((ENV_TOPIC_ARN, topic_arn), (ENV_TABLE_NAME, table_name)) if not value]
     if missing:
         raise RuntimeError(f"the publisher needs the environment variables {', '.join(missing)}")
     return _publisher(
-        environ["TOPIC_ARN"],
-        environ["TABLE_NAME"],
+        topic_arn,
+        table_name,
         environ.get("AWS_ENDPOINT_URL"),
         environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION"),
     )

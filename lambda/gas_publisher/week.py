@@ -6,9 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from enum import StrEnum
 from typing import Any
 
-from gas_publisher.contract import DATASET_ID, PARTITION_KEY, SORT_KEY, is_known_region
+from gas_publisher.contract import DATASET_ID, PARTITION_KEY, REGION_BY_ID, SORT_KEY, is_known_region
 
 AttributeValue = dict[str, Any]
 Item = dict[str, AttributeValue]
@@ -18,6 +19,36 @@ MAX_REV = 1_000_000
 
 class MalformedItemError(ValueError):
     """A stored item or stream image does not have the shape of a week item."""
+
+
+class Origin(StrEnum):
+    """Who wrote a week item: the first check's baseline, a weekly check, or a backfill."""
+
+    BASELINE = "baseline"
+    WEEKLY = "weekly"
+    BACKFILL = "backfill"
+
+
+@dataclass(frozen=True)
+class Revision:
+    """The source changed a week that is already stored: the old and new value of each changed region."""
+
+    week: date
+    old: Mapping[str, Decimal]
+    new: Mapping[str, Decimal]
+    stored_rev: int
+
+    def describe(self) -> str:
+        """'2023-02-13: Albany 3.85 → 3.57, ...' for logs, summaries and the UI."""
+        changes = ", ".join(
+            f"{REGION_BY_ID[region].name} {self.old.get(region, '-')} → {price}"
+            for region, price in sorted(self.new.items())
+        )
+        return f"{self.week}: {changes}"
+
+    def log_entry(self, seen_at: str) -> AttributeValue:
+        """The entry appended to the week item's `revisions` log: when it was seen, and the old and new values."""
+        return {"M": {"seen_at": {"S": seen_at}, "old": encode_prices(self.old), "new": encode_prices(self.new)}}
 
 
 @dataclass(frozen=True)
@@ -30,7 +61,7 @@ class WeekRecord:
     previous_prices: Mapping[str, Decimal] = field(default_factory=dict)
     drops: tuple[str, ...] = ()
     alert: bool = False
-    origin: str = "weekly"
+    origin: Origin = Origin.WEEKLY
     recorded_at: str = ""
     rev: int = 0
 
@@ -71,7 +102,7 @@ class WeekRecord:
             previous_prices=_prices(item, "previous_prices") if "previous_prices" in item else {},
             drops=tuple(drops),
             alert=alert["BOOL"],
-            origin=_string(item, "origin") if "origin" in item else "weekly",
+            origin=_origin(item),
             recorded_at=_string(item, "recorded_at") if "recorded_at" in item else "",
             rev=_count(item.get("rev", {"N": "0"}), "rev"),
         )
@@ -132,6 +163,16 @@ def _prices(item: Mapping[str, Any], name: str) -> dict[str, Decimal]:
             raise MalformedItemError(f"{name} names an unknown region: {str(region)[:40]!r}")
         prices[region] = _number(price, f"{name}.{region}")
     return prices
+
+
+def _origin(item: Mapping[str, Any]) -> Origin:
+    if "origin" not in item:
+        return Origin.WEEKLY
+    text = _string(item, "origin")
+    try:
+        return Origin(text)
+    except ValueError:
+        raise MalformedItemError(f"origin is not one of {', '.join(Origin)}: {text[:40]!r}") from None
 
 
 def _date(text: str, name: str) -> date:

@@ -1,0 +1,109 @@
+"""What a check or a backfill did, in the words a person reads in the terminal and the Prefect UI."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from gas_alerts.compare import BackfillPlan, CheckPlan
+from gas_alerts.store import WriteResult
+from gas_publisher.contract import REGION_BY_ID
+
+
+@dataclass(frozen=True)
+class CheckSummary:
+    """The outcome of one check, for people and for the demo."""
+
+    newest_week: date | None
+    written: list[date] = field(default_factory=list)
+    baseline: bool = False
+    alerts: tuple[str, ...] = ()
+    revised: list[date] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, plan: CheckPlan, result: WriteResult) -> CheckSummary:
+        """Combine the plan and what was written."""
+        newest = plan.newest
+        return cls(
+            newest_week=newest.week if newest else plan.latest_stored,
+            written=result.written,
+            baseline=plan.baseline,
+            alerts=result.alerting.drops if result.alerting else (),
+            revised=result.revised,
+        )
+
+    @property
+    def message(self) -> str:
+        """One line a person reads in the UI or the terminal."""
+        if self.baseline and self.written:
+            outcome = f"Baseline stored ({self.newest_week})"
+        elif not self.written:
+            outcome = "No new week"
+        else:
+            weeks = f"{len(self.written)} new weeks" if len(self.written) > 1 else "New week"
+            alerts = len(self.alerts)
+            outcome = f"{weeks} (newest {self.newest_week}), {alerts} alert{'' if alerts == 1 else 's'}"
+        if self.revised:
+            count = len(self.revised)
+            outcome += f"; the source revised {count} stored week{'s' if count > 1 else ''}"
+        return outcome
+
+
+@dataclass(frozen=True)
+class BackfillSummary:
+    """The outcome of one backfill, for the terminal, the Prefect UI and the tests."""
+
+    written: int
+    skipped: int
+    revised: list[date] = field(default_factory=list)
+    left_to_check: list[date] = field(default_factory=list)
+    regions: tuple[str, ...] = ()
+    first_week: date | None = None
+    last_week: date | None = None
+    write_calls: int = 0
+
+    @classmethod
+    def of(cls, plan: BackfillPlan, revised: Sequence[date], write_calls: int) -> BackfillSummary:
+        """Combine the plan and what was written."""
+        return cls(
+            written=len(plan.writes),
+            skipped=len(plan.skipped),
+            revised=list(revised),
+            left_to_check=list(plan.left_to_check),
+            regions=plan.regions,
+            first_week=plan.first_week,
+            last_week=plan.last_week,
+            write_calls=write_calls,
+        )
+
+    @property
+    def message(self) -> str:
+        """One line a person reads."""
+        span = f" ({self.first_week} → {self.last_week})" if self.first_week else ""
+        left = f", {len(self.left_to_check)} newer weeks left to the weekly check" if self.left_to_check else ""
+        return (
+            f"Backfill{span}: {self.written} weeks written, {self.skipped} already stored, "
+            f"{len(self.revised)} revised, {len(self.regions)} regions{left}"
+        )
+
+    def rows(self) -> list[tuple[str, str]]:
+        """The summary as label/value pairs, for a table."""
+        return [
+            ("Weeks written", str(self.written)),
+            ("Weeks already stored (skipped)", str(self.skipped)),
+            ("Weeks revised", ", ".join(map(str, self.revised)) or "none"),
+            ("Newer weeks left to the weekly check", ", ".join(map(str, self.left_to_check)) or "none"),
+            ("Regions", f"{len(self.regions)}: {', '.join(self.regions)}"),
+            ("Source weeks", f"{self.first_week} → {self.last_week}" if self.first_week else "none"),
+            ("BatchWriteItem calls", str(self.write_calls)),
+        ]
+
+
+def describe_drops(plan: CheckPlan, checked: int) -> str:
+    """'3 of 17 regions dropped; New York City 3.45 → 3.38, ...' for the newest week."""
+    newest = plan.newest
+    if newest is None or newest.previous_week is None:
+        return "no comparison"
+    moves = ", ".join(f"{REGION_BY_ID[r].name} {newest.previous_prices[r]} → {newest.prices[r]}" for r in newest.drops)
+    return f"{len(newest.drops)} of {checked} regions dropped" + (f"; {moves}" if moves else "")

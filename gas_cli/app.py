@@ -1,0 +1,45 @@
+"""The `gas-alerts` command: the Typer app and where each subcommand is registered."""
+
+from __future__ import annotations
+
+import typer
+
+from gas_alerts.redaction import install_log_redaction
+from gas_alerts.settings import ENVIRONMENT
+from gas_cli.commands import history, local, stack, weekly
+
+ENVIRONMENT_HELP = "\n\n".join(f"{name} (default: {default or 'unset'}): {what}" for name, default, what in ENVIRONMENT)
+app = typer.Typer(
+    help="Email alerts when New York gasoline prices fall.\n\n"
+    "Environment variables override resource names:\n\n" + ENVIRONMENT_HELP,
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+local_app = typer.Typer(
+    help="Local stand-ins for AWS pieces (works against moto, LocalStack or any AWS_ENDPOINT_URL).",
+    no_args_is_help=True,
+)
+app.add_typer(local_app, name="local")
+
+app.command()(weekly.demo)
+app.command()(weekly.check)
+app.command()(history.backfill)
+app.command()(history.replay)
+local_app.command("provision")(local.local_provision)
+local_app.command("deliver")(local.local_deliver)
+local_app.command("up")(stack.local_up)
+local_app.command("down")(stack.local_down)
+local_app.command("status")(stack.local_status)
+
+
+@app.callback()
+def _every_command() -> None:
+    """Mask tokens and keys in every log line before any command runs."""
+    install_log_redaction()
+
+
+def main() -> None:
+    """Entry point for `python -m gas_alerts`."""
+    app(prog_name="gas-alerts")

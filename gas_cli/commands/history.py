@@ -1,0 +1,118 @@
+"""`gas-alerts backfill` (load the whole history) and `gas-alerts replay` (the alerts past weeks would have sent)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from gas_alerts.prices import WeekPrices
+from gas_alerts.settings import Settings
+from gas_alerts.source import DEFAULT_SOURCE
+from gas_cli.commands.common import RegionsOption, console, friendly_errors, prefect_defaults, split_regions
+from gas_publisher.contract import REGION_BY_ID, REGION_IDS
+
+DATE_FORMATS = ["%Y-%m-%d"]
+
+
+def backfill(
+    since: Annotated[
+        datetime | None, typer.Option(formats=DATE_FORMATS, help="Load only weeks from this date on (default: all).")
+    ] = None,
+    source: Annotated[
+        str, typer.Option(help="Socrata JSON URL (paged), a CSV export URL, or a CSV file path.")
+    ] = DEFAULT_SOURCE,
+    aws_credentials_block: Annotated[
+        str | None, typer.Option(help="Prefect AwsCredentials block name (default: the standard AWS chain).")
+    ] = None,
+    table: Annotated[str | None, typer.Option(help="Table name (default: $GAS_ALERTS_TABLE).")] = None,
+    verbose: Annotated[bool, typer.Option(help="Show Prefect's own log lines too.")] = False,
+) -> None:
+    """Load the whole price history into the table without alerting; weeks already stored are skipped."""
+    prefect_defaults(quiet=not verbose)
+    from flows.backfill import backfill_prices
+    from tasks.progress import listening_to_progress
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    bar = Progress(*columns, console=console)
+    task = bar.add_task("Starting the flow, reading the history", total=None)
+
+    def show(done: int, total: int) -> None:
+        if done == 0:
+            # The clock starts with the writes, not with Prefect's start-up.
+            bar.reset(task, description="Writing weeks", total=total)
+        bar.update(task, completed=done)
+
+    with friendly_errors(), bar, listening_to_progress(show):
+        summary = backfill_prices(
+            source=source,
+            since=since.date() if since else None,
+            aws_credentials_block=aws_credentials_block,
+            table_name=table,
+        )
+    result = Table(title="Backfill summary", show_header=False)
+    for label, value in summary.rows():
+        result.add_row(label, value)
+    console.print(result)
+
+
+def replay(
+    *,
+    start: Annotated[datetime, typer.Option("--from", formats=DATE_FORMATS, help="First week to replay.")],
+    end: Annotated[
+        datetime | None, typer.Option("--to", formats=DATE_FORMATS, help="Last week to replay (default: the newest).")
+    ] = None,
+    regions: RegionsOption = None,
+    min_drop_cents: Annotated[
+        int | None, typer.Option(min=1, help="Only count drops of at least this many cents, as a filter policy does.")
+    ] = None,
+    source: Annotated[
+        str | None,
+        typer.Option(help="A CSV file or export URL, or a Socrata URL (default: the weeks stored in the table)."),
+    ] = None,
+    table: Annotated[str | None, typer.Option(help="Table name (default: $GAS_ALERTS_TABLE).")] = None,
+) -> None:
+    """Print the alerts the weekly check would have sent for past weeks, and a count per region; writes nothing."""
+    from gas_alerts.replay import replay as run_replay
+
+    chosen = split_regions(regions)
+    with friendly_errors():
+        history = _history(source, table)
+        last = end.date() if end else max((week.week for week in history), default=start.date())
+        report = run_replay(
+            history,
+            start=start.date(),
+            end=last,
+            regions=chosen or REGION_IDS,
+            min_drop_cents=min_drop_cents,
+        )
+    for alert in report.alerts:
+        console.print(f"{alert.week}  {alert.subject}  (was ${alert.previous_price:.2f}, -{alert.drop_percent}%)")
+    counts = Table(title="Alerts per region")
+    counts.add_column("region")
+    counts.add_column("name")
+    counts.add_column("alerts", justify="right")
+    for region, count in report.per_region().items():
+        counts.add_row(region, REGION_BY_ID[region].name, str(count))
+    console.print(counts)
+    threshold = f", drops of {min_drop_cents}¢ or more" if min_drop_cents else ""
+    span = f"{report.weeks[0]} → {report.weeks[-1]}" if report.weeks else "no week in that range"
+    weeks = "week" if len(report.weeks) == 1 else "weeks"
+    console.print(f"{len(report.alerts)} alerts in {len(report.weeks)} {weeks} ({span}){threshold}")
+
+
+def _history(source: str | None, table: str | None) -> list[WeekPrices]:
+    """The weeks to replay: from the source when one is given, else every week stored in the table."""
+    if source:
+        from gas_alerts.source import load_history
+
+        return load_history(source, app_token=Settings.from_environment().app_token)
+    from gas_alerts import aws
+    from gas_alerts.replay import history_from_table
+    from gas_alerts.store import PriceTable
+
+    stored = PriceTable(aws.dynamodb(), table or Settings.from_environment().table_name)
+    return history_from_table(stored.all_weeks())

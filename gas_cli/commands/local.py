@@ -1,0 +1,62 @@
+"""`gas-alerts local provision|deliver`: the local stand-ins for what Terraform and Lambda do on AWS."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from gas_alerts.settings import Settings
+from gas_cli.commands.common import RegionsOption, console, friendly_errors, show_alert, split_regions
+
+
+def local_provision(
+    regions: RegionsOption = None,
+    min_drop_cents: Annotated[
+        int | None, typer.Option(min=1, help="Only deliver drops of at least this many cents to the local inbox.")
+    ] = None,
+) -> None:
+    """Create the table with its stream, the topic, the inbox queue and subscription, and the DLQ (idempotent)."""
+    from gas_alerts.filter_policy import filter_policy
+    from gas_local.provision import provision
+
+    settings = Settings.from_environment()
+    with friendly_errors():
+        policy = filter_policy(split_regions(regions), min_drop_cents)
+        resources = provision(settings, policy)
+    console.print(f"table      {resources.table_name}\nstream     {resources.stream_arn}")
+    console.print(f"topic      {resources.topic_arn}\ninbox      {resources.inbox_url}")
+    console.print(f"filter     {policy or 'none (every alert)'}\ndead-letter {resources.dead_letter_url}")
+
+
+def local_deliver(
+    follow: Annotated[bool, typer.Option(help="Keep polling the stream until interrupted.")] = False,
+    batch_size: Annotated[int, typer.Option(min=1, max=100, help="Records per handler call.")] = 10,
+    max_retries: Annotated[int, typer.Option(min=0, max=10, help="Retries of a failing batch before the DLQ.")] = 2,
+    poll_interval: Annotated[float, typer.Option(min=0.1, help="Seconds between polls with --follow.")] = 2.0,
+) -> None:
+    """Play Lambda's event source mapping: stream → filter → real handler → SNS → inbox → outbox."""
+    import time
+
+    from gas_local.delivery import LocalDelivery
+
+    settings = Settings.from_environment()
+    with friendly_errors():
+        delivery = LocalDelivery.connect(settings, batch_size=batch_size, max_retry_attempts=max_retries)
+        total = 0
+        try:
+            while True:
+                stats, delivered = delivery.deliver_once()
+                for alert, path in delivered:
+                    show_alert(alert.subject, alert.body, path)
+                total += len(delivered)
+                if not follow:
+                    break
+                time.sleep(poll_interval)
+        except KeyboardInterrupt:
+            pass
+    console.print(
+        f"{stats.read} stream records read, {stats.matched} matched the filter, "
+        f"{total} alerts delivered to {settings.outbox}"
+        + (f", {stats.dead_lettered} records sent to the dead-letter queue" if stats.dead_lettered else "")
+    )

@@ -1,0 +1,57 @@
+"""`gas-alerts local up|down|status`: the whole stack on 127.0.0.1 with one command, and back down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from gas_alerts.settings import Settings
+from gas_cli.commands.common import console, errors
+from gas_local.stack import OFFLINE_SAMPLE, LocalStack, Ports, StackError
+
+
+def _stack() -> LocalStack:
+    return LocalStack(Path.cwd(), Settings.from_environment(), Ports.from_environment(), console.print)
+
+
+def local_up() -> None:
+    """Start a Prefect server (UI), moto, a process worker and the stream runner, and deploy prefect.yaml."""
+    stack = _stack()
+    try:
+        with console.status("Starting the local stack (about 30 s)…") as status:
+            stack.report = status.update
+            stack.up()
+    except StackError as error:
+        errors.print(f"error: {error}")
+        errors.print("Stop whatever did start with `make down`.")
+        raise typer.Exit(1) from None
+    api = stack.ports.prefect_api
+    console.print(
+        f"[bold]Local stack is up.[/bold] Prefect UI: {stack.ports.prefect_ui}  (logs in {stack.logs})", soft_wrap=True
+    )
+    console.print("Run the weekly check on the worker, with the live data.ny.gov source:")
+    console.print(f"  PREFECT_API_URL={api} .venv/bin/prefect deployment run 'check-gas-prices/weekly'", soft_wrap=True)
+    console.print("or offline, from the CSV export bundled in data/:")
+    run = f"PREFECT_API_URL={api} .venv/bin/prefect deployment run 'check-gas-prices/weekly'"
+    console.print(f"  {run} -p source={OFFLINE_SAMPLE}", soft_wrap=True)
+    console.print(f"Alerts land in {stack.settings.outbox}. Stop everything with `make down`.")
+
+
+def local_down() -> None:
+    """Stop exactly the processes `local up` started (by their recorded PIDs)."""
+    stopped = _stack().down()
+    console.print(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
+
+
+def local_status() -> None:
+    """Say which stack processes run and whether the Prefect API and moto answer."""
+    rows = _stack().status()
+    if not rows:
+        console.print("the local stack is not running (start it with `make up`)")
+        return
+    table = Table(show_header=False)
+    for name, state in rows:
+        table.add_row(name, state)
+    console.print(table)

@@ -1,0 +1,82 @@
+"""The main commands: `demo` (offline replay) and `check` (one weekly check against the configured AWS)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from gas_alerts.compare import LOOKBACK_WEEKS
+from gas_alerts.settings import Settings
+from gas_alerts.source import DEFAULT_SOURCE
+from gas_cli.commands.common import (
+    RegionsOption,
+    console,
+    friendly_errors,
+    prefect_defaults,
+    show_alert,
+    split_regions,
+)
+
+
+def demo(
+    weeks: Annotated[int, typer.Option(min=2, max=60, help="How many of the newest weeks to replay.")] = 8,
+    verbose: Annotated[bool, typer.Option(help="Show Prefect's own log lines too.")] = False,
+) -> None:
+    """Replay recent weeks of real NY data through the flow, a local AWS, the stream and the publisher, offline."""
+    prefect_defaults(quiet=not verbose)
+    from gas_local.demo import WeekOutcome, run_demo
+
+    settings = Settings.from_environment()
+    console.print(
+        f"[bold]Gas price alerts demo[/bold]: replaying the newest {weeks} weeks of the real NY data "
+        "through the weekly flow, DynamoDB and its stream, the publisher handler and SNS, all on "
+        "127.0.0.1 (moto and Prefect's embedded server). No AWS account or network needed.\n"
+    )
+
+    def on_week(outcome: WeekOutcome) -> None:
+        label = "re-run of the same week: " if outcome.rerun else ""
+        sent = f"{len(outcome.alerts)} emails delivered" if outcome.alerts else "no email"
+        console.print(f"[bold]{outcome.week}[/bold]  {label}{outcome.message} → {sent}")
+        for alert, path in outcome.alerts:
+            show_alert(alert.subject, alert.body, path)
+
+    with friendly_errors(), console.status("Starting…") as status:
+        report = run_demo(weeks=weeks, settings=settings, verbose=verbose, on_progress=status.update, on_week=on_week)
+    table = Table(title="Demo summary", show_header=False)
+    table.add_row("Weeks checked", f"{len(report.weeks)} (+1 re-run of the last week)")
+    table.add_row("Items written", str(report.items_written))
+    table.add_row("Alerts sent", str(report.alerts_sent))
+    table.add_row("Re-run of the last week", report.rerun.message if report.rerun else "-")
+    table.add_row("HTTP requests to the data source", str(report.http_requests))
+    table.add_row("Outbox", str(report.outbox))
+    table.add_row("Wall time", f"{report.seconds:.1f} s")
+    console.print(table)
+
+
+def check(
+    source: Annotated[
+        str, typer.Option(help="Socrata JSON URL, a CSV export URL, or a CSV file path.")
+    ] = DEFAULT_SOURCE,
+    regions: RegionsOption = None,
+    lookback: Annotated[int, typer.Option(min=2, max=50, help="Weeks to fetch and compare.")] = LOOKBACK_WEEKS,
+    aws_credentials_block: Annotated[
+        str | None, typer.Option(help="Prefect AwsCredentials block name (default: the standard AWS chain).")
+    ] = None,
+    table: Annotated[str | None, typer.Option(help="Table name (default: $GAS_ALERTS_TABLE).")] = None,
+) -> None:
+    """Run the weekly check once against the AWS the environment points to (AWS_ENDPOINT_URL for moto)."""
+    prefect_defaults(quiet=False)
+    chosen = split_regions(regions)
+    from flows.check_prices import check_gas_prices
+
+    with friendly_errors():
+        summary = check_gas_prices(
+            source=source,
+            regions=chosen,
+            lookback_weeks=lookback,
+            aws_credentials_block=aws_credentials_block,
+            table_name=table,
+        )
+    console.print(summary.message)

@@ -1,0 +1,88 @@
+"""`gas-alerts local deliver`: run the stream through the real handler, then collect the inbox into the outbox."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from gas_alerts import aws
+from gas_alerts.settings import Settings
+from gas_local.environment import patched_environment
+from gas_local.inbox import drain_inbox
+from gas_local.outbox import DeliveredAlert
+from gas_local.provision import find_topic_arn
+from gas_local.stream_runner import Checkpoint, DeliveryStats, StreamRunner, sqs_dead_letter
+from gas_publisher.contract import ENV_LOG_LEVEL, ENV_TABLE_NAME, ENV_TOPIC_ARN, stream_filter_pattern
+from gas_publisher.handler import lambda_handler
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
+CHECKPOINT_FILE = "stream-checkpoints.json"
+
+
+class NotProvisionedError(RuntimeError):
+    """A resource the local delivery needs does not exist on the endpoint."""
+
+
+def lambda_environment(table_name: str, topic_arn: str, log_level: str = "INFO") -> dict[str, str]:
+    """The environment Terraform gives the publisher function."""
+    return {ENV_TABLE_NAME: table_name, ENV_TOPIC_ARN: topic_arn, ENV_LOG_LEVEL: log_level}
+
+
+def publisher_handler(environment: dict[str, str]) -> Any:
+    """The real Lambda entry point, invoked with the function's environment in place."""
+
+    def invoke(event: dict[str, Any], context: Any) -> Any:
+        with patched_environment(environment):
+            return lambda_handler(event, context)
+
+    return invoke
+
+
+@dataclass
+class LocalDelivery:
+    """The stream runner plus the inbox: everything between a table write and an email."""
+
+    runner: StreamRunner
+    sqs: SQSClient
+    inbox_url: str
+    outbox: Path
+
+    @classmethod
+    def connect(
+        cls, settings: Settings, *, batch_size: int = 10, max_retry_attempts: int = 2, log_level: str = "INFO"
+    ) -> LocalDelivery:
+        """Find the provisioned resources on the configured endpoint and wire the runner to them."""
+        sqs = aws.sqs()
+        try:
+            stream_arn = aws.dynamodb().describe_table(TableName=settings.table_name)["Table"]["LatestStreamArn"]
+            inbox_url = sqs.get_queue_url(QueueName=settings.inbox_queue)["QueueUrl"]
+            dead_letter_url = sqs.get_queue_url(QueueName=settings.dead_letter_queue)["QueueUrl"]
+        except (ClientError, KeyError) as error:
+            raise NotProvisionedError(
+                f"local resources are missing ({type(error).__name__}); run `gas-alerts local provision` first"
+            ) from error
+        topic_arn = settings.topic_arn or find_topic_arn(aws.sns(), settings.topic_name)
+        if not topic_arn:
+            raise NotProvisionedError(f"topic {settings.topic_name} not found; run `gas-alerts local provision` first")
+        runner = StreamRunner(
+            streams=aws.dynamodb_streams(),
+            stream_arn=stream_arn,
+            handler=publisher_handler(lambda_environment(settings.table_name, topic_arn, log_level)),
+            checkpoint=Checkpoint(settings.state_dir / CHECKPOINT_FILE),
+            pattern=stream_filter_pattern(),
+            batch_size=batch_size,
+            max_retry_attempts=max_retry_attempts,
+            dead_letter=sqs_dead_letter(sqs, dead_letter_url),
+        )
+        return cls(runner, sqs, inbox_url, settings.outbox)
+
+    def deliver_once(self) -> tuple[DeliveryStats, list[tuple[DeliveredAlert, Path]]]:
+        """Process everything new in the stream, then write each alert that reached the inbox to the outbox."""
+        stats = DeliveryStats()
+        self.runner.poll(stats)
+        return stats, [(alert, alert.write_to(self.outbox)) for alert in drain_inbox(self.sqs, self.inbox_url)]

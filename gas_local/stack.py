@@ -1,0 +1,261 @@
+"""The local stack behind `make up`: Prefect server, moto, worker and stream runner on 127.0.0.1, no Docker."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import httpx
+
+from gas_alerts.settings import Settings
+from gas_local.moto_server import local_aws_environment
+
+HOST = "127.0.0.1"
+POOL = "gas-alerts"
+STARTUP_TIMEOUT = 120.0
+STOP_TIMEOUT = 15.0
+OFFLINE_SAMPLE = "data/ny_gas_prices_weekly_2017_2026.csv"
+
+
+class StackError(RuntimeError):
+    """The stack could not start, or is in a state that needs the user's attention."""
+
+
+@dataclass(frozen=True)
+class Ports:
+    """Where the stack listens; GAS_ALERTS_PREFECT_PORT and GAS_ALERTS_MOTO_PORT override the defaults."""
+
+    prefect: int = 4200
+    moto: int = 5000
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] = os.environ) -> Ports:
+        """Read the ports, falling back to 4200 (Prefect's usual port) and 5000 (moto's)."""
+        return cls(
+            prefect=int(environ.get("GAS_ALERTS_PREFECT_PORT") or cls.prefect),
+            moto=int(environ.get("GAS_ALERTS_MOTO_PORT") or cls.moto),
+        )
+
+    @property
+    def prefect_api(self) -> str:
+        """The Prefect API address that clients and workers use."""
+        return f"http://{HOST}:{self.prefect}/api"
+
+    @property
+    def prefect_ui(self) -> str:
+        """The Prefect UI address for a browser."""
+        return f"http://{HOST}:{self.prefect}"
+
+    @property
+    def moto_endpoint(self) -> str:
+        """The local AWS endpoint."""
+        return f"http://{HOST}:{self.moto}"
+
+
+@dataclass
+class Started:
+    """A process the stack started: enough to stop exactly it later."""
+
+    name: str
+    pid: int
+    argv: list[str]
+    log: str
+
+
+@dataclass
+class StackState:
+    """What `up` recorded in the state folder for `status` and `down`."""
+
+    ports: Ports
+    processes: list[Started] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, path: Path) -> StackState | None:
+        """The recorded stack, or None when nothing was started."""
+        if not path.exists():
+            return None
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return cls(Ports(**data["ports"]), [Started(**process) for process in data["processes"]])
+
+    def save(self, path: Path) -> None:
+        """Record the stack (written after each start, so a failed `up` can still be taken down)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"ports": asdict(self.ports), "processes": [asdict(p) for p in self.processes]}))
+
+
+class LocalStack:
+    """Starts, inspects and stops the local stack; every process's PID is recorded and only those are stopped."""
+
+    def __init__(self, project_dir: Path, settings: Settings, ports: Ports, report: Callable[[str], None]) -> None:
+        self.project_dir = project_dir
+        self.settings = settings
+        self.ports = ports
+        self.report = report
+        self.home = settings.state_dir / "stack"
+        self.logs = self.home / "logs"
+        self.state_file = self.home / "processes.json"
+        self.bin = Path(sys.executable).parent
+
+    def environment(self) -> dict[str, str]:
+        """The environment every stack process gets: the local Prefect API, moto, and the project folder."""
+        env = dict(os.environ)
+        env.update(local_aws_environment(self.ports.moto_endpoint))
+        env.update(
+            {
+                "PREFECT_API_URL": self.ports.prefect_api,
+                "PREFECT_HOME": str(self.home / "prefect-home"),
+                "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+                "GAS_ALERTS_PROJECT_DIR": str(self.project_dir),
+                **self.settings.to_environment(),
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        return env
+
+    def up(self) -> StackState:
+        """Start everything, provision, deploy prefect.yaml, then start the worker and the stream runner."""
+        existing = StackState.load(self.state_file)
+        if existing and any(_alive(process) for process in existing.processes):
+            raise StackError("the stack is already running (`gas-alerts local status`); stop it with `make down`")
+        for name, port in (("Prefect", self.ports.prefect), ("moto", self.ports.moto)):
+            if not _port_free(port):
+                raise StackError(
+                    f"port {port} for {name} on {HOST} is taken; free it or set "
+                    f"GAS_ALERTS_{name.upper()}_PORT to another port"
+                )
+        self.logs.mkdir(parents=True, exist_ok=True)
+        state = StackState(self.ports)
+        env = self.environment()
+        self.report("starting the Prefect server (SQLite) and moto")
+        self._start(
+            state,
+            "prefect-server",
+            ["prefect", "server", "start", "--host", HOST, "--port", str(self.ports.prefect)],
+            env,
+        )
+        self._start(state, "moto", ["moto_server", "-H", HOST, "-p", str(self.ports.moto)], env)
+        _wait_healthy(f"{self.ports.prefect_api}/health", "the Prefect server", self.logs / "prefect-server.log")
+        _wait_healthy(f"{self.ports.moto_endpoint}/moto-api/", "moto", self.logs / "moto.log")
+        self.report("creating the table, stream, topic and queues on moto")
+        self._run("provision", [str(self.bin / "gas-alerts"), "local", "provision"], env)
+        self.report("creating the work pool and deploying prefect.yaml")
+        self._run("prefect-setup", [str(self.bin / "python"), "deployments/setup.py", "--pool", POOL], env)
+        self._run("deploy", [str(self.bin / "prefect"), "--no-prompt", "deploy", "--all"], env)
+        self.report("starting the process worker and the stream runner")
+        self._start(state, "worker", ["prefect", "worker", "start", "--pool", POOL, "--type", "process"], env)
+        self._start(state, "stream-runner", ["gas-alerts", "local", "deliver", "--follow"], env)
+        time.sleep(1.0)
+        dead = [process.name for process in state.processes if not _alive(process)]
+        if dead:
+            raise StackError(f"{', '.join(dead)} stopped right after starting; see the logs in {self.logs}")
+        return state
+
+    def down(self) -> list[str]:
+        """Stop exactly the processes `up` recorded (each with its process group), newest first."""
+        state = StackState.load(self.state_file)
+        if state is None:
+            return []
+        stopped = []
+        for process in reversed(state.processes):
+            if _alive(process):
+                _stop(process)
+                stopped.append(process.name)
+        self.state_file.unlink()
+        return stopped
+
+    def status(self) -> list[tuple[str, str]]:
+        """Each recorded process with whether it runs, plus the health of the two servers."""
+        state = StackState.load(self.state_file)
+        if state is None:
+            return []
+        rows = [(p.name, f"running (pid {p.pid})" if _alive(p) else "stopped") for p in state.processes]
+        rows.append(("Prefect API", "healthy" if _healthy(f"{state.ports.prefect_api}/health") else "not answering"))
+        rows.append(("moto", "healthy" if _healthy(f"{state.ports.moto_endpoint}/moto-api/") else "not answering"))
+        return rows
+
+    def _start(self, state: StackState, name: str, argv: Sequence[str], env: Mapping[str, str]) -> None:
+        command = [str(self.bin / argv[0]), *argv[1:]]
+        log = self.logs / f"{name}.log"
+        with log.open("ab") as output:
+            # A new session makes the process lead its own group, so `down` can stop its children with it.
+            process = subprocess.Popen(  # noqa: S603 (fixed argv from this module, no shell)
+                command,
+                cwd=self.project_dir,
+                env=dict(env),
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        state.processes.append(Started(name, process.pid, command, str(log)))
+        state.save(self.state_file)
+
+    def _run(self, name: str, command: Sequence[str], env: Mapping[str, str]) -> None:
+        log = self.logs / f"{name}.log"
+        with log.open("ab") as output:
+            result = subprocess.run(  # noqa: S603 (fixed argv from this module, no shell)
+                list(command),
+                cwd=self.project_dir,
+                env=dict(env),
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                check=False,
+                timeout=300,
+            )
+        if result.returncode != 0:
+            raise StackError(f"{name} failed (exit {result.returncode}); see {log}")
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind((HOST, port))
+        except OSError:
+            return False
+    return True
+
+
+def _healthy(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2.0).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _wait_healthy(url: str, what: str, log: Path) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while not _healthy(url):
+        if time.monotonic() > deadline:
+            raise StackError(f"{what} did not answer at {url} within {STARTUP_TIMEOUT:.0f} s; see {log}")
+        time.sleep(0.5)
+
+
+def _alive(process: Started) -> bool:
+    """True only if the PID still runs the command we started (a reused PID belongs to someone else)."""
+    try:
+        cmdline = Path(f"/proc/{process.pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    # Console scripts run as `python <script> ...`, so the recorded command is the first or second word.
+    return process.argv[0] in [part.decode(errors="replace") for part in cmdline[:2]]
+
+
+def _stop(process: Started) -> None:
+    """SIGTERM the process group the stack created, then SIGKILL it if it lingers."""
+    if os.getpgid(process.pid) != process.pid:
+        raise StackError(f"{process.name} (pid {process.pid}) no longer leads its own process group; not stopping it")
+    os.killpg(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT
+    while _alive(process) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if _alive(process):
+        os.killpg(process.pid, signal.SIGKILL)

@@ -1,0 +1,268 @@
+"""Terraform agrees with the code: table schema, stream, filter file, handler, environment, attributes, names."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from gas_alerts.filter_policy import filter_policy
+from gas_alerts.settings import ENVIRONMENT
+from gas_publisher import contract
+from tests.support.hcl import (
+    INFRA,
+    MODULES,
+    REPO,
+    ROOT,
+    labelled,
+    locals_of,
+    module_call,
+    module_scope,
+    parse,
+    resource,
+    single,
+    typed,
+)
+
+HANDLER_SOURCE = REPO / "lambda" / "gas_publisher" / "handler.py"
+# Set by the Lambda runtime itself (reserved names), so Terraform must not and need not set them.
+RUNTIME_PROVIDED = frozenset({"AWS_REGION", "AWS_DEFAULT_REGION"})
+# Only set when the handler runs against moto or LocalStack; boto3 reads it on its own.
+LOCAL_ONLY = frozenset({"AWS_ENDPOINT_URL"})
+STREAM_VIEWS_WITH_NEW_IMAGE = frozenset({"NEW_IMAGE", "NEW_AND_OLD_IMAGES"})
+
+
+def table_value(argument: str) -> object:
+    """The value a price table argument gets once the root module's inputs are substituted."""
+    return module_scope("table").resolve(resource("dynamodb", "aws_dynamodb_table")[argument])
+
+
+def test_table_key_names_match_the_contract() -> None:
+    """The table's partition and sort keys are the attribute names contract.json gives."""
+    assert (table_value("hash_key"), table_value("range_key")) == (contract.PARTITION_KEY, contract.SORT_KEY)
+
+
+def test_table_key_attributes_have_the_contract_type() -> None:
+    """Both key attributes are declared with the contract's key type, and nothing else is declared."""
+    scope = module_scope("table")
+    attributes = {
+        scope.resolve(a["name"]): scope.resolve(a["type"])
+        for a in resource("dynamodb", "aws_dynamodb_table")["attribute"]
+    }
+    assert attributes == {contract.PARTITION_KEY: contract.KEY_TYPE, contract.SORT_KEY: contract.KEY_TYPE}
+
+
+def test_stream_view_type_matches_the_contract() -> None:
+    """The table stream carries the view type contract.json names, with the stream switched on."""
+    assert table_value("stream_enabled") is True
+    assert table_value("stream_view_type") == contract.STREAM_VIEW_TYPE
+
+
+def test_stream_view_carries_the_new_image_the_handler_reads() -> None:
+    """The handler parses NewImage, so the stream view type must include new images."""
+    assert '"NewImage"' in HANDLER_SOURCE.read_text(encoding="utf-8")
+    assert table_value("stream_view_type") in STREAM_VIEWS_WITH_NEW_IMAGE
+
+
+def test_table_key_schema_is_read_from_the_contract_file() -> None:
+    """The root passes the key schema as references into local.contract, never as copied literals."""
+    call = module_call("table")
+    for argument in ("partition_key", "sort_key", "key_type", "stream_view_type"):
+        assert call[argument] == f"${{local.contract.table.{argument}}}"
+
+
+def test_terraform_reads_the_stream_filter_file_the_local_runner_loads() -> None:
+    """The filter file Terraform reads is contract.STREAM_FILTER_PATH, which the local stream runner applies."""
+    terraform_path = Path(ROOT.lookup("local.stream_filter_file")).resolve()
+    assert terraform_path == contract.STREAM_FILTER_PATH.resolve()
+    assert module_call("publisher")["stream_filter_pattern"] == "${jsondecode(file(local.stream_filter_file))}"
+    assert module_scope("publisher").lookup("var.stream_filter_pattern") == contract.stream_filter_pattern()
+
+
+def test_event_source_mapping_filters_with_the_re_encoded_pattern() -> None:
+    """The mapping's only filter is the decoded file, re-encoded as JSON."""
+    mapping = resource("lambda", "aws_lambda_event_source_mapping")
+    [only_filter] = single(mapping["filter_criteria"])["filter"]
+    assert only_filter["pattern"] == "${jsonencode(var.stream_filter_pattern)}"
+    assert mapping["event_source_arn"] == "${var.stream_arn}"
+    assert module_call("publisher")["stream_arn"] == "${module.table.stream_arn}"
+
+
+def test_lambda_handler_is_the_contract_handler() -> None:
+    """The function's handler is contract.HANDLER, passed by reference into the module."""
+    assert module_call("publisher")["handler"] == "${local.contract.lambda.handler}"
+    function = resource("lambda", "aws_lambda_function")
+    assert module_scope("publisher").resolve(function["handler"]) == contract.HANDLER
+
+
+def test_lambda_handler_exists_in_the_packaged_folder() -> None:
+    """The handler's module file sits in the zipped source folder and defines the handler function."""
+    source_dir = Path(ROOT.lookup("local.lambda_source_dir")).resolve()
+    assert module_scope("publisher").lookup("var.source_dir") == ROOT.lookup("local.lambda_source_dir")
+    module_path, function_name = contract.HANDLER.rsplit(".", 1)
+    handler_file = source_dir / (module_path.replace(".", "/") + ".py")
+    tree = ast.parse(handler_file.read_text(encoding="utf-8"))
+    assert function_name in {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+
+
+def test_lambda_package_leaves_out_bytecode() -> None:
+    """archive_file zips the source folder without __pycache__ folders or .pyc files."""
+    archive = single(
+        [body for (type_, _), body in typed(MODULES / "lambda", "data").items() if type_ == "archive_file"]
+    )
+    assert archive["source_dir"] == "${var.source_dir}"
+    assert {"**/__pycache__/**", "**/*.pyc"} <= set(archive["excludes"])
+
+
+def test_lambda_runs_a_current_python_runtime() -> None:
+    """The function runs on python3.13 unless the caller overrides it."""
+    assert module_scope("publisher").resolve(resource("lambda", "aws_lambda_function")["runtime"]) == "python3.13"
+
+
+def environ_names_read(source: str) -> set[str]:
+    """Names a module reads as environ["X"] or environ.get("X"), X a literal or a contract.ENV_* constant."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Subscript) and _is_environ(node.value):
+            names.add(_name_of(node.slice))
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "get"
+            and _is_environ(node.func.value)
+            and node.args
+        ):
+            names.add(_name_of(node.args[0]))
+    return names
+
+
+def _name_of(node: ast.expr) -> str:
+    if isinstance(node, ast.Constant):
+        return str(node.value)
+    if isinstance(node, ast.Name) and node.id.startswith("ENV_"):
+        return str(getattr(contract, node.id))
+    return f"<unresolved {ast.unparse(node)}>"
+
+
+def _is_environ(node: ast.expr) -> bool:
+    return (isinstance(node, ast.Name) and node.id == "environ") or (
+        isinstance(node, ast.Attribute) and node.attr == "environ"
+    )
+
+
+def test_environment_names_match_the_contract() -> None:
+    """The function's environment sets exactly contract.HANDLER_ENVIRONMENT, and the module checks it before apply."""
+    environment = module_call("publisher")["environment"]
+    assert set(environment) == set(contract.HANDLER_ENVIRONMENT)
+    assert module_call("publisher")["required_environment"] == "${local.contract.lambda.environment}"
+    function = resource("lambda", "aws_lambda_function")
+    assert single(function["environment"])["variables"] == "${var.environment}"
+    [precondition] = single(function["lifecycle"])["precondition"]
+    assert "var.required_environment" in precondition["condition"]
+
+
+def test_environment_names_are_the_ones_the_handler_reads() -> None:
+    """Every variable the handler reads is set by Terraform, provided by the runtime, or local-only."""
+    read = environ_names_read(HANDLER_SOURCE.read_text(encoding="utf-8"))
+    assert {"TABLE_NAME", "TOPIC_ARN"} <= read, "the scan no longer finds the handler's reads"
+    assert read - RUNTIME_PROVIDED - LOCAL_ONLY == set(contract.HANDLER_ENVIRONMENT)
+    assert not set(module_call("publisher")["environment"]) & RUNTIME_PROVIDED
+
+
+def test_environment_values_point_at_this_stack() -> None:
+    """TABLE_NAME is the table created here and TOPIC_ARN the alert topic created here."""
+    environment = module_call("publisher")["environment"]
+    assert environment["TABLE_NAME"] == "${module.table.table_name}"
+    assert environment["TOPIC_ARN"] == "${module.alerts.topic_arn}"
+
+
+@pytest.mark.parametrize("topic", ["alerts", "operator"])
+def test_subscription_filters_use_the_contract_attribute_names(topic: str) -> None:
+    """Filter policies are keyed by the message attribute names the publisher sets (contract.json)."""
+    scope = module_scope(topic)
+    assert scope.lookup("var.region_attribute") == contract.ATTR_REGION
+    assert scope.lookup("var.drop_cents_attribute") == contract.ATTR_DROP_CENTS
+
+
+def test_filter_policy_expression_has_the_shape_of_the_python_helper() -> None:
+    """Terraform builds {region: [sorted ids], drop_cents: [{numeric: [>=, N]}]} minus unset keys, like the helper."""
+    expression = re.sub(r"\s+", " ", locals_of(MODULES / "sns")["filter_policies"])
+    assert "(var.region_attribute) = sort(distinct(s.regions))" in expression
+    assert "if length(ids) > 0" in expression
+    assert "(var.drop_cents_attribute) = s.min_drop_cents" in expression
+    assert '[{numeric = [">=", cents]}] if cents > 0' in expression
+    subscription = resource("sns", "aws_sns_topic_subscription")
+    assert subscription["filter_policy_scope"] == "MessageAttributes"
+    assert "jsonencode(local.filter_policies[each.key])" in subscription["filter_policy"]
+    assert "length(local.filter_policies[each.key]) > 0" in subscription["filter_policy"]
+    assert filter_policy(["new_york_city", "albany", "albany"], 5) == {
+        contract.ATTR_REGION: ["albany", "new_york_city"],
+        contract.ATTR_DROP_CENTS: [{"numeric": [">=", 5]}],
+    }
+
+
+def test_documented_filter_policy_example_is_what_the_helper_produces() -> None:
+    """The example policy in the sns module README is exactly filter_policy() of its example subscriber."""
+    readme = (MODULES / "sns" / "README.md").read_text(encoding="utf-8")
+    documented = re.search(r"filter policy `(\{.*?\})`", readme, re.DOTALL)
+    assert documented, "the sns README no longer shows an example filter policy"
+    assert json.loads(documented.group(1)) == filter_policy(["new_york_city", "albany"], 5)
+
+
+def test_subscriber_regions_are_checked_against_the_contract() -> None:
+    """The topic module refuses unknown region ids, and the root gives it the contract's region list."""
+    assert "local.contract.regions" in locals_of(INFRA)["region_ids"]
+    assert module_call("alerts")["region_ids"] == "${local.region_ids}"
+    subscription = resource("sns", "aws_sns_topic_subscription")
+    [precondition] = single(subscription["lifecycle"])["precondition"]
+    assert precondition["condition"] == "${length(local.unknown_regions) == 0}"
+    assert "var.region_ids" in locals_of(MODULES / "sns")["unknown_regions"]
+
+
+def test_example_subscribers_are_valid_for_the_python_helper() -> None:
+    """Every subscriber in terraform.tfvars.example uses known regions and yields a policy filter_policy() accepts."""
+    example = parse(INFRA / "terraform.tfvars.example")
+    subscribers = example["subscribers"]
+    assert any("regions" in s and "min_drop_cents" in s for s in subscribers), "the example should show both filters"
+    for subscriber in subscribers:
+        assert set(subscriber.get("regions", [])) <= set(contract.REGION_IDS)
+        filter_policy(subscriber.get("regions"), subscriber.get("min_drop_cents"))
+    assert set(example) <= set(labelled(INFRA, "variable")), "the example sets a variable the stack does not have"
+
+
+SETTINGS_DEFAULTS = {name: default for name, default, _ in ENVIRONMENT}
+
+
+@pytest.mark.parametrize(
+    ("local_name", "setting"),
+    [("table_name", "GAS_ALERTS_TABLE"), ("topic_name", "GAS_ALERTS_TOPIC"), ("dead_letter_queue", "GAS_ALERTS_DLQ")],
+)
+def test_default_names_are_the_code_defaults(local_name: str, setting: str) -> None:
+    """With the default name_prefix, each resource gets the name the flow uses when its variable is unset."""
+    assert ROOT.lookup(f"local.{local_name}") == SETTINGS_DEFAULTS[setting]
+
+
+def test_resources_use_the_default_names() -> None:
+    """The table, topic and dead-letter queue are named from those locals."""
+    assert module_scope("table").lookup("var.name") == SETTINGS_DEFAULTS["GAS_ALERTS_TABLE"]
+    assert module_scope("alerts").lookup("var.name") == SETTINGS_DEFAULTS["GAS_ALERTS_TOPIC"]
+    assert module_scope("publisher").lookup("var.dead_letter_queue_name") == SETTINGS_DEFAULTS["GAS_ALERTS_DLQ"]
+
+
+def test_prefect_environment_output_uses_variables_the_flow_reads() -> None:
+    """Every GAS_ALERTS_* name in the prefect_environment output is one gas_alerts/settings.py reads."""
+    value = labelled(INFRA, "output")["prefect_environment"]["value"]
+    names = {name for name in value if name.startswith("GAS_ALERTS_")}
+    assert names
+    assert names <= set(SETTINGS_DEFAULTS)
+
+
+def test_readme_lists_exactly_the_contract_region_ids() -> None:
+    """The region ids infra/README.md offers for subscribers are the contract's, so the guide cannot go stale."""
+    readme = (INFRA / "README.md").read_text(encoding="utf-8")
+    listed = re.search(r"`regions` takes region ids from .*?:(.*?)\. An", readme, re.DOTALL)
+    assert listed, "the README no longer lists the region ids"
+    assert re.findall(r"`([a-z_]+)`", listed.group(1)) == list(contract.REGION_IDS)

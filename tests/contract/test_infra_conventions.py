@@ -1,0 +1,189 @@
+"""infra/ follows the project's Terraform conventions: documented inputs and outputs, layout, naming, no secrets."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tests.support.hcl import ALL_DIRS, INFRA, MODULE_NAMES, MODULES, labelled, module_call, parse, tf_files, typed
+
+STANDARD_FILES = ("main.tf", "variables.tf", "outputs.tf", "versions.tf", "README.md")
+ALL_TF = sorted(path for directory in ALL_DIRS for path in tf_files(directory))
+TEXT_FILES = sorted(path for path in INFRA.rglob("*") if path.is_file() and ".terraform" not in path.parts)
+
+
+def _relative(path: Path) -> str:
+    return str(path.relative_to(INFRA))
+
+
+VARIABLES = [(directory, name) for directory in ALL_DIRS for name in labelled(directory, "variable")]
+OUTPUTS = [(directory, name) for directory in ALL_DIRS for name in labelled(directory, "output")]
+
+
+@pytest.mark.parametrize(("directory", "name"), VARIABLES, ids=[f"{_relative(d) or '.'}:{n}" for d, n in VARIABLES])
+def test_every_variable_has_a_type_and_a_description(directory: Path, name: str) -> None:
+    """Each variable, in the root and in every module, declares a type and a non-empty description."""
+    variable = labelled(directory, "variable")[name]
+    assert variable.get("type"), f"variable {name} has no type"
+    assert str(variable.get("description", "")).strip(), f"variable {name} has no description"
+
+
+@pytest.mark.parametrize(("directory", "name"), OUTPUTS, ids=[f"{_relative(d) or '.'}:{n}" for d, n in OUTPUTS])
+def test_every_output_has_a_description(directory: Path, name: str) -> None:
+    """Each output, in the root and in every module, has a non-empty description."""
+    assert str(labelled(directory, "output")[name].get("description", "")).strip()
+
+
+def test_the_parametrized_lists_are_not_empty() -> None:
+    """The description checks above really run over the stack (a parse regression would empty them)."""
+    assert len(VARIABLES) > 20
+    assert len(OUTPUTS) > 10
+
+
+@pytest.mark.parametrize("directory", ALL_DIRS, ids=lambda d: _relative(d) or ".")
+def test_each_module_has_the_standard_files(directory: Path) -> None:
+    """The root and every module have main, variables, outputs and versions files and a README."""
+    assert [name for name in STANDARD_FILES if not (directory / name).is_file()] == []
+
+
+def test_root_wires_exactly_the_three_modules() -> None:
+    """The root stack calls the dynamodb, sns and lambda modules, and only local ones."""
+    sources = {module_call(name)["source"] for name in labelled(INFRA, "module")}
+    assert sources == {f"./modules/{name}" for name in MODULE_NAMES}
+
+
+@pytest.mark.parametrize("module", MODULE_NAMES)
+def test_a_single_resource_of_its_kind_is_named_this(module: str) -> None:
+    """Inside a module, a resource type used once is named `this`."""
+    resources = typed(MODULES / module, "resource")
+    counts = Counter(type_ for type_, _ in resources)
+    misnamed = [f"{type_}.{name}" for type_, name in resources if counts[type_] == 1 and name != "this"]
+    assert misnamed == []
+
+
+@pytest.mark.parametrize("path", ALL_TF, ids=_relative)
+def test_each_file_starts_with_a_comment_saying_what_it_is_for(path: Path) -> None:
+    """The first line of every .tf file is a comment."""
+    assert path.read_text(encoding="utf-8").startswith("# ")
+
+
+@pytest.mark.parametrize("path", ALL_TF, ids=_relative)
+def test_policies_are_built_from_policy_documents(path: Path) -> None:
+    """No heredoc and no hand-written JSON policy: every policy argument is a policy document's .json."""
+    text = path.read_text(encoding="utf-8")
+    assert "<<" not in text
+    for match in re.finditer(r"^\s*(?:policy|assume_role_policy)\s*=\s*(.+)$", text, re.MULTILINE):
+        assert re.fullmatch(r"data\.aws_iam_policy_document\.\w+\.json", match.group(1).strip()), match.group(0)
+
+
+CREDENTIAL_PATTERNS = (
+    # A key, token or profile given as a literal value (the README's input() prompts are fine).
+    re.compile(r"\b(?:access_key|secret_key|aws_access_key_id|aws_secret_access_key|token|profile)\s*=\s*[\"']"),
+    re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
+)
+
+
+@pytest.mark.parametrize("path", TEXT_FILES, ids=_relative)
+def test_no_credentials_anywhere_in_infra(path: Path) -> None:
+    """No file under infra/ sets keys, tokens or a profile: the provider uses the standard credential chain."""
+    text = path.read_text(encoding="utf-8")
+    assert [p.pattern for p in CREDENTIAL_PATTERNS if p.search(text)] == []
+
+
+@pytest.mark.parametrize("path", ALL_TF, ids=_relative)
+def test_every_wildcard_resource_is_explained_by_a_comment(path: Path) -> None:
+    """A "*" resource carries a comment on its line or the line above saying why."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for number, line in enumerate(lines):
+        if re.search(r'resources\s*=\s*\["\*"\]', line):
+            above = lines[number - 1].strip() if number else ""
+            assert "#" in line or above.startswith("#"), f"{path.name}:{number + 1} has an unexplained wildcard"
+
+
+SKIP = re.compile(r"^(?P<indent>\s*)#checkov:skip=(?P<check>[A-Z0-9_]+):(?P<reason>.*)$")
+
+
+@pytest.mark.parametrize("path", ALL_TF, ids=_relative)
+def test_checkov_skips_are_inline_and_give_a_reason(path: Path) -> None:
+    """Each checkov skip names one check, sits inside a block (indented) and states a reason of a few words."""
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if "checkov:skip" in line:
+            skip = SKIP.match(line)
+            assert skip, f"malformed skip: {line.strip()}"
+            assert skip["indent"], f"{skip['check']} is not inside a resource block"
+            assert re.fullmatch(r"CKV2?_AWS_\d+", skip["check"])
+            assert len(skip["reason"].split()) >= 8, f"{skip['check']} needs a real reason"
+
+
+@pytest.mark.parametrize("directory", ALL_DIRS, ids=lambda d: _relative(d) or ".")
+def test_versions_pin_terraform_and_give_provider_lower_bounds(directory: Path) -> None:
+    """versions.tf pins required_version and gives each provider a source and a >= lower bound."""
+    [terraform] = parse(directory / "versions.tf")["terraform"]
+    assert terraform["required_version"].startswith(">= 1.")
+    [providers] = terraform["required_providers"]
+    assert "aws" in providers
+    for name, requirement in providers.items():
+        assert requirement["source"] == f"hashicorp/{name}"
+        assert requirement["version"].startswith(">= ")
+    if directory == INFRA:
+        assert set(providers) == {"aws", "archive"}
+
+
+def test_provider_takes_credentials_from_the_standard_chain() -> None:
+    """The root provider sets only the region and default tags, nothing about credentials."""
+    [providers] = parse(INFRA / "main.tf")["provider"]
+    assert set(providers["aws"]) == {"region", "default_tags"}
+
+
+def test_deletion_protection_is_a_variable_that_defaults_on() -> None:
+    """The table's deletion protection comes from a variable that is true unless changed."""
+    table = typed(MODULES / "dynamodb", "resource")[("aws_dynamodb_table", "this")]
+    assert table["deletion_protection_enabled"] == "${var.deletion_protection}"
+    assert module_call("table")["deletion_protection"] == "${var.deletion_protection}"
+    assert labelled(INFRA, "variable")["deletion_protection"]["default"] is True
+
+
+def test_table_is_on_demand_recoverable_and_encrypted_with_its_key() -> None:
+    """The table bills per request, has point-in-time recovery, and is encrypted with the module's KMS key."""
+    table = typed(MODULES / "dynamodb", "resource")[("aws_dynamodb_table", "this")]
+    assert table["billing_mode"] == "PAY_PER_REQUEST"
+    assert table["point_in_time_recovery"] == [{"enabled": True}]
+    assert table["server_side_encryption"] == [{"enabled": True, "kms_key_arn": "${aws_kms_key.this.arn}"}]
+
+
+def test_stream_mapping_handles_partial_failure_with_bounds_and_a_dead_letter_queue() -> None:
+    """The mapping reports per-record failures, bisects, bounds retries and record age, and fails over to SQS."""
+    mapping = typed(MODULES / "lambda", "resource")[("aws_lambda_event_source_mapping", "this")]
+    variables = labelled(MODULES / "lambda", "variable")
+    assert mapping["function_response_types"] == ["ReportBatchItemFailures"]
+    assert mapping["bisect_batch_on_function_error"] is True
+    assert 1 <= variables["batch_size"]["default"] <= 25
+    assert 0 <= variables["maximum_retry_attempts"]["default"] <= 10
+    assert 60 <= variables["maximum_record_age_in_seconds"]["default"] <= 86400
+    assert mapping["destination_config"] == [{"on_failure": [{"destination_arn": "${aws_sqs_queue.this.arn}"}]}]
+    queue = typed(MODULES / "lambda", "resource")[("aws_sqs_queue", "this")]
+    assert queue.get("sqs_managed_sse_enabled") is True or "kms_master_key_id" in queue
+
+
+def test_alarms_watch_the_dead_letter_queue_and_lambda_errors() -> None:
+    """One alarm fires on a visible dead letter, one on function errors, and both notify the operator topic."""
+    resources = typed(MODULES / "lambda", "resource")
+    dead_letters = resources[("aws_cloudwatch_metric_alarm", "dead_letters")]
+    errors = resources[("aws_cloudwatch_metric_alarm", "errors")]
+    assert (dead_letters["metric_name"], dead_letters["threshold"]) == ("ApproximateNumberOfMessagesVisible", 0)
+    assert (errors["namespace"], errors["metric_name"], errors["threshold"]) == ("AWS/Lambda", "Errors", 0)
+    for alarm in (dead_letters, errors):
+        assert alarm["comparison_operator"] == "GreaterThanThreshold"
+        assert alarm["alarm_actions"] == "${var.alarm_topic_arns}"
+    assert module_call("publisher")["alarm_topic_arns"] == ["${module.operator.topic_arn}"]
+    assert module_call("operator")["allow_cloudwatch_alarms"] is True
+
+
+def test_log_group_has_retention() -> None:
+    """The function's own log group keeps logs for a bounded, configured time."""
+    group = typed(MODULES / "lambda", "resource")[("aws_cloudwatch_log_group", "this")]
+    assert group["retention_in_days"] == "${var.log_retention_days}"
+    assert group["name"] == "${local.log_group_name}"

@@ -1,0 +1,1 @@
+"""Flow tier: real Prefect runs (a temporary server), marked `prefect`."""

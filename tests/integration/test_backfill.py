@@ -1,0 +1,208 @@
+"""The backfill on moto: paged reads, batched silent writes consistent with the weekly check, safe re-runs."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+import pytest
+
+from gas_alerts import aws
+from gas_alerts.compare import plan_check
+from gas_alerts.settings import Settings
+from gas_alerts.source import load_history, rows_from_csv
+from gas_alerts.store import PriceTable
+from gas_local.event_filter import matches
+from gas_local.socrata import LocalSocrata, local_socrata
+from gas_publisher.batching import BATCH_WRITE_LIMIT
+from gas_publisher.contract import REGION_IDS, stream_filter_pattern
+from gas_publisher.week import WeekRecord
+from tasks.progress import listening_to_progress
+from tests.support.data import FULL_HISTORY_CSV, LATEST_SNAPSHOT_CSV, prices, snapshot_weeks
+from tests.support.steps import backfill, weekly_check
+from tests.support.streams import stream_records
+
+FULL_WEEKS = snapshot_weeks(FULL_HISTORY_CSV)
+
+
+LATEST_WEEKS = snapshot_weeks(LATEST_SNAPSHOT_CSV)
+
+
+class WriterCrashedError(RuntimeError):
+    """Stands in for a crash or a lost connection in the middle of the writes."""
+
+
+@pytest.fixture
+def socrata() -> Iterator[LocalSocrata]:
+    """The real full history (839 weeks) served by a local Socrata stand-in."""
+    with local_socrata(rows_from_csv(FULL_HISTORY_CSV.read_text(encoding="utf-8"))) as server:
+        yield server
+
+
+def test_full_history_is_written_once_in_batches_of_25(
+    table: PriceTable, socrata: LocalSocrata, dynamodb_calls: Counter[str]
+) -> None:
+    """839 weeks take one Query and ceil(839/25) BatchWriteItem calls, no PutItem, and are all stored once."""
+    summary = backfill(socrata.url, table.name)
+
+    assert dynamodb_calls == Counter({"Query": 1, "BatchWriteItem": math.ceil(839 / BATCH_WRITE_LIMIT)})
+    assert (summary.written, summary.skipped, summary.revised, summary.regions) == (839, 0, [], REGION_IDS)
+    assert (summary.first_week, summary.last_week) == (date(2007, 10, 29), date(2023, 11, 20))
+    stored = list(table.all_weeks())
+    assert [record.week for record in stored] == [week.week for week in FULL_WEEKS]
+    batavia_added = next(record for record in stored if "batavia" in record.prices)
+    assert batavia_added.week == date(2017, 1, 16)
+    assert "batavia" not in batavia_added.drops, "a region without last week's price is not compared"
+    assert all(region in record.previous_prices for record in stored for region in record.drops)
+
+
+def test_each_week_is_compared_as_the_weekly_check_would(table: PriceTable) -> None:
+    """Every stored week names the week before it, its prices, and the drops plan_check finds for that week."""
+    backfill(str(LATEST_SNAPSHOT_CSV), table.name)
+    weeks = snapshot_weeks(LATEST_SNAPSHOT_CSV)
+    stored = list(table.all_weeks())
+
+    for index, record in enumerate(stored[1:], start=1):
+        window = weeks[max(index - 7, 0) : index + 1]
+        expected = plan_check(window, [WeekRecord(week=w.week, prices=w.prices) for w in window[:-1]]).newest
+        assert expected is not None
+        assert (record.previous_week, record.previous_prices, record.drops) == (
+            expected.previous_week,
+            expected.previous_prices,
+            expected.drops,
+        )
+        assert (record.alert, record.origin) == (False, "backfill")
+    by_week = {record.week: record for record in stored}
+    assert by_week[date(2025, 1, 6)].previous_week == date(2024, 12, 23), "the missing 2024-12-30 is skipped over"
+    assert stored[0].previous_week is None
+    assert stored[0].drops == ()
+
+
+def test_a_rerun_skips_every_stored_week_and_writes_nothing(
+    table: PriceTable, socrata: LocalSocrata, dynamodb_calls: Counter[str]
+) -> None:
+    """Backfilling the same history again reads the table once and writes nothing, counting the skipped weeks."""
+    backfill(socrata.url, table.name)
+    dynamodb_calls.clear()
+
+    again = backfill(socrata.url, table.name)
+
+    assert dynamodb_calls == Counter({"Query": 1})
+    assert (again.written, again.skipped, again.write_calls) == (0, 839, 0)
+
+
+def test_an_interrupted_backfill_resumes_without_duplicates_or_gaps(
+    table: PriceTable, socrata: LocalSocrata, settings: Settings
+) -> None:
+    """The writer dies after 3 batches; a re-run skips those 75 weeks and stores every other week exactly once."""
+    calls = 0
+
+    def crash_after_three_batches(**_: Any) -> None:
+        nonlocal calls
+        calls += 1
+        if calls > 3:
+            raise WriterCrashedError("connection lost")
+
+    events = aws.dynamodb().meta.events
+    events.register("before-call.dynamodb.BatchWriteItem", crash_after_three_batches)
+    try:
+        with pytest.raises(WriterCrashedError):
+            backfill(socrata.url, table.name)
+    finally:
+        events.unregister("before-call.dynamodb.BatchWriteItem", crash_after_three_batches)
+    assert len(list(table.all_weeks())) == 3 * BATCH_WRITE_LIMIT
+
+    resumed = backfill(socrata.url, table.name)
+
+    assert (resumed.written, resumed.skipped) == (839 - 75, 75)
+    items = aws.dynamodb().query(
+        TableName=settings.table_name,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": "wuxr-ni2i"}},
+        Select="COUNT",
+    )
+    assert items["Count"] == 839
+    stored = list(table.all_weeks())
+    assert [record.week for record in stored] == [week.week for week in FULL_WEEKS]
+    assert stored[75].previous_week == stored[74].week, "the first week after the restart is compared as usual"
+
+
+def test_no_backfilled_item_passes_the_stream_filter(table: PriceTable, settings: Settings) -> None:
+    """None of the stream records of a backfill matches the alert filter, while a flagged weekly item does."""
+    backfill(str(LATEST_SNAPSHOT_CSV), table.name)
+    pattern = stream_filter_pattern()
+
+    records = stream_records(settings.table_name)
+
+    assert len(records) == 483
+    assert not [record for record in records if matches(pattern, record)]
+    alerting = WeekRecord(week=date(2026, 4, 13), prices=prices(albany="3.90"), alert=True, drops=("albany",))
+    table.put_new_week(alerting)
+    assert [matches(pattern, record) for record in stream_records(settings.table_name)[483:]] == [True]
+
+
+def test_weeks_newer_than_the_checked_ones_are_left_for_the_weekly_check_to_alert_on(
+    table: PriceTable, settings: Settings
+) -> None:
+    """On a table the weekly check keeps, a backfill fills the past only, so the check still alerts on new weeks."""
+    with local_socrata(rows_from_csv(LATEST_SNAPSHOT_CSV.read_text(encoding="utf-8"))) as source:
+        source.reveal_until(date(2026, 2, 16))
+        weekly_check(source.url, table.name)
+        source.reveal_until(date(2026, 3, 2))
+
+        summary = backfill(source.url, table.name)
+        weekly_check(source.url, table.name)
+
+    assert summary.left_to_check == [date(2026, 2, 23), date(2026, 3, 2)]
+    history = [week for week in LATEST_WEEKS if week.week < date(2026, 2, 16)]
+    assert (summary.written, summary.skipped) == (len(history), 1)
+    pattern = stream_filter_pattern()
+    alerting = [r for r in stream_records(settings.table_name) if matches(pattern, r)]
+    assert [record["dynamodb"]["NewImage"]["sk"]["S"] for record in alerting] == ["2026-03-02"]
+
+
+def test_since_loads_from_that_week_on_compared_with_the_week_before(table: PriceTable, socrata: LocalSocrata) -> None:
+    """With since, only weeks from it on are stored, and the first one is compared with the source's week before."""
+    since = date(2023, 1, 2)
+
+    summary = backfill(socrata.url, table.name, since=since)
+
+    stored = list(table.all_weeks())
+    assert stored[0].week == since
+    assert summary.written == len([week for week in FULL_WEEKS if week.week >= since])
+    before = next(week for week in reversed(FULL_WEEKS) if week.week < since)
+    assert (stored[0].previous_week, stored[0].previous_prices) == (before.week, before.prices)
+
+
+def test_the_api_is_read_page_by_page_newest_first(socrata: LocalSocrata) -> None:
+    """The history comes in pages of $limit rows at growing $offset, ordered by date descending, and is complete."""
+    weeks = load_history(socrata.url, page_size=100)
+
+    assert weeks == FULL_WEEKS
+    assert [(r.params["$order"], r.params["$limit"], r.params.get("$offset", "0")) for r in socrata.requests] == [
+        ("date DESC", "100", str(offset)) for offset in range(0, 900, 100)
+    ]
+
+
+def test_paging_stops_once_it_reaches_the_week_before_since(socrata: LocalSocrata) -> None:
+    """With since inside the first page, one request is enough and the week before since is kept."""
+    weeks = load_history(socrata.url, since=date(2023, 6, 5), page_size=100)
+
+    assert len(socrata.requests) == 1
+    assert weeks[0].week == date(2023, 5, 29)
+    assert weeks[-1].week == date(2023, 11, 20)
+
+
+def test_progress_is_reported_per_batch(table: PriceTable) -> None:
+    """A listener sees 0 of the total, then each batch of 25, and finally the total."""
+    seen: list[tuple[int, int]] = []
+
+    with listening_to_progress(lambda done, total: seen.append((done, total))):
+        backfill(str(LATEST_SNAPSHOT_CSV), table.name)
+
+    assert seen[0] == (0, 483)
+    assert seen[-1] == (483, 483)
+    assert [done for done, _ in seen] == [*range(0, 483, 25), 483]

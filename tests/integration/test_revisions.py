@@ -1,0 +1,76 @@
+"""Revisions of stored weeks on moto: recorded with the original kept, reported, and never a reason to alert."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from gas_alerts import aws
+from gas_alerts.compare import find_revision
+from gas_alerts.settings import Settings
+from gas_alerts.source import rows_from_csv
+from gas_alerts.store import PriceTable
+from gas_local.event_filter import matches
+from gas_local.provision import ensure_table
+from gas_local.socrata import local_socrata
+from gas_publisher.contract import stream_filter_pattern
+from gas_publisher.week import WeekRecord, week_key
+from tests.support.data import FULL_HISTORY_CSV, LATEST_SNAPSHOT_CSV, snapshot_weeks
+from tests.support.steps import backfill
+from tests.support.streams import stream_records
+
+ERROR_WEEK = date(2023, 2, 13)
+
+
+NEXT_WEEK = date(2023, 2, 20)
+
+
+def item(table_name: str, week: date) -> dict[str, Any]:
+    """The raw stored item of a week."""
+    found: dict[str, Any] = aws.dynamodb().get_item(TableName=table_name, Key=week_key(week))["Item"]
+    return found
+
+
+def test_a_second_snapshot_records_exactly_the_weeks_it_revised(settings: Settings) -> None:
+    """Backfilling the 2026 snapshot over the 2023 one revises its 14 changed weeks, keeps old values, alerts nobody."""
+    ensure_table(aws.dynamodb(), settings.table_name)
+    table = PriceTable(aws.dynamodb(), settings.table_name)
+    backfill(str(FULL_HISTORY_CSV), table.name)
+    old = {week.week: week for week in snapshot_weeks(FULL_HISTORY_CSV)}
+    expected = [
+        week.week
+        for week in snapshot_weeks(LATEST_SNAPSHOT_CSV)
+        if week.week in old and find_revision(WeekRecord(week=week.week, prices=old[week.week].prices), week)
+    ]
+
+    summary = backfill(str(LATEST_SNAPSHOT_CSV), table.name)
+
+    assert summary.revised == expected
+    assert len(expected) == 14
+    assert (summary.written, summary.skipped) == (123, 360)
+    syracuse = item(settings.table_name, date(2023, 9, 18))
+    assert syracuse["prices"]["M"]["syracuse"] == {"N": "3.91"}
+    assert syracuse["revisions"]["L"][0]["M"]["old"]["M"] == {"syracuse": {"N": "4.78"}}
+    assert syracuse["rev"] == {"N": "1"}
+    pattern = stream_filter_pattern()
+    events = stream_records(settings.table_name)
+    assert sum(record["eventName"] == "MODIFY" for record in events) == 14
+    assert not [record for record in events if matches(pattern, record)]
+    assert backfill(str(LATEST_SNAPSHOT_CSV), table.name).revised == [], "a revision is recorded once"
+
+
+def test_a_backfilled_week_after_a_correction_compares_with_the_corrected_value(settings: Settings) -> None:
+    """A week backfilled after its previous week was corrected stores the corrected value as its previous price."""
+    ensure_table(aws.dynamodb(), settings.table_name)
+    table = PriceTable(aws.dynamodb(), settings.table_name)
+    with local_socrata(rows_from_csv(FULL_HISTORY_CSV.read_text(encoding="utf-8"))) as wrong:
+        wrong.reveal_until(ERROR_WEEK)
+        backfill(wrong.url, table.name)
+
+    summary = backfill(str(LATEST_SNAPSHOT_CSV), table.name)
+
+    assert ERROR_WEEK in summary.revised
+    following = WeekRecord.from_item(item(settings.table_name, NEXT_WEEK))
+    assert following.previous_prices["albany"] == Decimal("3.57")
+    assert (following.alert, following.origin) == (False, "backfill")

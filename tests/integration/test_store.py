@@ -1,0 +1,70 @@
+"""The price table on moto: a constant-cost latest-week lookup, conditional puts and kept revisions."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+from decimal import Decimal
+
+from gas_alerts import aws
+from gas_alerts.settings import Settings
+from gas_alerts.store import PriceTable
+from gas_publisher.week import Revision, WeekRecord, week_key
+from tests.support.data import prices, weekly
+
+
+def test_latest_week_lookup_is_one_query_whatever_the_history(table: PriceTable, dynamodb_calls: Counter[str]) -> None:
+    """With 60 stored weeks, the newest 8 come back newest first from a single Query and no Scan."""
+    for day in weekly(date(2025, 1, 6), 60):
+        table.put_new_week(WeekRecord(week=day, prices=prices(albany="3.00")))
+    dynamodb_calls.clear()
+
+    recent = table.recent_weeks(8)
+
+    assert dynamodb_calls == Counter({"Query": 1})
+    assert [record.week for record in recent] == sorted((r.week for r in recent), reverse=True)
+    assert recent[0].week == weekly(date(2025, 1, 6), 60)[-1]
+    assert len(recent) == 8
+
+
+def test_conditional_put_stores_a_week_once(table: PriceTable) -> None:
+    """The second put of the same week is refused as already stored and leaves the first one intact."""
+    first = WeekRecord(week=date(2026, 11, 23), prices=prices(albany="3.40"), alert=True, drops=())
+    assert table.put_new_week(first)
+    assert not table.put_new_week(WeekRecord(week=date(2026, 11, 23), prices=prices(albany="9.99")))
+    [stored] = table.recent_weeks(1)
+    assert stored.prices == {"albany": Decimal("3.40")}
+
+
+def test_week_item_round_trips(table: PriceTable) -> None:
+    """What the flow writes is what the Lambda reads back: prices, previous week, drops and flag."""
+    record = WeekRecord(
+        week=date(2026, 11, 23),
+        prices=prices(albany="3.40", nassau="3.20"),
+        previous_week=date(2026, 11, 16),
+        previous_prices=prices(albany="3.45", nassau="3.20"),
+        drops=("albany",),
+        alert=True,
+        recorded_at="2026-11-25T10:00:00+00:00",
+    )
+    table.put_new_week(record)
+    assert table.recent_weeks(1) == [record]
+
+
+def test_revision_keeps_the_original_value(table: PriceTable, settings: Settings) -> None:
+    """Applying a revision updates the price and appends old and new values with the time seen."""
+    day = date(2023, 2, 13)
+    table.put_new_week(WeekRecord(week=day, prices=prices(albany="3.85", nassau="3.50")))
+    revision = Revision(day, old=prices(albany="3.85"), new=prices(albany="3.57"), stored_rev=0)
+
+    assert table.apply_revision(revision, "2023-12-01T00:00:00+00:00")
+    assert not table.apply_revision(revision, "2023-12-01T00:00:01+00:00"), "a stale revision must not apply twice"
+
+    item = aws.dynamodb().get_item(TableName=settings.table_name, Key=week_key(day))["Item"]
+    assert item["prices"]["M"]["albany"] == {"N": "3.57"}
+    assert Decimal(item["prices"]["M"]["nassau"]["N"]) == Decimal("3.50")
+    assert item["rev"] == {"N": "1"}
+    [entry] = item["revisions"]["L"]
+    assert entry["M"]["old"]["M"]["albany"] == {"N": "3.85"}
+    assert entry["M"]["new"]["M"]["albany"] == {"N": "3.57"}
+    assert entry["M"]["seen_at"] == {"S": "2023-12-01T00:00:00+00:00"}

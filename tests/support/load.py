@@ -1,0 +1,64 @@
+"""The load run: many alert records through the stream runner and the real handler, shared by a test and the bench."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from gas_alerts import aws
+from gas_alerts.settings import Settings
+from gas_local.delivery import LocalDelivery
+from gas_local.inbox import drain_inbox
+from gas_local.outbox import DeliveredAlert
+from gas_local.provision import provision
+from gas_local.stream_runner import DeliveryStats
+from gas_publisher.batching import batch_put
+from gas_publisher.contract import REGION_IDS
+from gas_publisher.week import Origin, WeekRecord
+
+FIRST_WEEK = date(2007, 1, 1)
+
+
+def alert_item(index: int) -> WeekRecord:
+    """Week `index` after the first, in which one region (taking turns) fell by 1 to 9 cents."""
+    region = REGION_IDS[index % len(REGION_IDS)]
+    previous = Decimal("3.50")
+    return WeekRecord(
+        week=FIRST_WEEK + timedelta(weeks=index),
+        prices={region: previous - Decimal(1 + index % 9) / 100},
+        previous_week=FIRST_WEEK + timedelta(weeks=index - 1),
+        previous_prices={region: previous},
+        drops=(region,),
+        alert=True,
+        origin=Origin.WEEKLY,
+    )
+
+
+@dataclass(frozen=True)
+class LoadRun:
+    """What the load run wrote, what the runner did, what subscribers received, and how long each half took."""
+
+    items: list[WeekRecord]
+    stats: DeliveryStats
+    delivered: list[DeliveredAlert]
+    write_seconds: float
+    deliver_seconds: float
+
+
+def run_load(settings: Settings, records: int) -> LoadRun:
+    """Write `records` alert items, then deliver the stream through the real handler to the inbox."""
+    provision(settings)
+    items = [alert_item(index) for index in range(records)]
+    started = time.perf_counter()
+    batch_put(aws.dynamodb(), settings.table_name, [item.to_item() for item in items])
+    written = time.perf_counter()
+    delivery = LocalDelivery.connect(settings)
+    # moto's SQS receive slows down with the queue's length, so the inbox is emptied before every invocation
+    # (and once more at the end) instead of holding every message; the count is the same either way.
+    delivered: list[DeliveredAlert] = []
+    delivery.runner.on_batch = lambda _: delivered.extend(drain_inbox(delivery.sqs, delivery.inbox_url))
+    stats, rest = delivery.deliver_once()
+    delivered += [alert for alert, _ in rest]
+    return LoadRun(items, stats, delivered, written - started, time.perf_counter() - written)

@@ -1,0 +1,50 @@
+"""The flows' steps as plain functions, in the flows' order: the one copy tests and the benchmark share."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from contextlib import AbstractContextManager, nullcontext
+from datetime import date
+
+from flows.check_prices import WRITE_ATTEMPTS
+from gas_alerts.compare import LOOKBACK_WEEKS
+from gas_alerts.store import WriteResult
+from gas_alerts.summary import BackfillSummary
+from gas_publisher.contract import REGION_IDS
+from tasks.backfill import fetch_history, plan_history, read_stored_history, record_revisions, write_history
+from tasks.compare import compare_weeks
+from tasks.fetch import fetch_prices
+from tasks.store import read_stored_weeks, write_new_weeks
+from tests.support.data import NOW
+
+# Called with the attempt number around each write, e.g. to line up two racing runs.
+WriteGate = Callable[[int], AbstractContextManager[object]]
+
+
+def weekly_check(
+    source: str,
+    table_name: str,
+    *,
+    now: str = NOW,
+    regions: Collection[str] = REGION_IDS,
+    lookback_weeks: int = LOOKBACK_WEEKS,
+    write_gate: WriteGate = lambda _: nullcontext(),
+) -> WriteResult:
+    """check-gas-prices without Prefect: fetch, then read, compare and write until no other run interferes."""
+    weeks = fetch_prices.fn(source, lookback_weeks)
+    for attempt in range(1, WRITE_ATTEMPTS + 1):
+        stored = read_stored_weeks.fn(table_name, lookback_weeks)
+        plan = compare_weeks.fn(weeks, stored, tuple(regions), now)
+        with write_gate(attempt):
+            result = write_new_weeks.fn(plan, table_name, now)
+        if not result.conflict:
+            return result
+    raise RuntimeError(f"other runs kept changing {table_name}")
+
+
+def backfill(source: str, table_name: str, *, since: date | None = None, now: str = NOW) -> BackfillSummary:
+    """backfill-gas-prices without Prefect: fetch the history, read the table, plan, revise, write."""
+    history = fetch_history.fn(source, since)
+    plan = plan_history.fn(history, read_stored_history.fn(table_name), since, now)
+    revised = record_revisions.fn(plan.revisions, table_name, now)
+    return BackfillSummary.of(plan, revised, write_history.fn(plan.writes, table_name))

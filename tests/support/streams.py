@@ -1,0 +1,25 @@
+"""Reading a table's stream in tests, through the real DynamoDB Streams API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gas_alerts import aws
+
+
+def stream_records(table_name: str) -> list[dict[str, Any]]:
+    """Every record in the table's stream so far."""
+    streams = aws.dynamodb_streams()
+    stream_arn = aws.dynamodb().describe_table(TableName=table_name)["Table"]["LatestStreamArn"]
+    records: list[dict[str, Any]] = []
+    for shard in streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]:
+        iterator = streams.get_shard_iterator(
+            StreamArn=stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        while iterator:
+            response = streams.get_records(ShardIterator=iterator, Limit=1000)
+            if not response["Records"]:
+                break
+            records.extend(dict(record) for record in response["Records"])
+            iterator = response.get("NextShardIterator", "")
+    return records

@@ -1,0 +1,138 @@
+"""The weekly comparison rules of DESIGN.md, as plain functions on real and synthetic weeks."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from gas_alerts.compare import find_drops, plan_check
+from gas_alerts.prices import WeekPrices
+from gas_publisher.week import WeekRecord
+from tests.support.data import FULL_HISTORY_CSV, LATEST_SNAPSHOT_CSV, prices, snapshot_weeks, weekly
+
+W1, W2, W3, W4 = weekly(date(2026, 10, 26), 4)
+
+
+def week(day: date, **values: str) -> WeekPrices:
+    return WeekPrices(day, prices(**values))
+
+
+def stored(day: date, **values: str) -> WeekRecord:
+    return WeekRecord(week=day, prices=prices(**values))
+
+
+def test_first_run_stores_only_a_baseline_and_alerts_nobody() -> None:
+    """On an empty table the newest week is stored as a baseline with no alert, even if prices fell."""
+    plan = plan_check([week(W1, albany="3.50"), week(W2, albany="3.40")], [])
+    assert plan.baseline
+    assert [record.week for record in plan.writes] == [W2]
+    [baseline] = plan.writes
+    assert not baseline.alert
+    assert baseline.drops == ()
+    assert baseline.origin == "baseline"
+
+
+def test_rerun_of_the_same_week_writes_nothing() -> None:
+    """When the newest source week is already stored, nothing is written."""
+    plan = plan_check([week(W1, albany="3.50"), week(W2, albany="3.40")], [stored(W2, albany="3.40")])
+    assert plan.writes == []
+    assert plan.revisions == []
+
+
+def test_a_drop_is_strictly_lower_than_last_week() -> None:
+    """Lower alerts; equal and higher do not."""
+    current = prices(albany="3.40", nassau="3.50", utica="3.61")
+    previous = prices(albany="3.41", nassau="3.50", utica="3.60")
+    assert find_drops(current, previous) == ("albany",)
+
+
+def test_drops_only_in_the_checked_regions() -> None:
+    """Regions not asked for never alert."""
+    current = prices(albany="3.40", nassau="3.40")
+    previous = prices(albany="3.50", nassau="3.50")
+    assert find_drops(current, previous, regions=("nassau",)) == ("nassau",)
+
+
+def test_region_missing_in_either_week_is_skipped() -> None:
+    """A region without a price this week or last week is not compared (never treated as 0)."""
+    assert find_drops(prices(albany="3.40"), prices(nassau="3.50")) == ()
+
+
+def test_new_week_alerts_for_its_drops() -> None:
+    """The newest new week carries its drops and the alert flag, and remembers the week it was compared with."""
+    plan = plan_check(
+        [week(W1, albany="3.50", nassau="3.10"), week(W2, albany="3.45", nassau="3.20")],
+        [stored(W1, albany="3.50", nassau="3.10")],
+    )
+    [record] = plan.writes
+    assert record.alert
+    assert record.drops == ("albany",)
+    assert record.previous_week == W1
+    assert record.previous_prices == prices(albany="3.50", nassau="3.10")
+
+
+def test_missed_weeks_are_written_in_order_and_only_the_newest_may_alert() -> None:
+    """After missed runs every new week is written oldest first; drops in older weeks do not alert."""
+    source = [week(W1, albany="3.50"), week(W2, albany="3.40"), week(W3, albany="3.30"), week(W4, albany="3.20")]
+    plan = plan_check(source, [stored(W1, albany="3.50")])
+    assert [record.week for record in plan.writes] == [W2, W3, W4]
+    assert [record.alert for record in plan.writes] == [False, False, True]
+    assert [record.drops for record in plan.writes] == [("albany",)] * 3
+    assert [record.previous_week for record in plan.writes] == [W1, W2, W3]
+
+
+def test_no_drop_means_no_alert_flag() -> None:
+    """A new week where nothing fell is stored without the alert flag."""
+    plan = plan_check([week(W1, albany="3.50"), week(W2, albany="3.60")], [stored(W1, albany="3.50")])
+    [record] = plan.writes
+    assert not record.alert
+
+
+def test_revised_stored_week_is_recorded_and_never_alerts() -> None:
+    """A stored week whose source value changed becomes a revision (old and new), not a new week or alert."""
+    plan = plan_check([week(W1, albany="3.45", nassau="3.10")], [stored(W1, albany="3.50", nassau="3.10")])
+    assert plan.writes == []
+    [revision] = plan.revisions
+    assert revision.week == W1
+    assert revision.old == {"albany": Decimal("3.50")}
+    assert revision.new == {"albany": Decimal("3.45")}
+
+
+def test_window_that_misses_stored_weeks_is_flagged() -> None:
+    """When the lookback window starts after the newest stored week, the plan says there may be a gap."""
+    plan = plan_check([week(W3, albany="3.50"), week(W4, albany="3.40")], [stored(W1, albany="3.60")])
+    assert plan.window_gap
+    assert plan.writes[0].previous_week == W1
+
+
+@pytest.mark.parametrize(
+    ("error_week", "next_week", "region", "wrong", "corrected"),
+    [
+        pytest.param(date(2023, 2, 13), date(2023, 2, 20), "albany", "3.85", "3.57", id="2023-02-13-all-regions-high"),
+        pytest.param(date(2023, 9, 18), date(2023, 9, 25), "syracuse", "4.78", "3.91", id="2023-09-18-syracuse"),
+    ],
+)
+def test_real_corrected_errors_raise_no_false_alert(
+    error_week: date, next_week: date, region: str, wrong: str, corrected: str
+) -> None:
+    """Replaying the real data errors: the stored wrong week is revised, and the next week compares with the fix."""
+    with_error = {w.week: w for w in snapshot_weeks(FULL_HISTORY_CSV)}
+    corrected_source = {w.week: w for w in snapshot_weeks(LATEST_SNAPSHOT_CSV)}
+    stored_history = [WeekRecord(week=d, prices=w.prices) for d, w in with_error.items() if d <= error_week][-8:]
+    window = [w for d, w in sorted(corrected_source.items()) if d <= next_week][-8:]
+    assert with_error[error_week].prices[region] == Decimal(wrong)
+
+    plan = plan_check(window, stored_history)
+
+    revision = next(r for r in plan.revisions if r.week == error_week)
+    assert revision.old[region] == Decimal(wrong)
+    assert revision.new[region] == Decimal(corrected)
+    [record] = plan.writes
+    assert record.previous_prices[region] == Decimal(corrected)
+    true_drop = corrected_source[next_week].prices[region] < Decimal(corrected)
+    assert (region in record.drops) is true_drop
+    if true_drop:
+        drop = record.previous_prices[region] - record.prices[region]
+        assert drop < Decimal(wrong) - record.prices[region]

@@ -1,0 +1,107 @@
+"""What a check shows in the Prefect UI, as plain functions: run names, price table, trend, events, summary."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+
+from gas_alerts.prices import WeekPrices
+from gas_alerts.run_report import drop_event, expected_week, price_rows, run_name_for, sparkline, trend_markdown
+from gas_alerts.summary import CheckSummary
+from gas_publisher.alert import Alert
+from gas_publisher.week import Revision
+from tests.support.data import prices, weekly
+
+
+def test_runs_are_named_for_the_monday_of_the_week_in_new_york() -> None:
+    """Any day of a week maps to that week's Monday, in New York time (late Sunday UTC is still Sunday there)."""
+    assert expected_week(datetime(2026, 11, 25, 15, tzinfo=UTC)) == date(2026, 11, 23)
+    assert expected_week(datetime(2026, 11, 23, 3, tzinfo=UTC)) == date(2026, 11, 16)
+    assert run_name_for(date(2026, 11, 23)) == "week-2026-11-23"
+
+
+def test_price_rows_cover_every_region_with_change_and_alert_status() -> None:
+    """One row per region; missing prices stay blank, and alerted/not checked are spelled out."""
+    current = WeekPrices(date(2026, 11, 23), prices(albany="3.41", nassau="3.30", new_york_city="3.38"))
+    previous = WeekPrices(date(2026, 11, 16), prices(albany="3.45", nassau="3.30", new_york_city="3.45"))
+
+    rows = {row["region"]: row for row in price_rows(current, previous, ["albany"], ["albany", "nassau"])}
+
+    assert len(rows) == 17
+    assert rows["Albany"] == {
+        "region": "Albany",
+        "this week ($/gal)": "3.41",
+        "last week ($/gal)": "3.45",
+        "change (¢)": "-4",
+        "alerted": "yes",
+    }
+    assert rows["Nassau"]["change (¢)"] == "+0"
+    assert rows["Nassau"]["alerted"] == "no"
+    assert rows["New York City"]["alerted"] == "not checked"
+    assert rows["Batavia"]["this week ($/gal)"] == ""
+
+
+def test_sparkline_runs_from_lowest_to_highest() -> None:
+    """The lowest value is ▁ and the highest █; a flat series is a flat line."""
+    assert sparkline([Decimal("3.00"), Decimal("3.50"), Decimal("4.00")]) == "▁▄█"
+    assert sparkline([Decimal("3.00")] * 3) == "▄▄▄"
+    assert sparkline([]) == ""
+
+
+def test_trend_shows_the_state_average_and_revisions() -> None:
+    """The markdown charts the state average over the window and lists what the source revised."""
+    weeks = [
+        WeekPrices(day, prices(new_york_state=price))
+        for day, price in zip(weekly(date(2026, 2, 16), 3), ["2.99", "3.00", "3.22"], strict=True)
+    ]
+    revision = Revision(date(2026, 2, 16), prices(albany="3.02"), prices(albany="3.01"), 0)
+
+    text = trend_markdown(weeks, [revision])
+
+    assert "`▁▁█`  $2.99 → $3.22 (+23¢ over 3 weeks)" in text
+    assert "| 2026-03-02 | 3.22 |" in text
+    assert "- 2026-02-16: Albany 3.02 → 3.01" in text
+
+
+def test_drop_event_names_the_region_as_its_resource() -> None:
+    """Each drop event's resource is the region, so an automation can match one region."""
+    alert = Alert(date(2026, 11, 23), "new_york_city", Decimal("3.38"), date(2026, 11, 16), Decimal("3.45"))
+    event = drop_event(alert)
+    assert event["event"] == "gas-alerts.price.dropped"
+    assert event["resource"] == {
+        "prefect.resource.id": "gas-alerts.region.new_york_city",
+        "prefect.resource.name": "New York City",
+    }
+    assert event["payload"] == {
+        "week": "2026-11-23",
+        "price": "3.38",
+        "previous_price": "3.45",
+        "drop_cents": "7",
+        "subject": "Gas fell 7 cents in New York City: $3.38/gal",
+    }
+
+
+@pytest.mark.parametrize(
+    ("summary", "message"),
+    [
+        (CheckSummary(date(2026, 4, 6)), "No new week"),
+        (CheckSummary(date(2026, 4, 6), [date(2026, 4, 6)], baseline=True), "Baseline stored (2026-04-06)"),
+        (
+            CheckSummary(date(2026, 4, 6), [date(2026, 4, 6)], alerts=("albany",)),
+            "New week (newest 2026-04-06), 1 alert",
+        ),
+        (
+            CheckSummary(date(2026, 4, 6), [date(2026, 3, 30), date(2026, 4, 6)]),
+            "2 new weeks (newest 2026-04-06), 0 alerts",
+        ),
+        (
+            CheckSummary(date(2026, 4, 6), revised=[date(2026, 3, 30)]),
+            "No new week; the source revised 1 stored week",
+        ),
+    ],
+)
+def test_final_state_message_sums_up_the_check(summary: CheckSummary, message: str) -> None:
+    """The flow run's final message says what happened, including revisions the source made."""
+    assert summary.message == message

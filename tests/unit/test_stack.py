@@ -1,0 +1,78 @@
+"""The local stack's bookkeeping: it stops exactly the processes it recorded, and refuses busy ports."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from gas_alerts.settings import Settings
+from gas_local.stack import LocalStack, Ports, StackError, StackState, Started
+
+SLEEP = shutil.which("sleep") or "/bin/sleep"
+
+
+@pytest.fixture
+def stack(settings: Settings, tmp_path: Path) -> LocalStack:
+    return LocalStack(tmp_path, settings, Ports(prefect=1, moto=2), report=lambda _: None)
+
+
+@pytest.fixture
+def sleepers() -> Iterator[list[subprocess.Popen[bytes]]]:
+    """Two harmless processes, each leading its own process group, cleaned up whatever happens."""
+    processes = [subprocess.Popen([SLEEP, "60"], start_new_session=True) for _ in range(2)]  # noqa: S603
+    yield processes
+    for process in processes:
+        process.kill()
+        process.wait()
+
+
+def test_down_stops_only_the_recorded_processes(stack: LocalStack, sleepers: list[subprocess.Popen[bytes]]) -> None:
+    """A process the stack recorded is stopped; an identical process it did not start keeps running."""
+    mine, other = sleepers
+    StackState(stack.ports, [Started("sleeper", mine.pid, [SLEEP, "60"], "log")]).save(stack.state_file)
+
+    assert stack.down() == ["sleeper"]
+
+    assert mine.wait(timeout=10) is not None
+    assert other.poll() is None
+    assert not stack.state_file.exists()
+
+
+def test_a_reused_pid_is_left_alone(stack: LocalStack, sleepers: list[subprocess.Popen[bytes]]) -> None:
+    """If a recorded PID now runs another command, down does not touch it."""
+    stranger = sleepers[0]
+    StackState(stack.ports, [Started("worker", stranger.pid, ["/x/prefect", "worker"], "log")]).save(stack.state_file)
+
+    assert stack.down() == []
+    assert stranger.poll() is None
+
+
+def test_status_reports_recorded_processes(stack: LocalStack, sleepers: list[subprocess.Popen[bytes]]) -> None:
+    """Status lists each recorded process as running or stopped, and the servers' health."""
+    StackState(stack.ports, [Started("sleeper", sleepers[0].pid, [SLEEP, "60"], "log")]).save(stack.state_file)
+    rows = dict(stack.status())
+    assert rows["sleeper"] == f"running (pid {sleepers[0].pid})"
+    assert rows["Prefect API"] == "not answering"
+
+
+def test_up_refuses_a_port_that_is_taken(settings: Settings, tmp_path: Path) -> None:
+    """When the Prefect port is busy, up fails before starting anything and says which port."""
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        stack = LocalStack(tmp_path, settings, Ports(prefect=port, moto=port + 1), report=lambda _: None)
+        with pytest.raises(StackError, match=f"port {port} for Prefect on 127.0.0.1 is taken"):
+            stack.up()
+    assert not stack.state_file.exists()
+
+
+def test_nothing_recorded_means_nothing_to_stop(stack: LocalStack) -> None:
+    """Down without a prior up stops nothing."""
+    assert stack.down() == []
+    assert stack.status() == []
