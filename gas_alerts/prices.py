@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from datetime import date
+from decimal import Decimal
 
 from gas_publisher.contract import MAX_PLAUSIBLE_PRICE, MIN_PLAUSIBLE_PRICE, REGIONS
+
+# The API's floating timestamp at midnight ("2023-11-20T00:00:00.000"), or a plain ISO date; the CSV reader turns
+# the export's MM/DD/YYYY into the first form. ASCII digits only: \d would also match other scripts' digits.
+DATE_PATTERN = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})(?:T00:00:00(?:\.0{1,3})?)?")
+# A plain decimal: digits, and at most three decimal places (the source publishes two).
+PRICE_PATTERN = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+MAX_DECIMAL_PLACES = 3
+# The dataset starts in 2007; a date before this is a corrupt value, not an old week.
+EARLIEST_WEEK = date(1990, 1, 1)
 
 
 class SourceDataError(ValueError):
@@ -57,14 +67,21 @@ def parse_row(row: object, index: int, *, today: date) -> WeekPrices:
 def _parse_date(raw: object, index: int, today: date) -> date:
     if raw is None or raw == "":
         raise SourceDataError(f"row {index}: field 'date' is missing")
-    if not isinstance(raw, str):
-        raise SourceDataError(f"row {index}: field 'date' is {_show(raw)}, not a date")
+    match = DATE_PATTERN.fullmatch(raw) if isinstance(raw, str) else None
     try:
-        week = datetime.fromisoformat(raw).date()
+        week = date(*(int(part) for part in match.groups())) if match else None
     except ValueError:
-        raise SourceDataError(f"row {index}: field 'date' is {_show(raw)}, not a date") from None
+        week = None
+    if week is None:
+        raise SourceDataError(f"row {index}: field 'date' is {_show(raw)}, not a date")
     if week > today:
         raise SourceDataError(f"row {index}: field 'date' is {week.isoformat()}, which is in the future")
+    if week < EARLIEST_WEEK:
+        raise SourceDataError(f"row {index}: field 'date' is {week.isoformat()}, before {EARLIEST_WEEK.isoformat()}")
+    if week.weekday() != 0:
+        raise SourceDataError(
+            f"row {index}: field 'date' is {week.isoformat()}, a {week:%A}; the dataset's weeks are dated on Mondays"
+        )
     return week
 
 
@@ -72,12 +89,12 @@ def _parse_price(raw: object, index: int, week: date, field: str) -> Decimal:
     where = f"row {index} ({week.isoformat()}): field '{field}'"
     if isinstance(raw, bool) or not isinstance(raw, str | int | float):
         raise SourceDataError(f"{where} is {_show(raw)}, not a price")
-    try:
-        price = Decimal(str(raw).strip())
-    except InvalidOperation:
-        raise SourceDataError(f"{where} is {_show(raw)}, not a price") from None
-    if not price.is_finite():
+    text = str(raw)
+    if not PRICE_PATTERN.fullmatch(text):
         raise SourceDataError(f"{where} is {_show(raw)}, not a price")
+    if len(text.partition(".")[2]) > MAX_DECIMAL_PLACES:
+        raise SourceDataError(f"{where} is {_shorten(text)}, more than {MAX_DECIMAL_PLACES} decimal places")
+    price = Decimal(text)
     if price <= 0:
         raise SourceDataError(f"{where} is {_shorten(str(price))}, but a price must be above zero")
     if not MIN_PLAUSIBLE_PRICE <= price <= MAX_PLAUSIBLE_PRICE:

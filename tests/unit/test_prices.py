@@ -45,6 +45,22 @@ def test_identical_duplicate_rows_collapse() -> None:
     assert len(parsed) == 1
 
 
+@pytest.mark.parametrize(
+    "day", ["2023-11-20T00:00:00.000", "2023-11-20T00:00:00", "2023-11-20"], ids=["api-timestamp", "no-millis", "iso"]
+)
+def test_the_api_timestamp_and_iso_dates_of_a_monday_are_accepted(day: str) -> None:
+    """The API's floating timestamp and a plain ISO date both read as that Monday."""
+    [week] = parse_rows([api_row(day, albany="3.63")], today=TODAY)
+    assert week.week == date(2023, 11, 20)
+
+
+@pytest.mark.parametrize("price", ["3.63", "3.6", "3", "3.635", "10.00"])
+def test_plain_decimals_with_up_to_three_places_are_prices(price: str) -> None:
+    """A price is a plain decimal of up to three places, kept exactly."""
+    [week] = parse_rows([api_row(MONDAY, albany=price)], today=TODAY)
+    assert week.prices == {"albany": Decimal(price)}
+
+
 def test_unknown_extra_column_is_accepted() -> None:
     """A column the product does not know is ignored, not an error."""
     row = {**api_row(MONDAY, albany="3.63"), "diesel_average_gal": "4.10"}
@@ -92,6 +108,46 @@ def test_unknown_extra_column_is_accepted() -> None:
             id="duplicate-dates-differ",
         ),
         pytest.param([api_row(MONDAY)], "row 1 (2026-11-23): no region has a price", id="no-prices"),
+        pytest.param(
+            [api_row("2023-11-21T00:00:00.000", albany="3.63")],
+            "row 1: field 'date' is 2023-11-21, a Tuesday; the dataset's weeks are dated on Mondays",
+            id="not-a-monday",
+        ),
+        pytest.param(
+            [api_row("20231120", albany="3.63")], "row 1: field 'date' is '20231120', not a date", id="compact"
+        ),
+        pytest.param(
+            [api_row("2023-W47-1", albany="3.63")], "row 1: field 'date' is '2023-W47-1', not a date", id="iso-week"
+        ),
+        pytest.param(
+            [api_row("2023-11-20T09:30:00.000", albany="3.63")],
+            "row 1: field 'date' is '2023-11-20T09:30:00.000', not a date",
+            id="not-midnight",
+        ),
+        pytest.param(
+            [api_row("0001-01-01T00:00:00.000", albany="3.63")],
+            "row 1: field 'date' is 0001-01-01, before 1990-01-01",
+            id="year-one",
+        ),
+        pytest.param(
+            [api_row(MONDAY, albany="3.6_3")], "field 'albany_average_gal' is '3.6_3', not a price", id="underscore"
+        ),
+        pytest.param(
+            [api_row(MONDAY, albany="\uff13.\uff16\uff13")],
+            "field 'albany_average_gal' is '\uff13.\uff16\uff13', not a price",
+            id="full-width-digits",
+        ),
+        pytest.param(
+            [api_row(MONDAY, albany="3.630000001")],
+            "field 'albany_average_gal' is 3.630000001, more than 3 decimal places",
+            id="too-precise",
+        ),
+        pytest.param(
+            [api_row(MONDAY, albany=" 3.63")], "field 'albany_average_gal' is ' 3.63', not a price", id="space"
+        ),
+        pytest.param(
+            [api_row(MONDAY, albany="+3.63")], "field 'albany_average_gal' is '+3.63', not a price", id="plus"
+        ),
     ],
 )
 def test_bad_input_is_rejected_with_the_row_and_field_named(rows: Any, expected: str) -> None:
@@ -116,7 +172,7 @@ def test_unknown_fields_in_a_source_row_never_become_regions(field: str) -> None
     [
         pytest.param(api_row(date(2026, 11, 23), albany="<script>"), "'<script>', not a price", id="markup-price"),
         pytest.param(api_row(date(2026, 11, 23), albany="3.10; DROP"), "'3.10; DROP', not a price", id="sql-price"),
-        pytest.param(api_row(date(2026, 11, 23), albany="1e3"), "outside the plausible range", id="exponent-price"),
+        pytest.param(api_row(date(2026, 11, 23), albany="1e3"), "'1e3', not a price", id="exponent-price"),
         pytest.param(api_row(date(2026, 11, 23), albany="0x1F"), "'0x1F', not a price", id="hex-price"),
         pytest.param(api_row("2026-11-23\nwarning: forged", albany="3.10"), "not a date", id="newline-date"),
         pytest.param(api_row("../../etc/passwd", albany="3.10"), "not a date", id="path-date"),
