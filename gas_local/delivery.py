@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 from gas_alerts import aws
 from gas_alerts.settings import Settings
 from gas_local.environment import patched_environment
-from gas_local.inbox import drain_inbox
+from gas_local.inbox import deliver_inbox
 from gas_local.outbox import DeliveredAlert
 from gas_local.provision import find_topic_arn
 from gas_local.stream_runner import Checkpoint, DeliveryStats, StreamRunner, sqs_dead_letter
@@ -85,4 +85,4 @@ class LocalDelivery:
         """Process everything new in the stream, then write each alert that reached the inbox to the outbox."""
         stats = DeliveryStats()
         self.runner.poll(stats)
-        return stats, [(alert, alert.write_to(self.outbox)) for alert in drain_inbox(self.sqs, self.inbox_url)]
+        return stats, deliver_inbox(self.sqs, self.inbox_url, lambda alert: (alert, alert.write_to(self.outbox)))

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
 from gas_local.outbox import DeliveredAlert, MalformedEnvelopeError
 
@@ -11,20 +12,41 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
 logger = logging.getLogger(__name__)
+Delivered = TypeVar("Delivered")
 
 
 def drain_inbox(client: SQSClient, queue_url: str) -> list[DeliveredAlert]:
-    """Receive and delete every message waiting in the inbox, oldest first."""
-    delivered: list[DeliveredAlert] = []
+    """Receive and delete every alert waiting in the inbox, oldest first."""
+    return deliver_inbox(client, queue_url, lambda alert: alert)
+
+
+def deliver_inbox(client: SQSClient, queue_url: str, deliver: Callable[[DeliveredAlert], Delivered]) -> list[Delivered]:
+    """Hand every waiting message to `deliver`, deleting each only after `deliver` returned; oldest first.
+
+    If `deliver` raises, that message is made visible again at once and the error propagates, so a failed
+    write loses nothing: the next drain hands the message over again.
+    """
+    received: list[tuple[DeliveredAlert, str]] = []
     while True:
         messages = client.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get(
             "Messages", []
         )
         if not messages:
-            return sorted(delivered, key=lambda alert: (alert.sent_at, alert.region))
+            break
         for message in messages:
             try:
-                delivered.append(DeliveredAlert.from_envelope(message["Body"]))
+                received.append((DeliveredAlert.from_envelope(message["Body"]), message["ReceiptHandle"]))
             except MalformedEnvelopeError as error:
                 logger.warning("skipped an inbox message that is not an alert: %s", error)
-            client.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+                client.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    received.sort(key=lambda pair: (pair[0].sent_at, pair[0].region))
+    delivered: list[Delivered] = []
+    for position, (alert, receipt) in enumerate(received):
+        try:
+            delivered.append(deliver(alert))
+        except BaseException:
+            for _, waiting in received[position:]:
+                client.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=waiting, VisibilityTimeout=0)
+            raise
+        client.delete_message(QueueUrl=queue_url, ReceiptHandle=receipt)
+    return delivered

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
@@ -68,9 +70,19 @@ class DeliveredAlert:
         return message
 
     def write_to(self, outbox: Path) -> Path:
-        """Write the email as an .eml file and return its path."""
+        """Write the email as an .eml file, atomically: a crash leaves the whole file or none; returns its path."""
         outbox.mkdir(parents=True, exist_ok=True)
+        # The name depends only on the message, so a message handed over twice overwrites its own file.
         name = f"{self.sent_at:%Y%m%dT%H%M%S}-{_safe(self.region) or 'alert'}-{_safe(self.message_id)[:8]}.eml"
         path = outbox / name
-        path.write_bytes(bytes(self.to_email()))
+        descriptor, temporary = tempfile.mkstemp(dir=outbox, prefix=".writing-", suffix=".tmp")
+        try:
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(bytes(self.to_email()))
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
         return path
