@@ -14,7 +14,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from gas_publisher.alert import Alert, alerts_for
 from gas_publisher.batching import UnprocessedError
-from gas_publisher.contract import ENV_LOG_LEVEL, ENV_TABLE_NAME, ENV_TOPIC_ARN
+from gas_publisher.contract import ENV_LOG_LEVEL, ENV_TABLE_NAME, ENV_TOPIC_ARN, stream_filter_pattern
+from gas_publisher.event_filter import matches
 from gas_publisher.ledger import SentLedger
 from gas_publisher.week import MalformedItemError, WeekRecord
 
@@ -28,7 +29,15 @@ AWS_ERRORS = (BotoCoreError, ClientError, UnprocessedError)
 
 
 class SkippedRecordError(ValueError):
-    """A stream record that asks for no alert: not an INSERT, not flagged, or malformed."""
+    """A stream record that asks for no alert: it does not pass the stream filter, or has no usable shape."""
+
+
+class MalformedAlertError(ValueError):
+    """A record that passes the stream filter, so it asks for alerts, but cannot be turned into them."""
+
+
+# The same pattern the event source mapping applies; a record passing it was flagged for alerting by the flow.
+ALERT_FILTER = stream_filter_pattern()
 
 
 @dataclass(frozen=True)
@@ -36,37 +45,29 @@ class StreamRecord:
     """The parts of a DynamoDB stream record the publisher uses."""
 
     sequence_number: str
-    event_name: str
-    new_image: Mapping[str, Any] | None
+    new_image: Mapping[str, Any]
 
     @classmethod
     def parse(cls, raw: object) -> StreamRecord:
-        """Read a Lambda stream record, raising SkippedRecordError if it has no usable shape."""
+        """Read a record the filter passes; raises SkippedRecordError for one that asks for no alert."""
         if not isinstance(raw, Mapping) or not isinstance(raw.get("dynamodb"), Mapping):
             raise SkippedRecordError("record has no dynamodb section")
         body: Mapping[str, Any] = raw["dynamodb"]
         sequence_number = body.get("SequenceNumber")
         if not isinstance(sequence_number, str) or not sequence_number:
             raise SkippedRecordError("record has no SequenceNumber")
-        image = body.get("NewImage")
-        return cls(
-            sequence_number=sequence_number,
-            event_name=str(raw.get("eventName", "")),
-            new_image=image if isinstance(image, Mapping) else None,
-        )
+        if not matches(ALERT_FILTER, raw):
+            raise SkippedRecordError(f"not an alert: {str(raw.get('eventName') or 'unnamed')[:20]} event")
+        return cls(sequence_number=sequence_number, new_image=body["NewImage"])
 
     def alerts(self) -> list[Alert]:
-        """The alerts this record asks for; raises SkippedRecordError when it asks for none."""
-        if self.event_name != "INSERT":
-            raise SkippedRecordError(f"{self.event_name or 'unnamed'} event, only INSERTs alert")
-        if self.new_image is None:
-            raise SkippedRecordError("INSERT without a NewImage")
+        """The alerts this record asks for; raises MalformedAlertError when it cannot give them."""
         try:
             alerts = alerts_for(WeekRecord.from_item(self.new_image))
         except MalformedItemError as error:
-            raise SkippedRecordError(f"malformed week item: {error}") from None
+            raise MalformedAlertError(f"malformed week item: {error}") from None
         if not alerts:
-            raise SkippedRecordError("item is not flagged for alerting")
+            raise MalformedAlertError("flagged for alerting, but names no drop")
         return alerts
 
 
@@ -121,8 +122,13 @@ class Publisher:
 
 
 def process_batch(event: Mapping[str, Any], publisher: Publisher) -> dict[str, list[dict[str, str]]]:
-    """Handle every record of a stream batch; report exactly the records whose alerts were not published."""
+    """Handle every record of a stream batch; report exactly the alert records that were not fully published.
+
+    A record the stream filter passes but that cannot be turned into alerts is reported too, so the mapping's
+    retries, bisecting and dead-letter queue (and its alarm) deal with it instead of a silent skip.
+    """
     alerts_by_record: dict[str, list[Alert]] = {}
+    malformed: list[str] = []
     raw_records = event.get("Records", [])
     for position, raw in enumerate(raw_records if isinstance(raw_records, list) else []):
         try:
@@ -130,15 +136,17 @@ def process_batch(event: Mapping[str, Any], publisher: Publisher) -> dict[str, l
             alerts_by_record.setdefault(record.sequence_number, []).extend(record.alerts())
         except SkippedRecordError as reason:
             logger.info("skip record %d: %s", position, reason)
+        except MalformedAlertError as reason:
+            logger.error("malformed alert record %d (%s): %s", position, record.sequence_number, reason)
+            malformed.append(record.sequence_number)
     unique = {alert.dedup_id: alert for alerts in alerts_by_record.values() for alert in alerts}
     failed = publisher.publish(list(unique.values())) if unique else set()
-    return {
-        "batchItemFailures": [
-            {"itemIdentifier": sequence_number}
-            for sequence_number, alerts in alerts_by_record.items()
-            if any(alert.dedup_id in failed for alert in alerts)
-        ]
-    }
+    failing = malformed + [
+        sequence_number
+        for sequence_number, alerts in alerts_by_record.items()
+        if any(alert.dedup_id in failed for alert in alerts) and sequence_number not in malformed
+    ]
+    return {"batchItemFailures": [{"itemIdentifier": sequence_number} for sequence_number in sorted(set(failing))]}
 
 
 @lru_cache(maxsize=4)

@@ -15,7 +15,7 @@ from gas_alerts.compare import plan_check
 from gas_alerts.settings import Settings
 from gas_alerts.source import load_history, rows_from_csv
 from gas_alerts.store import PriceTable
-from gas_local.event_filter import matches
+from gas_publisher.event_filter import matches
 from gas_local.socrata import LocalSocrata, local_socrata
 from gas_publisher.batching import BATCH_WRITE_LIMIT
 from gas_publisher.contract import REGION_IDS, stream_filter_pattern

@@ -71,22 +71,27 @@ def test_one_message_per_dropped_region(stack: Stack) -> None:
         assert text in nyc.body
 
 
+# The two records of mixed_batch.json that pass the stream filter but are malformed (an unknown region, a bad number).
+MALFORMED = [{"itemIdentifier": "1100000000000000000205"}, {"itemIdentifier": "1100000000000000000207"}]
+
+
 def test_every_record_is_handled_and_the_rest_skipped_with_a_log_line(
     stack: Stack, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """GIVEN a batch mixing alerts, quiet weeks, MODIFY, REMOVE and malformed records THEN only alerts publish."""
+    """GIVEN alerts, quiet weeks, MODIFY, REMOVE and malformed records THEN alerts publish, broken alerts fail."""
     with caplog.at_level(logging.INFO, logger="gas_publisher"):
         response = process_batch(load_event("mixed_batch.json"), stack.publisher())
 
-    assert response == {"batchItemFailures": []}
+    assert response == {"batchItemFailures": MALFORMED}
     assert sorted(alert.region for alert in stack.received()) == ["albany", "buffalo", "new_york_city"]
-    skipped = [record.getMessage() for record in caplog.records if record.getMessage().startswith("skip record")]
-    assert len(skipped) == 7
+    lines = [record.getMessage() for record in caplog.records]
+    skipped = [line for line in lines if line.startswith("skip record")]
+    failed = [line for line in lines if line.startswith("malformed alert record")]
+    assert (len(skipped), len(failed)) == (5, 2)
     assert any("MODIFY event" in line for line in skipped)
     assert any("REMOVE event" in line for line in skipped)
-    assert any("unknown region" in line for line in skipped)
-    assert any("not a number" in line for line in skipped)
-    assert any("without a NewImage" in line for line in skipped)
+    assert any("unknown region" in line for line in failed)
+    assert any("not a number" in line for line in failed)
     assert any("no SequenceNumber" in line or "no dynamodb section" in line for line in skipped)
 
 
@@ -116,12 +121,12 @@ def test_partial_publish_failure_reports_exactly_those_records(stack: Stack) -> 
 
     first = process_batch(event, stack.publisher(flaky))
 
-    assert first == {"batchItemFailures": [{"itemIdentifier": "1100000000000000000201"}]}
+    assert first == {"batchItemFailures": [{"itemIdentifier": "1100000000000000000201"}, *MALFORMED]}
     assert sorted(alert.region for alert in stack.received()) == ["albany", "buffalo"]
 
     retry = process_batch(event, stack.publisher())
 
-    assert retry == {"batchItemFailures": []}
+    assert retry == {"batchItemFailures": MALFORMED}
     assert [alert.region for alert in stack.received()] == ["new_york_city"]
 
 
@@ -132,6 +137,7 @@ def test_publish_call_failing_entirely_fails_every_alert_record(stack: Stack) ->
     assert response == {
         "batchItemFailures": [
             {"itemIdentifier": "1100000000000000000201"},
+            *MALFORMED,
             {"itemIdentifier": "1100000000000000000209"},
         ]
     }

@@ -13,7 +13,7 @@ from typing import Any
 from gas_alerts import aws
 from gas_alerts.settings import Settings
 from gas_local.delivery import CHECKPOINT_FILE, LocalDelivery
-from gas_local.event_filter import matches
+from gas_publisher.event_filter import matches
 from gas_local.inbox import drain_inbox
 from gas_local.outbox import DeliveredAlert
 from gas_local.provision import LocalResources, provision

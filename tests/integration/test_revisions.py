@@ -11,7 +11,7 @@ from gas_alerts.compare import find_revision
 from gas_alerts.settings import Settings
 from gas_alerts.source import rows_from_csv
 from gas_alerts.store import PriceTable
-from gas_local.event_filter import matches
+from gas_publisher.event_filter import matches
 from gas_local.provision import ensure_table
 from gas_local.socrata import local_socrata
 from gas_publisher.contract import stream_filter_pattern

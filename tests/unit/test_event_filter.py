@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from gas_local.event_filter import UnsupportedPatternError, matches
+from gas_publisher.event_filter import UnsupportedPatternError, matches
 from gas_publisher.contract import stream_filter_pattern
 from gas_publisher.ledger import ledger_key
 from tests.support.data import EVENTS_DIR

@@ -1,4 +1,4 @@
-"""Lambda event filtering, for the subset of the pattern syntax the stream filter file may use."""
+"""Lambda event filtering for the pattern syntax the stream filter file uses; the handler and local runner share it."""
 
 from __future__ import annotations
 
