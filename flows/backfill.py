@@ -35,8 +35,8 @@ def backfill_prices(
     stored = read_stored_history(table, aws_credentials_block)
     plan = plan_history(history, stored, since, now)
     revised = record_revisions(plan.revisions, table, now, aws_credentials_block)
-    calls = write_history(plan.writes, table, aws_credentials_block)
-    summary = BackfillSummary.of(plan, revised, calls)
+    put = write_history(plan.writes, table, aws_credentials_block)
+    summary = BackfillSummary.of(plan, revised, put)
     create_markdown_artifact(
         "| | |\n|---|---|\n" + "\n".join(f"| {label} | {value} |" for label, value in summary.rows()),
         key=SUMMARY_ARTIFACT_KEY,

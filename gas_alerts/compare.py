@@ -161,7 +161,9 @@ def plan_backfill(
     known = known_prices(ordered, stored_by_week)
     days = sorted(known)
     targets = [week for week in ordered if since is None or week.week >= since]
-    # Weeks newer than the newest one the weekly check stored are its to write, and to alert on.
+    # The source's newest week, and any week newer than the newest one the weekly check stored, are the
+    # check's to write and to alert on: a backfill that wrote them silently would swallow their alerts.
+    newest = ordered[-1].week if ordered else None
     checked_until = max(
         (day for day, record in stored_by_week.items() if record.origin != Origin.BACKFILL), default=None
     )
@@ -169,10 +171,10 @@ def plan_backfill(
     skipped: list[date] = []
     left_to_check: list[date] = []
     for week in targets:
-        if checked_until is not None and week.week > checked_until:
-            left_to_check.append(week.week)
-        elif week.week in stored_by_week:
+        if week.week in stored_by_week:
             skipped.append(week.week)
+        elif week.week == newest or (checked_until is not None and week.week > checked_until):
+            left_to_check.append(week.week)
         else:
             previous = _previous(days, known, week.week)
             writes.append(week_record(week, previous, alert=False, origin=Origin.BACKFILL, recorded_at=recorded_at))

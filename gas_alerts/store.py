@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -10,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from gas_alerts.compare import CheckPlan
-from gas_publisher.batching import batch_put
 from gas_publisher.contract import DATASET_ID, PARTITION_KEY, SORT_KEY
 from gas_publisher.week import Revision, WeekRecord, week_key
 
@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 
 # DynamoDB accepts at most 100 operations in one transaction.
 MAX_TRANSACTION_ITEMS = 100
+# A backfill's conditional puts: how many run at once, and how many make one step of its progress.
+PARALLEL_PUTS = 8
+PUT_BATCH = 25
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,15 @@ class WriteResult:
     revised: list[date] = field(default_factory=list)
     alerting: WeekRecord | None = None
     conflict: bool = False
+
+
+@dataclass
+class PutOutcome:
+    """What put_weeks did: the weeks it wrote, those another writer had stored first, and its PutItem calls."""
+
+    written: list[date] = field(default_factory=list)
+    already_stored: list[date] = field(default_factory=list)
+    calls: int = 0
 
 
 class PriceTable:
@@ -88,9 +100,23 @@ class PriceTable:
         """Apply each revision on its own (an update, never an alert); returns the weeks revised."""
         return [revision.week for revision in revisions if self.apply_revision(revision, seen_at)]
 
-    def put_weeks(self, records: Sequence[WeekRecord], on_batch: Callable[[int], None] | None = None) -> int:
-        """Put weeks with BatchWriteItem, 25 a call, oldest first; returns the number of calls."""
-        return batch_put(self.client, self.name, [record.to_item() for record in records], on_call=on_batch)
+    def put_weeks(self, records: Sequence[WeekRecord], on_batch: Callable[[int], None] | None = None) -> PutOutcome:
+        """Store the weeks not stored yet, oldest first; a stored week is never overwritten.
+
+        Each week is its own conditional PutItem, so a week written meanwhile (by the check or another backfill)
+        keeps its item and its flags. BatchWriteItem cannot carry a condition, and a transaction fails as a whole.
+        The puts of a batch run in parallel, which is what makes this as fast as batched writes on DynamoDB.
+        """
+        outcome = PutOutcome()
+        with ThreadPoolExecutor(max_workers=PARALLEL_PUTS) as pool:
+            for start in range(0, len(records), PUT_BATCH):
+                batch = records[start : start + PUT_BATCH]
+                for record, stored in zip(batch, pool.map(self.put_new_week, batch), strict=True):
+                    (outcome.written if stored else outcome.already_stored).append(record.week)
+                outcome.calls += len(batch)
+                if on_batch is not None:
+                    on_batch(len(batch))
+        return outcome
 
     def write_check(self, plan: CheckPlan, seen_at: str) -> WriteResult:
         """Write a check's new weeks and revisions all or nothing (`conflict` if another run wrote first)."""
@@ -121,9 +147,7 @@ class PriceTable:
             self.client.transact_write_items(TransactItems=operations)
         except ClientError as error:
             reasons = error.response.get("CancellationReasons", [])
-            if _code(error) == "TransactionCanceledException" and any(
-                reason.get("Code") == "ConditionalCheckFailed" for reason in reasons
-            ):
+            if _code(error) == "TransactionCanceledException" and any(map(_lost_condition, reasons)):
                 return False
             raise
         return True
@@ -159,6 +183,10 @@ def _revision_update(revision: Revision, seen_at: str) -> dict[str, Any]:
         "ExpressionAttributeNames": names,
         "ExpressionAttributeValues": values,
     }
+
+
+def _lost_condition(reason: Mapping[str, Any]) -> bool:
+    return reason.get("Code") == "ConditionalCheckFailed"
 
 
 def _code(error: ClientError) -> str:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from gas_alerts.compare import BackfillPlan, CheckPlan
-from gas_alerts.store import WriteResult
+from gas_alerts.store import PutOutcome, WriteResult
 from gas_publisher.contract import REGION_BY_ID
 
 
@@ -64,17 +64,17 @@ class BackfillSummary:
     write_calls: int = 0
 
     @classmethod
-    def of(cls, plan: BackfillPlan, revised: Sequence[date], write_calls: int) -> BackfillSummary:
-        """Combine the plan and what was written."""
+    def of(cls, plan: BackfillPlan, revised: Sequence[date], put: PutOutcome) -> BackfillSummary:
+        """Combine the plan and what was written (a week another writer stored first counts as skipped)."""
         return cls(
-            written=len(plan.writes),
-            skipped=len(plan.skipped),
+            written=len(put.written),
+            skipped=len(plan.skipped) + len(put.already_stored),
             revised=list(revised),
             left_to_check=list(plan.left_to_check),
             regions=plan.regions,
             first_week=plan.first_week,
             last_week=plan.last_week,
-            write_calls=write_calls,
+            write_calls=put.calls,
         )
 
     @property
@@ -96,7 +96,7 @@ class BackfillSummary:
             ("Newer weeks left to the weekly check", ", ".join(map(str, self.left_to_check)) or "none"),
             ("Regions", f"{len(self.regions)}: {', '.join(self.regions)}"),
             ("Source weeks", f"{self.first_week} → {self.last_week}" if self.first_week else "none"),
-            ("BatchWriteItem calls", str(self.write_calls)),
+            ("PutItem calls (conditional)", str(self.write_calls)),
         ]
 
 

@@ -12,6 +12,7 @@ from gas_alerts.compare import BackfillPlan, plan_backfill
 from gas_alerts.prices import WeekPrices
 from gas_alerts.settings import Settings
 from gas_alerts.source import is_url, load_history
+from gas_alerts.store import PutOutcome
 from gas_publisher.week import Revision, WeekRecord
 from tasks.fetch import source_unavailable
 from tasks.logs import run_logger
@@ -64,10 +65,15 @@ def record_revisions(
 
 
 @task(name="write-history", cache_policy=NONE)
-def write_history(records: Sequence[WeekRecord], table_name: str, credentials_block: str | None = None) -> int:
-    """Write the missing weeks in batches of 25, oldest first, showing progress; returns BatchWriteItem calls."""
+def write_history(records: Sequence[WeekRecord], table_name: str, credentials_block: str | None = None) -> PutOutcome:
+    """Write the missing weeks, each only if it is still missing, oldest first, showing progress."""
     progress = WriteProgress(len(records))
-    calls = price_table(table_name, credentials_block).put_weeks(records, progress.advance)
+    outcome = price_table(table_name, credentials_block).put_weeks(records, progress.advance)
     progress.finish()
-    run_logger().info("Wrote %d weeks in %d BatchWriteItem calls", len(records), calls)
-    return calls
+    logger = run_logger()
+    logger.info("Wrote %d weeks with %d conditional PutItem calls", len(outcome.written), outcome.calls)
+    if outcome.already_stored:
+        logger.info(
+            "%d weeks were stored meanwhile by another run and were left as they are", len(outcome.already_stored)
+        )
+    return outcome

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import math
+import threading
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from typing import Any
 
@@ -14,14 +15,14 @@ from gas_alerts import aws
 from gas_alerts.compare import plan_check
 from gas_alerts.settings import Settings
 from gas_alerts.source import load_history, rows_from_csv
-from gas_alerts.store import PriceTable
-from gas_publisher.event_filter import matches
+from gas_alerts.store import PUT_BATCH, PriceTable
 from gas_local.socrata import LocalSocrata, local_socrata
-from gas_publisher.batching import BATCH_WRITE_LIMIT
-from gas_publisher.contract import REGION_IDS, stream_filter_pattern
-from gas_publisher.week import WeekRecord
+from gas_publisher.contract import DATASET_ID, REGION_IDS, stream_filter_pattern
+from gas_publisher.event_filter import matches
+from gas_publisher.week import Origin, WeekRecord
+from tasks.backfill import fetch_history, plan_history, read_stored_history, write_history
 from tasks.progress import listening_to_progress
-from tests.support.data import FULL_HISTORY_CSV, LATEST_SNAPSHOT_CSV, prices, snapshot_weeks
+from tests.support.data import FULL_HISTORY_CSV, LATEST_SNAPSHOT_CSV, NOW, csv_rows, prices, snapshot_weeks
 from tests.support.steps import backfill, weekly_check
 from tests.support.streams import stream_records
 
@@ -42,17 +43,21 @@ def socrata() -> Iterator[LocalSocrata]:
         yield server
 
 
-def test_full_history_is_written_once_in_batches_of_25(
+def test_full_history_but_the_newest_week_is_written_once(
     table: PriceTable, socrata: LocalSocrata, dynamodb_calls: Counter[str]
 ) -> None:
-    """839 weeks take one Query and ceil(839/25) BatchWriteItem calls, no PutItem, and are all stored once."""
+    """839 weeks: one Query and one conditional PutItem for each but the newest, which is left to the check."""
     summary = backfill(socrata.url, table.name)
 
-    assert dynamodb_calls == Counter({"Query": 1, "BatchWriteItem": math.ceil(839 / BATCH_WRITE_LIMIT)})
-    assert (summary.written, summary.skipped, summary.revised, summary.regions) == (839, 0, [], REGION_IDS)
-    assert (summary.first_week, summary.last_week) == (date(2007, 10, 29), date(2023, 11, 20))
+    assert dynamodb_calls == Counter({"Query": 1, "PutItem": 838})
+    assert (summary.written, summary.skipped, summary.revised, summary.regions) == (838, 0, [], REGION_IDS)
+    assert (summary.first_week, summary.last_week, summary.left_to_check) == (
+        date(2007, 10, 29),
+        date(2023, 11, 20),
+        [date(2023, 11, 20)],
+    )
     stored = list(table.all_weeks())
-    assert [record.week for record in stored] == [week.week for week in FULL_WEEKS]
+    assert [record.week for record in stored] == [week.week for week in FULL_WEEKS[:-1]]
     batavia_added = next(record for record in stored if "batavia" in record.prices)
     assert batavia_added.week == date(2017, 1, 16)
     assert "batavia" not in batavia_added.drops, "a region without last week's price is not compared"
@@ -91,7 +96,7 @@ def test_a_rerun_skips_every_stored_week_and_writes_nothing(
     again = backfill(socrata.url, table.name)
 
     assert dynamodb_calls == Counter({"Query": 1})
-    assert (again.written, again.skipped, again.write_calls) == (0, 839, 0)
+    assert (again.written, again.skipped, again.write_calls) == (0, 838, 0)
 
 
 def test_an_interrupted_backfill_resumes_without_duplicates_or_gaps(
@@ -99,34 +104,36 @@ def test_an_interrupted_backfill_resumes_without_duplicates_or_gaps(
 ) -> None:
     """The writer dies after 3 batches; a re-run skips those 75 weeks and stores every other week exactly once."""
     calls = 0
+    lock = threading.Lock()
 
     def crash_after_three_batches(**_: Any) -> None:
         nonlocal calls
-        calls += 1
-        if calls > 3:
-            raise WriterCrashedError("connection lost")
+        with lock:
+            calls += 1
+            if calls > 3 * PUT_BATCH:
+                raise WriterCrashedError("connection lost")
 
     events = aws.dynamodb().meta.events
-    events.register("before-call.dynamodb.BatchWriteItem", crash_after_three_batches)
+    events.register("before-call.dynamodb.PutItem", crash_after_three_batches)
     try:
         with pytest.raises(WriterCrashedError):
             backfill(socrata.url, table.name)
     finally:
-        events.unregister("before-call.dynamodb.BatchWriteItem", crash_after_three_batches)
-    assert len(list(table.all_weeks())) == 3 * BATCH_WRITE_LIMIT
+        events.unregister("before-call.dynamodb.PutItem", crash_after_three_batches)
+    assert len(list(table.all_weeks())) == 3 * PUT_BATCH
 
     resumed = backfill(socrata.url, table.name)
 
-    assert (resumed.written, resumed.skipped) == (839 - 75, 75)
+    assert (resumed.written, resumed.skipped) == (838 - 75, 75)
     items = aws.dynamodb().query(
         TableName=settings.table_name,
         KeyConditionExpression="pk = :pk",
         ExpressionAttributeValues={":pk": {"S": "wuxr-ni2i"}},
         Select="COUNT",
     )
-    assert items["Count"] == 839
+    assert items["Count"] == 838
     stored = list(table.all_weeks())
-    assert [record.week for record in stored] == [week.week for week in FULL_WEEKS]
+    assert [record.week for record in stored] == [week.week for week in FULL_WEEKS[:-1]]
     assert stored[75].previous_week == stored[74].week, "the first week after the restart is compared as usual"
 
 
@@ -137,11 +144,11 @@ def test_no_backfilled_item_passes_the_stream_filter(table: PriceTable, settings
 
     records = stream_records(settings.table_name)
 
-    assert len(records) == 483
+    assert len(records) == 482
     assert not [record for record in records if matches(pattern, record)]
     alerting = WeekRecord(week=date(2026, 4, 13), prices=prices(albany="3.90"), alert=True, drops=("albany",))
     table.put_new_week(alerting)
-    assert [matches(pattern, record) for record in stream_records(settings.table_name)[483:]] == [True]
+    assert [matches(pattern, record) for record in stream_records(settings.table_name)[482:]] == [True]
 
 
 def test_weeks_newer_than_the_checked_ones_are_left_for_the_weekly_check_to_alert_on(
@@ -172,7 +179,7 @@ def test_since_loads_from_that_week_on_compared_with_the_week_before(table: Pric
 
     stored = list(table.all_weeks())
     assert stored[0].week == since
-    assert summary.written == len([week for week in FULL_WEEKS if week.week >= since])
+    assert summary.written == len([week for week in FULL_WEEKS[:-1] if week.week >= since])
     before = next(week for week in reversed(FULL_WEEKS) if week.week < since)
     assert (stored[0].previous_week, stored[0].previous_prices) == (before.week, before.prices)
 
@@ -203,6 +210,77 @@ def test_progress_is_reported_per_batch(table: PriceTable) -> None:
     with listening_to_progress(lambda done, total: seen.append((done, total))):
         backfill(str(LATEST_SNAPSHOT_CSV), table.name)
 
-    assert seen[0] == (0, 483)
-    assert seen[-1] == (483, 483)
-    assert [done for done, _ in seen] == [*range(0, 483, 25), 483]
+    assert seen[0] == (0, 482)
+    assert seen[-1] == (482, 482)
+    assert [done for done, _ in seen] == [*range(0, 482, 25), 482]
+
+
+def price_events(table_name: str) -> Counter[tuple[str, str]]:
+    """(event name, week) of every stream record of the price partition."""
+    return Counter(
+        (record["eventName"], record["dynamodb"]["Keys"]["sk"]["S"])
+        for record in stream_records(table_name)
+        if record["dynamodb"]["Keys"]["pk"]["S"] == DATASET_ID
+    )
+
+
+def test_a_backfill_run_again_before_the_check_leaves_the_new_week_to_alert(table: PriceTable) -> None:
+    """Backfilled history, a new week published, the backfill run again, then the check: the new week alerts."""
+    with local_socrata(csv_rows(LATEST_SNAPSHOT_CSV)) as source:
+        source.reveal_until(date(2026, 2, 16))
+        backfill(source.url, table.name)
+        source.reveal_until(date(2026, 2, 23))
+        again = backfill(source.url, table.name)
+        checked = weekly_check(source.url, table.name)
+
+    assert again.left_to_check == [date(2026, 2, 23)]
+    assert checked.alerting is not None
+    assert (checked.alerting.week, checked.alerting.drops) == (
+        date(2026, 2, 23),
+        ("glens_falls", "watertown", "white_plains"),
+    )
+    pattern = stream_filter_pattern()
+    alerting = [r for r in stream_records(table.name) if matches(pattern, r)]
+    assert [record["dynamodb"]["NewImage"]["sk"]["S"] for record in alerting] == ["2026-02-23"]
+
+
+def test_a_backfill_never_overwrites_a_week_the_check_wrote_after_the_backfill_read_the_table(
+    table: PriceTable,
+) -> None:
+    """A backfill planning from a stale read skips the weeks the check wrote meanwhile: their flags stay."""
+    with local_socrata(csv_rows(LATEST_SNAPSHOT_CSV)) as source:
+        source.reveal_until(date(2026, 2, 16))
+        backfill(source.url, table.name)
+        source.reveal_until(date(2026, 3, 2))
+        history = fetch_history.fn(source.url, None)
+        stale = read_stored_history.fn(table.name)
+        checked = weekly_check(source.url, table.name)
+        plan = plan_history.fn(history, stale, None, NOW)
+        write_history.fn(plan.writes, table.name)
+
+    assert checked.alerting is not None
+    assert checked.alerting.week == date(2026, 3, 2)
+    stored = {record.week: record for record in table.all_weeks()}
+    assert [(stored[week].origin, stored[week].alert) for week in checked.written] == [(Origin.WEEKLY, False)] * (
+        len(checked.written) - 1
+    ) + [(Origin.WEEKLY, True)]
+    assert not [event for event in price_events(table.name) if event[0] != "INSERT"], "no item was overwritten"
+
+
+def test_two_backfills_at_once_write_each_week_once(table: PriceTable) -> None:
+    """Two backfills planning from the same empty table store each week once, with no overwrite between them."""
+    both_planned = threading.Barrier(2, timeout=30)
+
+    def one_backfill() -> int:
+        history = fetch_history.fn(str(LATEST_SNAPSHOT_CSV), None)
+        plan = plan_history.fn(history, read_stored_history.fn(table.name), None, NOW)
+        both_planned.wait()
+        return len(write_history.fn(plan.writes, table.name).written)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        written = [run.result() for run in [pool.submit(one_backfill) for _ in range(2)]]
+
+    events = price_events(table.name)
+    assert sum(written) == len(LATEST_WEEKS) - 1, "every week but the newest, each by one of the two"
+    assert set(events.values()) == {1}
+    assert {name for name, _ in events} == {"INSERT"}

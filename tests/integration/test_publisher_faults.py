@@ -13,12 +13,12 @@ from typing import Any
 from gas_alerts import aws
 from gas_alerts.settings import Settings
 from gas_local.delivery import CHECKPOINT_FILE, LocalDelivery
-from gas_publisher.event_filter import matches
 from gas_local.inbox import drain_inbox
 from gas_local.outbox import DeliveredAlert
 from gas_local.provision import LocalResources, provision
 from gas_local.stream_runner import Checkpoint, StreamRunner, sqs_dead_letter
 from gas_publisher.contract import REGION_IDS, stream_filter_pattern
+from gas_publisher.event_filter import matches
 from gas_publisher.handler import Publisher, process_batch
 from gas_publisher.week import WeekRecord
 from tests.support.data import prices, weekly

@@ -7,8 +7,8 @@ from datetime import date
 
 import pytest
 
-from gas_publisher.event_filter import UnsupportedPatternError, matches
 from gas_publisher.contract import stream_filter_pattern
+from gas_publisher.event_filter import UnsupportedPatternError, matches
 from gas_publisher.ledger import ledger_key
 from tests.support.data import EVENTS_DIR
 

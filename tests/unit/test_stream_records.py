@@ -14,7 +14,6 @@ from gas_publisher.handler import process_batch
 from tests.support.data import HOSTILE_REGIONS, load_event
 from tests.support.fakes import offline_publisher
 
-
 # The records of malformed_records.json that pass the stream filter (INSERTs flagged for alerting) but are broken
 # (316 is one too, but its SequenceNumber is not a string, so it cannot be named in batchItemFailures).
 MALFORMED_ALERTS = [f"1100000000000000000{n}" for n in (301, 302, 303, 304, 305, 307, 308, 309, 310)]
