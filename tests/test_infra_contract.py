@@ -201,9 +201,7 @@ def test_filter_policy_expression_has_the_shape_of_the_python_helper() -> None:
     assert "(var.drop_cents_attribute) = s.min_drop_cents" in expression
     assert '[{numeric = [">=", cents]}] if cents > 0' in expression
     subscription = resource("alert_topic", "aws_sns_topic_subscription")
-    assert subscription["filter_policy_scope"] == "MessageAttributes"
     assert "jsonencode(local.filter_policies[each.key])" in subscription["filter_policy"]
-    assert "length(local.filter_policies[each.key]) > 0" in subscription["filter_policy"]
     assert filter_policy(["new_york_city", "albany", "albany"], 5) == {
         contract.ATTR_REGION: ["albany", "new_york_city"],
         contract.ATTR_DROP_CENTS: [{"numeric": [">=", 5]}],
@@ -216,6 +214,14 @@ def test_documented_filter_policy_example_is_what_the_helper_produces() -> None:
     documented = re.search(r"filter policy `(\{.*?\})`", readme, re.DOTALL)
     assert documented, "the alert_topic README no longer shows an example filter policy"
     assert json.loads(documented.group(1)) == filter_policy(["new_york_city", "albany"], 5)
+
+
+def test_a_subscriber_without_a_filter_gets_neither_policy_nor_scope() -> None:
+    """Policy and scope are set under the same condition, so SNS never sees a scope without a policy."""
+    subscription = resource("alert_topic", "aws_sns_topic_subscription")
+    has_policy = "${length(local.filter_policies[each.key]) > 0 ? "
+    assert subscription["filter_policy"] == has_policy + "jsonencode(local.filter_policies[each.key]) : null}"
+    assert subscription["filter_policy_scope"] == has_policy + '"MessageAttributes" : null}'
 
 
 def test_subscriber_regions_are_checked_against_the_contract() -> None:

@@ -47,8 +47,9 @@ resource "aws_sns_topic_subscription" "this" {
   protocol  = "email"
   endpoint  = each.value.email
 
-  filter_policy_scope = "MessageAttributes"
+  # SNS rejects a scope without a policy, so a subscriber who takes every alert gets neither.
   filter_policy       = length(local.filter_policies[each.key]) > 0 ? jsonencode(local.filter_policies[each.key]) : null
+  filter_policy_scope = length(local.filter_policies[each.key]) > 0 ? "MessageAttributes" : null
 
   lifecycle {
     precondition {
