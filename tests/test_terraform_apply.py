@@ -5,10 +5,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import logging
 import os
 import shutil
+import socket
 import subprocess
+import sys
+import time
+import urllib.request
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,7 +20,6 @@ from typing import Any
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from gas_local.package import DEFAULT_SOURCE, FILE_MODE, FIXED_DATE_TIME, build_package
 from gas_publisher import contract
@@ -35,6 +37,7 @@ NOT_COPIED = (".terraform", ".terraform.lock.hcl", "*.tfstate*", "build", "terra
 NOT_COPIED_OVERRIDES = ("*_override.tf", "*_override.tf.json")
 LOCAL_VARS = ("-var-file=terraform.tfvars.example", "-var", "deletion_protection=false")
 TERRAFORM_TIMEOUT_S = 900
+MOTO_START_TIMEOUT_S = 30
 
 
 # ---- the package -----------------------------------------------------------------------------------------------------
@@ -140,17 +143,47 @@ def tools() -> Tools:
 # ---- the local AWS and the copy of the stack -------------------------------------------------------------------------
 
 
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def wait_until_listening(endpoint: str, server: subprocess.Popen[bytes]) -> None:
+    """Return once the server answers on its endpoint; fail if it exits or stays silent."""
+    deadline = time.monotonic() + MOTO_START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        assert server.poll() is None, f"moto exited with code {server.returncode}"
+        try:
+            with urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1):  # noqa: S310 (our own http URL)
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError(f"moto did not answer on {endpoint} within {MOTO_START_TIMEOUT_S} s")
+
+
 @pytest.fixture(scope="module")
-def moto_endpoint() -> Iterator[str]:
-    """A moto server of this module's own, on 127.0.0.1 and a free port."""
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
+def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A moto server in a process of its own on 127.0.0.1, stopped by its PID afterwards."""
+    # Not ThreadedMotoServer: moto's state is global to a process, so an in-process server would share the tables
+    # and topics other tests leave in the session's server, and "nothing is left" could not be checked.
+    port = free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    log = tmp_path_factory.mktemp("moto") / "moto.log"
+    with log.open("wb") as output:
+        server = subprocess.Popen(  # noqa: S603 (this interpreter, with arguments written in this file)
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
     try:
-        yield f"http://{host}:{port}"
+        wait_until_listening(endpoint, server)
+        yield endpoint
     finally:
-        server.stop()
+        server.terminate()
+        server.wait(timeout=MOTO_START_TIMEOUT_S)
 
 
 def copy_stack(destination: Path) -> Path:
