@@ -183,7 +183,11 @@ def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield endpoint
     finally:
         server.terminate()
-        server.wait(timeout=MOTO_START_TIMEOUT_S)
+        try:
+            server.wait(timeout=MOTO_START_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
 
 
 def copy_stack(destination: Path) -> Path:
