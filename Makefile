@@ -18,7 +18,7 @@ VENV := .venv
 STAMP := $(VENV)/.synced
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test lint typecheck checkov pytest unit bench up down status clean
+.PHONY: help install demo test lint typecheck checkov pytest unit package bench up down status clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -65,6 +65,9 @@ down: ## Stop exactly the processes `make up` started
 
 status: $(STAMP) ## Show what the local stack is running
 	$(VENV)/bin/gas-alerts local status
+
+package: $(STAMP) ## Build the publisher Lambda's zip for Terraform (infra/build/)
+	$(VENV)/bin/python -m gas_local.package
 
 bench: $(STAMP) ## Measure a backfill, a weekly check, the publisher and the Lambda package on moto (README figures)
 	$(VENV)/bin/python -m benchmarks.bench

@@ -13,7 +13,9 @@ locals {
   # The one contract shared with the flow and the Lambda, and the stream filter the local stream runner also reads.
   contract_file      = "${path.module}/../lambda/gas_publisher/contract.json"
   stream_filter_file = "${path.module}/../lambda/gas_publisher/stream_filter.json"
-  lambda_source_dir  = "${path.module}/../lambda"
+  # Built by `make package` (python -m gas_local.package), whose default output is this path.
+  default_lambda_package = "${path.module}/build/gas-alerts-publisher.zip"
+  lambda_package         = coalesce(var.lambda_package_path, local.default_lambda_package)
 
   contract   = jsondecode(file(local.contract_file))
   region_ids = [for region in local.contract.regions : region.id]
@@ -30,7 +32,7 @@ locals {
 }
 
 module "table" {
-  source = "./modules/dynamodb"
+  source = "./modules/price_table"
 
   name                = local.table_name
   partition_key       = local.contract.table.partition_key
@@ -41,7 +43,7 @@ module "table" {
 }
 
 module "alerts" {
-  source = "./modules/sns"
+  source = "./modules/alert_topic"
 
   name                 = local.topic_name
   subscribers          = var.subscribers
@@ -51,31 +53,28 @@ module "alerts" {
 }
 
 module "operator" {
-  source = "./modules/sns"
+  source = "./modules/operator_topic"
 
-  name                    = local.operator_topic
-  subscribers             = [for email in var.alarm_emails : { email = email }]
-  region_ids              = local.region_ids
-  region_attribute        = local.contract.message_attributes.region.name
-  drop_cents_attribute    = local.contract.message_attributes.drop_cents.name
-  allow_cloudwatch_alarms = true
+  name   = local.operator_topic
+  emails = var.alarm_emails
 }
 
 module "publisher" {
-  source = "./modules/lambda"
+  source = "./modules/publisher"
 
   function_name      = local.function_name
-  source_dir         = local.lambda_source_dir
+  package_path       = local.lambda_package
   handler            = local.contract.lambda.handler
   aws_region         = var.aws_region
   log_retention_days = var.log_retention_days
 
+  # The variable names come from the contract, which the handler reads them by too.
   environment = {
-    TABLE_NAME = module.table.table_name
-    TOPIC_ARN  = module.alerts.topic_arn
-    LOG_LEVEL  = var.log_level
+    (local.contract.lambda.environment.table_name) = module.table.table_name
+    (local.contract.lambda.environment.topic_arn)  = module.alerts.topic_arn
+    (local.contract.lambda.environment.log_level)  = var.log_level
   }
-  required_environment = local.contract.lambda.environment
+  required_environment = values(local.contract.lambda.environment)
 
   table_arn         = module.table.table_arn
   stream_arn        = module.table.stream_arn
@@ -97,10 +96,9 @@ data "aws_iam_policy_document" "flow_runner" {
     sid = "PriceTableCallsOfTheFlow"
     actions = [
       # Put and Update items inside a TransactWriteItems are authorised as PutItem and UpdateItem.
-      "dynamodb:Query",          # latest weeks (PriceTable.recent_weeks) and the paged full history (all_weeks)
-      "dynamodb:PutItem",        # conditional write of a new week
-      "dynamodb:UpdateItem",     # recording a revision of a stored week
-      "dynamodb:BatchWriteItem", # the backfill flow writes historical weeks in batches
+      "dynamodb:Query",      # latest weeks (PriceTable.recent_weeks) and the paged full history (all_weeks)
+      "dynamodb:PutItem",    # conditional write of a new week (the check's, and each of a backfill's)
+      "dynamodb:UpdateItem", # recording a revision of a stored week
     ]
     resources = [module.table.table_arn]
     # Only the price partition: the flow can neither read nor rewrite the publisher's sent ledger.

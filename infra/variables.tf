@@ -33,6 +33,12 @@ variable "alarm_emails" {
   default     = []
 }
 
+variable "lambda_package_path" {
+  type        = string
+  description = "Path of the publisher's deployment zip; null means build/gas-alerts-publisher.zip in this folder, where `make package` writes it."
+  default     = null
+}
+
 variable "deletion_protection" {
   type        = bool
   description = "Protect the price table from deletion; set to false and apply before terraform destroy."

@@ -5,12 +5,14 @@ from __future__ import annotations
 import ast
 import json
 import re
+import zipfile
 from pathlib import Path
 
 import pytest
 
 from gas_alerts.filter_policy import filter_policy
 from gas_alerts.settings import ENVIRONMENT
+from gas_local.package import DEFAULT_OUTPUT, DEFAULT_SOURCE, build_package
 from gas_publisher import contract
 from tests.support.hcl import (
     INFRA,
@@ -24,7 +26,6 @@ from tests.support.hcl import (
     parse,
     resource,
     single,
-    typed,
 )
 
 HANDLER_SOURCE = REPO / "lambda" / "gas_publisher" / "handler.py"
@@ -37,7 +38,7 @@ STREAM_VIEWS_WITH_NEW_IMAGE = frozenset({"NEW_IMAGE", "NEW_AND_OLD_IMAGES"})
 
 def table_value(argument: str) -> object:
     """The value a price table argument gets once the root module's inputs are substituted."""
-    return module_scope("table").resolve(resource("dynamodb", "aws_dynamodb_table")[argument])
+    return module_scope("table").resolve(resource("price_table", "aws_dynamodb_table")[argument])
 
 
 def test_table_key_names_match_the_contract() -> None:
@@ -50,7 +51,7 @@ def test_table_key_attributes_have_the_contract_type() -> None:
     scope = module_scope("table")
     attributes = {
         scope.resolve(a["name"]): scope.resolve(a["type"])
-        for a in resource("dynamodb", "aws_dynamodb_table")["attribute"]
+        for a in resource("price_table", "aws_dynamodb_table")["attribute"]
     }
     assert attributes == {contract.PARTITION_KEY: contract.KEY_TYPE, contract.SORT_KEY: contract.KEY_TYPE}
 
@@ -84,7 +85,7 @@ def test_terraform_reads_the_stream_filter_file_the_local_runner_loads() -> None
 
 def test_event_source_mapping_filters_with_the_re_encoded_pattern() -> None:
     """The mapping's only filter is the decoded file, re-encoded as JSON."""
-    mapping = resource("lambda", "aws_lambda_event_source_mapping")
+    mapping = resource("publisher", "aws_lambda_event_source_mapping")
     [only_filter] = single(mapping["filter_criteria"])["filter"]
     assert only_filter["pattern"] == "${jsonencode(var.stream_filter_pattern)}"
     assert mapping["event_source_arn"] == "${var.stream_arn}"
@@ -94,32 +95,45 @@ def test_event_source_mapping_filters_with_the_re_encoded_pattern() -> None:
 def test_lambda_handler_is_the_contract_handler() -> None:
     """The function's handler is contract.HANDLER, passed by reference into the module."""
     assert module_call("publisher")["handler"] == "${local.contract.lambda.handler}"
-    function = resource("lambda", "aws_lambda_function")
+    function = resource("publisher", "aws_lambda_function")
     assert module_scope("publisher").resolve(function["handler"]) == contract.HANDLER
 
 
-def test_lambda_handler_exists_in_the_packaged_folder() -> None:
-    """The handler's module file sits in the zipped source folder and defines the handler function."""
-    source_dir = Path(ROOT.lookup("local.lambda_source_dir")).resolve()
-    assert module_scope("publisher").lookup("var.source_dir") == ROOT.lookup("local.lambda_source_dir")
+def test_terraform_deploys_the_zip_make_package_writes() -> None:
+    """The root's default package path is where `python -m gas_local.package` writes, and the function deploys it."""
+    assert Path(ROOT.lookup("local.default_lambda_package")).resolve() == DEFAULT_OUTPUT.resolve()
+    assert labelled(INFRA, "variable")["lambda_package_path"]["default"] is None
+    assert module_call("publisher")["package_path"] == "${local.lambda_package}"
+    function = resource("publisher", "aws_lambda_function")
+    assert function["filename"] == "${var.package_path}"
+    assert function["source_code_hash"] == "${filebase64sha256(var.package_path)}"
+
+
+def test_a_missing_package_stops_the_plan_with_the_command_that_builds_it() -> None:
+    """A precondition checks the zip exists and names `make package`, instead of a raw file() error."""
+    preconditions = single(resource("publisher", "aws_lambda_function")["lifecycle"])["precondition"]
+    [exists] = [p for p in preconditions if "fileexists" in p["condition"]]
+    assert exists["condition"] == "${fileexists(var.package_path)}"
+    assert "run `make package`" in exists["error_message"]
+
+
+def test_lambda_handler_is_in_the_built_package(tmp_path: Path) -> None:
+    """The zip holds the handler's module, which defines the handler function, and the contract file next to it."""
+    output = tmp_path / "publisher.zip"
+    build_package(DEFAULT_SOURCE, output)
     module_path, function_name = contract.HANDLER.rsplit(".", 1)
-    handler_file = source_dir / (module_path.replace(".", "/") + ".py")
-    tree = ast.parse(handler_file.read_text(encoding="utf-8"))
+    handler_entry = module_path.replace(".", "/") + ".py"
+    with zipfile.ZipFile(output) as archive:
+        names = set(archive.namelist())
+        tree = ast.parse(archive.read(handler_entry).decode("utf-8"))
+    assert f"gas_publisher/{contract.CONTRACT_PATH.name}" in names
+    assert f"gas_publisher/{contract.STREAM_FILTER_PATH.name}" in names
     assert function_name in {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
-
-
-def test_lambda_package_leaves_out_bytecode() -> None:
-    """archive_file zips the source folder without __pycache__ folders or .pyc files."""
-    archive = single(
-        [body for (type_, _), body in typed(MODULES / "lambda", "data").items() if type_ == "archive_file"]
-    )
-    assert archive["source_dir"] == "${var.source_dir}"
-    assert {"**/__pycache__/**", "**/*.pyc"} <= set(archive["excludes"])
 
 
 def test_lambda_runs_a_current_python_runtime() -> None:
     """The function runs on python3.13 unless the caller overrides it."""
-    assert module_scope("publisher").resolve(resource("lambda", "aws_lambda_function")["runtime"]) == "python3.13"
+    assert module_scope("publisher").resolve(resource("publisher", "aws_lambda_function")["runtime"]) == "python3.13"
 
 
 def environ_names_read(source: str) -> set[str]:
@@ -153,15 +167,22 @@ def _is_environ(node: ast.expr) -> bool:
     )
 
 
+def publisher_environment() -> dict[str, str]:
+    """The publisher's environment as the root passes it: each name, read from the contract, to its expression."""
+    return {
+        str(ROOT.resolve("${" + name.removeprefix("${(").removesuffix(")}") + "}")): value
+        for name, value in module_call("publisher")["environment"].items()
+    }
+
+
 def test_environment_names_match_the_contract() -> None:
     """The function's environment sets exactly contract.HANDLER_ENVIRONMENT, and the module checks it before apply."""
-    environment = module_call("publisher")["environment"]
-    assert set(environment) == set(contract.HANDLER_ENVIRONMENT)
-    assert module_call("publisher")["required_environment"] == "${local.contract.lambda.environment}"
-    function = resource("lambda", "aws_lambda_function")
+    assert set(publisher_environment()) == set(contract.HANDLER_ENVIRONMENT)
+    assert module_call("publisher")["required_environment"] == "${values(local.contract.lambda.environment)}"
+    function = resource("publisher", "aws_lambda_function")
     assert single(function["environment"])["variables"] == "${var.environment}"
-    [precondition] = single(function["lifecycle"])["precondition"]
-    assert "var.required_environment" in precondition["condition"]
+    preconditions = single(function["lifecycle"])["precondition"]
+    assert any("var.required_environment" in p["condition"] for p in preconditions)
 
 
 def test_environment_names_are_the_ones_the_handler_reads() -> None:
@@ -169,35 +190,32 @@ def test_environment_names_are_the_ones_the_handler_reads() -> None:
     read = environ_names_read(HANDLER_SOURCE.read_text(encoding="utf-8"))
     assert {"TABLE_NAME", "TOPIC_ARN"} <= read, "the scan no longer finds the handler's reads"
     assert read - RUNTIME_PROVIDED - LOCAL_ONLY == set(contract.HANDLER_ENVIRONMENT)
-    assert not set(module_call("publisher")["environment"]) & RUNTIME_PROVIDED
+    assert not set(publisher_environment()) & RUNTIME_PROVIDED
 
 
 def test_environment_values_point_at_this_stack() -> None:
     """TABLE_NAME is the table created here and TOPIC_ARN the alert topic created here."""
-    environment = module_call("publisher")["environment"]
-    assert environment["TABLE_NAME"] == "${module.table.table_name}"
-    assert environment["TOPIC_ARN"] == "${module.alerts.topic_arn}"
+    environment = publisher_environment()
+    assert environment[contract.ENV_TABLE_NAME] == "${module.table.table_name}"
+    assert environment[contract.ENV_TOPIC_ARN] == "${module.alerts.topic_arn}"
 
 
-@pytest.mark.parametrize("topic", ["alerts", "operator"])
-def test_subscription_filters_use_the_contract_attribute_names(topic: str) -> None:
+def test_subscription_filters_use_the_contract_attribute_names() -> None:
     """Filter policies are keyed by the message attribute names the publisher sets (contract.json)."""
-    scope = module_scope(topic)
+    scope = module_scope("alerts")
     assert scope.lookup("var.region_attribute") == contract.ATTR_REGION
     assert scope.lookup("var.drop_cents_attribute") == contract.ATTR_DROP_CENTS
 
 
 def test_filter_policy_expression_has_the_shape_of_the_python_helper() -> None:
     """Terraform builds {region: [sorted ids], drop_cents: [{numeric: [>=, N]}]} minus unset keys, like the helper."""
-    expression = re.sub(r"\s+", " ", locals_of(MODULES / "sns")["filter_policies"])
+    expression = re.sub(r"\s+", " ", locals_of(MODULES / "alert_topic")["filter_policies"])
     assert "(var.region_attribute) = sort(distinct(s.regions))" in expression
     assert "if length(ids) > 0" in expression
     assert "(var.drop_cents_attribute) = s.min_drop_cents" in expression
     assert '[{numeric = [">=", cents]}] if cents > 0' in expression
-    subscription = resource("sns", "aws_sns_topic_subscription")
-    assert subscription["filter_policy_scope"] == "MessageAttributes"
+    subscription = resource("alert_topic", "aws_sns_topic_subscription")
     assert "jsonencode(local.filter_policies[each.key])" in subscription["filter_policy"]
-    assert "length(local.filter_policies[each.key]) > 0" in subscription["filter_policy"]
     assert filter_policy(["new_york_city", "albany", "albany"], 5) == {
         contract.ATTR_REGION: ["albany", "new_york_city"],
         contract.ATTR_DROP_CENTS: [{"numeric": [">=", 5]}],
@@ -205,21 +223,29 @@ def test_filter_policy_expression_has_the_shape_of_the_python_helper() -> None:
 
 
 def test_documented_filter_policy_example_is_what_the_helper_produces() -> None:
-    """The example policy in the sns module README is exactly filter_policy() of its example subscriber."""
-    readme = (MODULES / "sns" / "README.md").read_text(encoding="utf-8")
+    """The example policy in the alert_topic module README is exactly filter_policy() of its example subscriber."""
+    readme = (MODULES / "alert_topic" / "README.md").read_text(encoding="utf-8")
     documented = re.search(r"filter policy `(\{.*?\})`", readme, re.DOTALL)
-    assert documented, "the sns README no longer shows an example filter policy"
+    assert documented, "the alert_topic README no longer shows an example filter policy"
     assert json.loads(documented.group(1)) == filter_policy(["new_york_city", "albany"], 5)
+
+
+def test_a_subscriber_without_a_filter_gets_neither_policy_nor_scope() -> None:
+    """Policy and scope are set under the same condition, so SNS never sees a scope without a policy."""
+    subscription = resource("alert_topic", "aws_sns_topic_subscription")
+    has_policy = "${length(local.filter_policies[each.key]) > 0 ? "
+    assert subscription["filter_policy"] == has_policy + "jsonencode(local.filter_policies[each.key]) : null}"
+    assert subscription["filter_policy_scope"] == has_policy + '"MessageAttributes" : null}'
 
 
 def test_subscriber_regions_are_checked_against_the_contract() -> None:
     """The topic module refuses unknown region ids, and the root gives it the contract's region list."""
     assert "local.contract.regions" in locals_of(INFRA)["region_ids"]
     assert module_call("alerts")["region_ids"] == "${local.region_ids}"
-    subscription = resource("sns", "aws_sns_topic_subscription")
+    subscription = resource("alert_topic", "aws_sns_topic_subscription")
     [precondition] = single(subscription["lifecycle"])["precondition"]
     assert precondition["condition"] == "${length(local.unknown_regions) == 0}"
-    assert "var.region_ids" in locals_of(MODULES / "sns")["unknown_regions"]
+    assert "var.region_ids" in locals_of(MODULES / "alert_topic")["unknown_regions"]
 
 
 def test_example_subscribers_are_valid_for_the_python_helper() -> None:

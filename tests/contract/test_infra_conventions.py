@@ -8,11 +8,25 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.hcl import ALL_DIRS, INFRA, MODULE_NAMES, MODULES, labelled, module_call, parse, tf_files, typed
+from tests.support.hcl import (
+    ALL_DIRS,
+    INFRA,
+    MODULE_NAMES,
+    MODULES,
+    ROOT_MODULE_NAMES,
+    labelled,
+    module_call,
+    parse,
+    policy_statements,
+    tf_files,
+    typed,
+)
 
 STANDARD_FILES = ("main.tf", "variables.tf", "outputs.tf", "versions.tf", "README.md")
 ALL_TF = sorted(path for directory in ALL_DIRS for path in tf_files(directory))
-TEXT_FILES = sorted(path for path in INFRA.rglob("*") if path.is_file() and ".terraform" not in path.parts)
+# Terraform's working files and the built zip (both git-ignored) are not sources.
+GENERATED = frozenset({".terraform", "build"})
+TEXT_FILES = sorted(path for path in INFRA.rglob("*") if path.is_file() and not GENERATED & set(path.parts))
 
 
 def _relative(path: Path) -> str:
@@ -49,10 +63,23 @@ def test_each_module_has_the_standard_files(directory: Path) -> None:
     assert [name for name in STANDARD_FILES if not (directory / name).is_file()] == []
 
 
-def test_root_wires_exactly_the_three_modules() -> None:
-    """The root stack calls the dynamodb, sns and lambda modules, and only local ones."""
+def test_root_wires_exactly_the_four_modules() -> None:
+    """The root stack calls the price_table, alert_topic, operator_topic and publisher modules, only local ones."""
     sources = {module_call(name)["source"] for name in labelled(INFRA, "module")}
-    assert sources == {f"./modules/{name}" for name in MODULE_NAMES}
+    assert sources == {f"./modules/{name}" for name in ROOT_MODULE_NAMES}
+
+
+def test_every_key_and_key_policy_comes_from_the_kms_key_module() -> None:
+    """Only modules/kms_key declares KMS keys, and each encrypted piece calls it for its own key."""
+    key_dirs = {d.name for d in ALL_DIRS if any(type_ == "aws_kms_key" for type_, _ in typed(d, "resource"))}
+    assert key_dirs == {"kms_key"}
+    callers = {
+        directory.name
+        for directory in ALL_DIRS
+        for call in labelled(directory, "module").values()
+        if call["source"] == "../kms_key"
+    }
+    assert callers == {"price_table", "alert_topic", "operator_topic", "publisher"}
 
 
 @pytest.mark.parametrize("module", MODULE_NAMES)
@@ -128,8 +155,7 @@ def test_versions_pin_terraform_and_give_provider_lower_bounds(directory: Path) 
     for name, requirement in providers.items():
         assert requirement["source"] == f"hashicorp/{name}"
         assert requirement["version"].startswith(">= ")
-    if directory == INFRA:
-        assert set(providers) == {"aws", "archive"}
+    assert set(providers) == {"aws"}, "only hashicorp/aws: the stack must init from a mirror holding only it"
 
 
 def test_provider_takes_credentials_from_the_standard_chain() -> None:
@@ -140,7 +166,7 @@ def test_provider_takes_credentials_from_the_standard_chain() -> None:
 
 def test_deletion_protection_is_a_variable_that_defaults_on() -> None:
     """The table's deletion protection comes from a variable that is true unless changed."""
-    table = typed(MODULES / "dynamodb", "resource")[("aws_dynamodb_table", "this")]
+    table = typed(MODULES / "price_table", "resource")[("aws_dynamodb_table", "this")]
     assert table["deletion_protection_enabled"] == "${var.deletion_protection}"
     assert module_call("table")["deletion_protection"] == "${var.deletion_protection}"
     assert labelled(INFRA, "variable")["deletion_protection"]["default"] is True
@@ -148,29 +174,31 @@ def test_deletion_protection_is_a_variable_that_defaults_on() -> None:
 
 def test_table_is_on_demand_recoverable_and_encrypted_with_its_key() -> None:
     """The table bills per request, has point-in-time recovery, and is encrypted with the module's KMS key."""
-    table = typed(MODULES / "dynamodb", "resource")[("aws_dynamodb_table", "this")]
+    table = typed(MODULES / "price_table", "resource")[("aws_dynamodb_table", "this")]
     assert table["billing_mode"] == "PAY_PER_REQUEST"
     assert table["point_in_time_recovery"] == [{"enabled": True}]
-    assert table["server_side_encryption"] == [{"enabled": True, "kms_key_arn": "${aws_kms_key.this.arn}"}]
+    assert table["server_side_encryption"] == [{"enabled": True, "kms_key_arn": "${module.key.arn}"}]
+    assert labelled(MODULES / "price_table", "module")["key"]["source"] == "../kms_key"
 
 
 def test_stream_mapping_handles_partial_failure_with_bounds_and_a_dead_letter_queue() -> None:
     """The mapping reports per-record failures, bisects, bounds retries and record age, and fails over to SQS."""
-    mapping = typed(MODULES / "lambda", "resource")[("aws_lambda_event_source_mapping", "this")]
-    variables = labelled(MODULES / "lambda", "variable")
+    mapping = typed(MODULES / "publisher", "resource")[("aws_lambda_event_source_mapping", "this")]
+    variables = labelled(MODULES / "publisher", "variable")
     assert mapping["function_response_types"] == ["ReportBatchItemFailures"]
     assert mapping["bisect_batch_on_function_error"] is True
     assert 1 <= variables["batch_size"]["default"] <= 25
     assert 0 <= variables["maximum_retry_attempts"]["default"] <= 10
     assert 60 <= variables["maximum_record_age_in_seconds"]["default"] <= 86400
     assert mapping["destination_config"] == [{"on_failure": [{"destination_arn": "${aws_sqs_queue.this.arn}"}]}]
-    queue = typed(MODULES / "lambda", "resource")[("aws_sqs_queue", "this")]
+    assert mapping["starting_position"] == "TRIM_HORIZON"
+    queue = typed(MODULES / "publisher", "resource")[("aws_sqs_queue", "this")]
     assert queue.get("sqs_managed_sse_enabled") is True or "kms_master_key_id" in queue
 
 
 def test_alarms_watch_the_dead_letter_queue_and_lambda_errors() -> None:
     """One alarm fires on a visible dead letter, one on function errors, and both notify the operator topic."""
-    resources = typed(MODULES / "lambda", "resource")
+    resources = typed(MODULES / "publisher", "resource")
     dead_letters = resources[("aws_cloudwatch_metric_alarm", "dead_letters")]
     errors = resources[("aws_cloudwatch_metric_alarm", "errors")]
     assert (dead_letters["metric_name"], dead_letters["threshold"]) == ("ApproximateNumberOfMessagesVisible", 0)
@@ -179,11 +207,22 @@ def test_alarms_watch_the_dead_letter_queue_and_lambda_errors() -> None:
         assert alarm["comparison_operator"] == "GreaterThanThreshold"
         assert alarm["alarm_actions"] == "${var.alarm_topic_arns}"
     assert module_call("publisher")["alarm_topic_arns"] == ["${module.operator.topic_arn}"]
-    assert module_call("operator")["allow_cloudwatch_alarms"] is True
+
+
+def test_only_this_accounts_alarms_publish_to_the_operator_topic() -> None:
+    """The operator topic's policy admits CloudWatch alarms of this account, and its key lets CloudWatch use it."""
+    [publish] = policy_statements(MODULES / "operator_topic", "this")
+    assert publish["actions"] == ["sns:Publish"]
+    assert publish["principals"] == [{"type": "Service", "identifiers": ["cloudwatch.amazonaws.com"]}]
+    [condition] = publish["condition"]
+    assert (condition["test"], condition["variable"]) == ("ArnLike", "aws:SourceArn")
+    key = labelled(MODULES / "operator_topic", "module")["key"]
+    services = {service for s in key["service_statements"] for service in s["services"]}
+    assert services == {"sns.amazonaws.com", "cloudwatch.amazonaws.com"}
 
 
 def test_log_group_has_retention() -> None:
     """The function's own log group keeps logs for a bounded, configured time."""
-    group = typed(MODULES / "lambda", "resource")[("aws_cloudwatch_log_group", "this")]
+    group = typed(MODULES / "publisher", "resource")[("aws_cloudwatch_log_group", "this")]
     assert group["retention_in_days"] == "${var.log_retention_days}"
     assert group["name"] == "${local.log_group_name}"

@@ -20,6 +20,7 @@ from tests.support.hcl import (
     MODULES,
     REPO,
     ROOT,
+    labelled,
     module_call,
     module_scope,
     policy_statements,
@@ -222,7 +223,7 @@ def test_flow_runner_policy_has_no_other_service_actions() -> None:
 
 def test_publisher_ledger_access_is_limited_to_the_sent_partition() -> None:
     """The Lambda's batch reads and writes carry a LeadingKeys condition equal to ledger.SENT_PARTITION."""
-    ledger = statement(policy_statements(MODULES / "lambda", "permissions"), "ReadAndWriteOnlyTheSentLedger")
+    ledger = statement(policy_statements(MODULES / "publisher", "permissions"), "ReadAndWriteOnlyTheSentLedger")
     assert ledger["resources"] == ["${var.table_arn}"]
     assert module_call("publisher")["table_arn"] == "${module.table.table_arn}"
     [condition] = ledger["condition"]
@@ -234,7 +235,7 @@ def test_publisher_ledger_access_is_limited_to_the_sent_partition() -> None:
 def test_publisher_dynamodb_actions_are_exactly_what_its_code_calls() -> None:
     """The Lambda code's DynamoDB calls are exactly the ledger statement's actions (the stream is read by Lambda)."""
     used = iam_actions("dynamodb", CallScanner("dynamodb").in_files(sorted(LAMBDA_PACKAGE.glob("*.py"))))
-    ledger = statement(policy_statements(MODULES / "lambda", "permissions"), "ReadAndWriteOnlyTheSentLedger")
+    ledger = statement(policy_statements(MODULES / "publisher", "permissions"), "ReadAndWriteOnlyTheSentLedger")
     assert used == set(ledger["actions"])
 
 
@@ -244,7 +245,7 @@ def test_publisher_publishes_only_to_the_alert_topic() -> None:
     assert "PublishBatch" in used
     # Publisher.publish() also matches the SNS Publish operation by name; either way sns:Publish is the action.
     assert iam_actions("sns", used) == {"sns:Publish"}
-    publish = statement(policy_statements(MODULES / "lambda", "permissions"), "PublishToTheAlertTopic")
+    publish = statement(policy_statements(MODULES / "publisher", "permissions"), "PublishToTheAlertTopic")
     assert publish["actions"] == ["sns:Publish"]
     assert publish["resources"] == ["${var.topic_arn}"]
     assert module_call("publisher")["topic_arn"] == "${module.alerts.topic_arn}"
@@ -252,7 +253,7 @@ def test_publisher_publishes_only_to_the_alert_topic() -> None:
 
 def test_publisher_reads_only_this_table_stream() -> None:
     """The stream-reading actions are scoped to this table's stream; ListStreams alone uses "*"."""
-    statements = policy_statements(MODULES / "lambda", "permissions")
+    statements = policy_statements(MODULES / "publisher", "permissions")
     read = statement(statements, "ReadThisTableStream")
     assert set(read["actions"]) == {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"}
     assert read["resources"] == ["${var.stream_arn}"]
@@ -265,7 +266,7 @@ def test_publisher_reads_only_this_table_stream() -> None:
 
 def test_publisher_writes_only_its_queue_and_log_group() -> None:
     """Dead letters go only to the module's queue, and logs only to the function's own log group."""
-    statements = policy_statements(MODULES / "lambda", "permissions")
+    statements = policy_statements(MODULES / "publisher", "permissions")
     assert statement(statements, "SendFailedBatchesToTheDeadLetterQueue")["resources"] == ["${aws_sqs_queue.this.arn}"]
     logs = statement(statements, "WriteOwnLogGroup")
     assert set(logs["actions"]) == {"logs:CreateLogStream", "logs:PutLogEvents"}
@@ -274,9 +275,29 @@ def test_publisher_writes_only_its_queue_and_log_group() -> None:
 
 def test_no_policy_allows_a_wildcard_action_outside_key_policies() -> None:
     """Only key policies (whose "*" means the key itself) hold kms:*; no other statement has a wildcard action."""
-    key_policies = {(MODULES / "dynamodb", "this"), (MODULES / "sns", "key"), (MODULES / "lambda", "log_key")}
+    key_policies = {(MODULES / "kms_key", "this")}
     for directory, name, item in all_statements():
         wildcard = [a for a in item.get("actions", []) if a == "*" or a.endswith(":*")]
         if wildcard:
             assert (directory, name) in key_policies, f"{name} in {directory.name} allows {wildcard}"
             assert item["sid"] == "AccountAdministersKeyThroughIam"
+
+
+def test_key_policies_let_services_use_keys_only_where_needed() -> None:
+    """Only the documented services get key statements: Logs for the function's own log group, SNS for this account."""
+    grants = {
+        (directory.name, name): call.get("service_statements", [])
+        for directory in ALL_DIRS
+        for name, call in labelled(directory, "module").items()
+        if call["source"] == "../kms_key"
+    }
+    assert grants[("price_table", "key")] == []
+    [logs] = grants[("publisher", "log_key")]
+    assert logs["services"] == ["logs.${var.aws_region}.amazonaws.com"]
+    assert logs["conditions"] == [
+        {"test": "ArnEquals", "variable": "kms:EncryptionContext:aws:logs:arn", "values": ["${local.log_group_arn}"]}
+    ]
+    for topic in ("alert_topic", "operator_topic"):
+        sns = statement(grants[(topic, "key")], "SnsUsesKeyForThisAccount")
+        assert [c["variable"] for c in sns["conditions"]] == ["aws:SourceAccount"]
+    assert {s["sid"] for s in grants[("alert_topic", "key")]} == {"SnsUsesKeyForThisAccount"}

@@ -15,7 +15,9 @@ import hcl2
 REPO = Path(__file__).resolve().parents[2]
 INFRA = REPO / "infra"
 MODULES = INFRA / "modules"
-MODULE_NAMES = ("dynamodb", "sns", "lambda")
+# The modules the root calls, and the key module each encrypted piece calls for its own key.
+ROOT_MODULE_NAMES = ("price_table", "alert_topic", "operator_topic", "publisher")
+MODULE_NAMES = (*ROOT_MODULE_NAMES, "kms_key")
 ALL_DIRS = (INFRA, *(MODULES / name for name in MODULE_NAMES))
 
 SIMPLE_REFERENCE = r"(?:local|var|path)\.[A-Za-z0-9_.]+"

@@ -1,4 +1,4 @@
-# Outputs of the topic module: the topic for publishers and alarms, its key, and what each subscriber filters on.
+# Outputs of the alert topic module: the topic for the publisher, its key, and what each subscriber filters on.
 
 output "topic_arn" {
   description = "ARN of the topic."
@@ -12,7 +12,7 @@ output "topic_name" {
 
 output "kms_key_arn" {
   description = "ARN of the KMS key encrypting the topic; publishers need kms:GenerateDataKey and kms:Decrypt on it."
-  value       = aws_kms_key.this.arn
+  value       = module.key.arn
 }
 
 output "filter_policies" {

@@ -5,9 +5,9 @@ variable "function_name" {
   description = "Name of the publisher Lambda function (also names its log group and role)."
 }
 
-variable "source_dir" {
+variable "package_path" {
   type        = string
-  description = "Folder zipped as the deployment package; it must contain the handler's package (the repository's lambda/ folder)."
+  description = "Path of the deployment zip (built by `make package`); it must hold the handler's gas_publisher package."
 }
 
 variable "handler" {

@@ -1,4 +1,4 @@
-# Inputs of the topic module: the topic, its email subscribers and the attribute names their filters use.
+# Inputs of the alert topic module: the topic, its email subscribers and the attribute names their filters use.
 
 variable "name" {
   type        = string
@@ -43,12 +43,6 @@ variable "region_attribute" {
 variable "drop_cents_attribute" {
   type        = string
   description = "Name of the Number message attribute holding the drop in cents (contract.json message_attributes.drop_cents.name)."
-}
-
-variable "allow_cloudwatch_alarms" {
-  type        = bool
-  description = "Let CloudWatch alarms publish to this topic through its KMS key (for the operator topic)."
-  default     = false
 }
 
 variable "kms_deletion_window_days" {

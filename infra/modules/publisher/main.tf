@@ -1,4 +1,5 @@
-# The publisher Lambda: zipped from source, fed by the filtered table stream, failing over to an encrypted SQS queue.
+# The publisher Lambda: deployed from the zip `make package` builds, fed by the filtered table stream, failing over to
+# an encrypted SQS queue.
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
@@ -10,62 +11,30 @@ locals {
   log_group_arn  = "arn:${local.partition}:logs:${var.aws_region}:${local.account_id}:log-group:${local.log_group_name}"
 }
 
-data "archive_file" "this" {
-  type        = "zip"
-  source_dir  = var.source_dir
-  output_path = "${path.root}/.build/${var.function_name}.zip"
-  # Bytecode is rebuilt by the runtime; shipping a developer's caches would also change the hash on every run.
-  excludes = ["**/__pycache__/**", "**/*.pyc"]
-}
-
 # ---- encryption key of the log group -------------------------------------------------------------
 
-data "aws_iam_policy_document" "log_key" {
-  #checkov:skip=CKV_AWS_109:A key policy's "*" resource means this key only; the account root keeps control so the key cannot become unmanageable.
-  #checkov:skip=CKV_AWS_111:A key policy's "*" resource means this key only; CloudWatch Logs may use it only for this function's log group.
-  #checkov:skip=CKV_AWS_356:In a key policy the resource "*" is the key the policy is attached to, not every resource.
-  statement {
-    sid       = "AccountAdministersKeyThroughIam"
-    actions   = ["kms:*"]
-    resources = ["*"] # in a key policy "*" is this key
-    principals {
-      type        = "AWS"
-      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
-    }
-  }
+module "log_key" {
+  source = "../kms_key"
 
-  statement {
-    sid       = "CloudWatchLogsEncryptsThisLogGroup"
-    actions   = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
-    resources = ["*"] # in a key policy "*" is this key
-    principals {
-      type        = "Service"
-      identifiers = ["logs.${var.aws_region}.amazonaws.com"]
-    }
-    condition {
+  description          = "Encrypts the logs of the ${var.function_name} Lambda function"
+  alias                = "${var.function_name}-logs"
+  deletion_window_days = var.kms_deletion_window_days
+  service_statements = [{
+    sid      = "CloudWatchLogsEncryptsThisLogGroup"
+    actions  = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
+    services = ["logs.${var.aws_region}.amazonaws.com"]
+    conditions = [{
       test     = "ArnEquals"
       variable = "kms:EncryptionContext:aws:logs:arn"
       values   = [local.log_group_arn]
-    }
-  }
-}
-
-resource "aws_kms_key" "this" {
-  description             = "Encrypts the logs of the ${var.function_name} Lambda function"
-  enable_key_rotation     = true
-  deletion_window_in_days = var.kms_deletion_window_days
-  policy                  = data.aws_iam_policy_document.log_key.json
-}
-
-resource "aws_kms_alias" "this" {
-  name          = "alias/${var.function_name}-logs"
-  target_key_id = aws_kms_key.this.key_id
+    }]
+  }]
 }
 
 resource "aws_cloudwatch_log_group" "this" {
   name              = local.log_group_name
   retention_in_days = var.log_retention_days
-  kms_key_id        = aws_kms_key.this.arn
+  kms_key_id        = module.log_key.arn
 }
 
 # ---- dead-letter queue -----------------------------------------------------------------------------
@@ -95,22 +64,31 @@ data "aws_iam_policy_document" "assume_role" {
 
 data "aws_iam_policy_document" "permissions" {
   statement {
-    sid       = "ReadThisTableStream"
-    actions   = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"]
+    sid = "ReadThisTableStream"
+    actions = [
+      "dynamodb:DescribeStream",   # the mapping lists the stream's shards
+      "dynamodb:GetShardIterator", # the mapping opens each shard at TRIM_HORIZON or its checkpoint
+      "dynamodb:GetRecords",       # the mapping reads the records it then filters and delivers
+    ]
     resources = [var.stream_arn]
   }
 
   statement {
-    sid     = "ListStreams"
-    actions = ["dynamodb:ListStreams"]
+    sid = "ListStreams"
+    actions = [
+      "dynamodb:ListStreams", # the mapping finds the table's current stream
+    ]
     # ListStreams supports no resource-level permission, so "*" is the only resource IAM accepts; it only lists
     # stream ARNs, and every read above is limited to this table's stream.
     resources = ["*"]
   }
 
   statement {
-    sid       = "ReadAndWriteOnlyTheSentLedger"
-    actions   = ["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"]
+    sid = "ReadAndWriteOnlyTheSentLedger"
+    actions = [
+      "dynamodb:BatchGetItem",   # which alerts of a redelivered record were already sent (ledger.py)
+      "dynamodb:BatchWriteItem", # record the alerts just sent (ledger.py)
+    ]
     resources = [var.table_arn]
     # Every key in the request must be in the ledger partition, so the price items stay out of reach.
     condition {
@@ -121,22 +99,31 @@ data "aws_iam_policy_document" "permissions" {
   }
 
   statement {
-    sid       = "UseTableKey"
-    actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
+    sid = "UseTableKey"
+    actions = [
+      "kms:Decrypt",         # read the encrypted stream and ledger items
+      "kms:Encrypt",         # write ledger items to the encrypted table
+      "kms:GenerateDataKey", # write ledger items to the encrypted table
+    ]
     resources = [var.table_kms_key_arn]
     # No kms:ViaService condition here, unlike the flow runner's: the stream is read through the DynamoDB Streams
     # endpoint, and a service name that does not match would stop every alert; the grant is still this one key.
   }
 
   statement {
-    sid       = "PublishToTheAlertTopic"
-    actions   = ["sns:Publish"] # also authorises PublishBatch
+    sid = "PublishToTheAlertTopic"
+    actions = [
+      "sns:Publish", # one message per dropped region; also authorises PublishBatch
+    ]
     resources = [var.topic_arn]
   }
 
   statement {
-    sid       = "UseTopicKeyThroughSns"
-    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    sid = "UseTopicKeyThroughSns"
+    actions = [
+      "kms:Decrypt",         # SNS checks it for publishers of an encrypted topic
+      "kms:GenerateDataKey", # SNS encrypts each published message with a data key
+    ]
     resources = [var.topic_kms_key_arn]
     condition {
       test     = "StringEquals"
@@ -146,14 +133,19 @@ data "aws_iam_policy_document" "permissions" {
   }
 
   statement {
-    sid       = "SendFailedBatchesToTheDeadLetterQueue"
-    actions   = ["sqs:SendMessage"]
+    sid = "SendFailedBatchesToTheDeadLetterQueue"
+    actions = [
+      "sqs:SendMessage", # the mapping's on-failure destination, sent with the function's role
+    ]
     resources = [aws_sqs_queue.this.arn]
   }
 
   statement {
-    sid       = "WriteOwnLogGroup"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    sid = "WriteOwnLogGroup"
+    actions = [
+      "logs:CreateLogStream", # one stream per execution environment
+      "logs:PutLogEvents",    # the handler's log lines
+    ]
     resources = ["${aws_cloudwatch_log_group.this.arn}:*"]
   }
 }
@@ -177,7 +169,7 @@ resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_117:The function only calls DynamoDB and SNS public endpoints and reaches nothing inside a VPC; a VPC would add NAT or endpoints for no benefit.
   #checkov:skip=CKV_AWS_115:Reserving concurrency fails on new accounts (10 total); a stream mapping runs one batch per shard at a time, which already bounds concurrency.
   #checkov:skip=CKV_AWS_173:The variables hold resource names and a log level, no secrets; a CMK here would only add a key to manage.
-  #checkov:skip=CKV_AWS_272:The package is built from the repository by archive_file at plan time; there is no signing profile to verify it against.
+  #checkov:skip=CKV_AWS_272:The package is built from the repository by make package and pinned by its hash; no signing profile exists to verify it.
   #checkov:skip=CKV_AWS_50:X-Ray needs a wildcard-resource permission and adds cost; logs plus the error and dead-letter alarms cover this single-purpose function.
   function_name    = var.function_name
   description      = "Publishes one SNS alert per dropped region from the price table's stream"
@@ -187,8 +179,8 @@ resource "aws_lambda_function" "this" {
   architectures    = [var.architecture]
   memory_size      = var.memory_size
   timeout          = var.timeout
-  filename         = data.archive_file.this.output_path
-  source_code_hash = data.archive_file.this.output_base64sha256
+  filename         = var.package_path
+  source_code_hash = filebase64sha256(var.package_path)
 
   environment {
     variables = var.environment
@@ -198,6 +190,10 @@ resource "aws_lambda_function" "this" {
 
   lifecycle {
     precondition {
+      condition     = fileexists(var.package_path)
+      error_message = "No Lambda package at ${var.package_path}: run `make package` in the repository root first (or set lambda_package_path)."
+    }
+    precondition {
       condition     = sort(keys(var.environment)) == sort(var.required_environment)
       error_message = "The function's environment must set exactly ${join(", ", sort(var.required_environment))} (contract.json lambda.environment)."
     }
@@ -205,8 +201,8 @@ resource "aws_lambda_function" "this" {
 }
 
 resource "aws_lambda_event_source_mapping" "this" {
-  function_name     = aws_lambda_function.this.arn
-  event_source_arn  = var.stream_arn
+  function_name    = aws_lambda_function.this.arn
+  event_source_arn = var.stream_arn
   # From the oldest record still in the stream: a write made before the mapping existed is still
   # delivered, and a re-created mapping re-reads at most 24 hours, which the sent ledger de-duplicates.
   starting_position = "TRIM_HORIZON"

@@ -17,5 +17,5 @@ output "stream_arn" {
 
 output "kms_key_arn" {
   description = "ARN of the KMS key encrypting the table and its stream; readers and writers need it through DynamoDB."
-  value       = aws_kms_key.this.arn
+  value       = module.key.arn
 }

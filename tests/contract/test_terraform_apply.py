@@ -1,0 +1,408 @@
+"""infra/ for real: terraform applies it to a local moto server, converges, and destroys it without leftovers."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from gas_local.package import DEFAULT_SOURCE, FILE_MODE, FIXED_DATE_TIME, build_package
+from gas_publisher import contract
+from tests.support.hcl import MODULES, labelled
+
+REPO = Path(__file__).resolve().parents[2]
+INFRA = REPO / "infra"
+REGION = "us-east-1"
+MIRROR_DIR_NAME = "registry.terraform.io"
+# Like `find / -maxdepth 4 -type d -name registry.terraform.io`, without the kernel's pseudo file systems.
+MIRROR_SEARCH_DEPTH = 4
+NOT_SEARCHED = frozenset({Path("/proc"), Path("/sys"), Path("/dev"), Path("/run")})
+# What a developer's own working files in infra/ may hold; none of it belongs in the test's copy.
+NOT_COPIED = (".terraform", ".terraform.lock.hcl", "*.tfstate*", "build", "terraform.tfvars", "*.auto.tfvars")
+NOT_COPIED_OVERRIDES = ("*_override.tf", "*_override.tf.json")
+LOCAL_VARS = ("-var-file=terraform.tfvars.example", "-var", "deletion_protection=false")
+TERRAFORM_TIMEOUT_S = 900
+MOTO_START_TIMEOUT_S = 30
+
+
+# ---- the package -----------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def source_copy(tmp_path: Path) -> Path:
+    """A copy of lambda/ with bytecode and a stray file added, which the package must leave out."""
+    source = tmp_path / "lambda"
+    shutil.copytree(DEFAULT_SOURCE / "gas_publisher", source / "gas_publisher", ignore=shutil.ignore_patterns("*.pyc"))
+    cache = source / "gas_publisher" / "__pycache__"
+    cache.mkdir(exist_ok=True)
+    (cache / "handler.cpython-313.pyc").write_bytes(b"\x00bytecode")
+    (source / "gas_publisher" / "notes.txt").write_text("not code\n", encoding="utf-8")
+    return source
+
+
+def test_package_is_the_same_bytes_every_time(source_copy: Path, tmp_path: Path) -> None:
+    """Two builds of the same source give identical bytes, and the returned hash is their base64 SHA-256."""
+    first = build_package(source_copy, tmp_path / "first.zip")
+    second = build_package(source_copy, tmp_path / "second.zip")
+    data = (tmp_path / "first.zip").read_bytes()
+    assert data == (tmp_path / "second.zip").read_bytes()
+    assert first == second == base64.b64encode(hashlib.sha256(data).digest()).decode()
+
+
+def test_package_ignores_mtimes_but_not_content(source_copy: Path, tmp_path: Path) -> None:
+    """Touching a file leaves the zip unchanged; changing a file's content changes it."""
+    handler = source_copy / "gas_publisher" / "handler.py"
+    before = build_package(source_copy, tmp_path / "before.zip")
+    os.utime(handler, (2_000_000_000, 2_000_000_000))
+    assert build_package(source_copy, tmp_path / "touched.zip") == before
+    handler.write_text(handler.read_text(encoding="utf-8") + "\n# changed\n", encoding="utf-8")
+    assert build_package(source_copy, tmp_path / "changed.zip") != before
+
+
+def test_package_holds_only_sorted_sources_with_fixed_metadata(source_copy: Path, tmp_path: Path) -> None:
+    """The zip holds the package's .py and .json files, sorted, dated 1980-01-01, mode 0644, and no bytecode."""
+    build_package(source_copy, tmp_path / "publisher.zip")
+    with zipfile.ZipFile(tmp_path / "publisher.zip") as archive:
+        entries = archive.infolist()
+    names = [entry.filename for entry in entries]
+    expected = sorted(
+        path.relative_to(source_copy).as_posix()
+        for path in (source_copy / "gas_publisher").iterdir()
+        if path.suffix in {".py", ".json"}
+    )
+    assert names == expected
+    assert "gas_publisher/handler.py" in names
+    assert {(entry.date_time, entry.external_attr >> 16) for entry in entries} == {(FIXED_DATE_TIME, FILE_MODE)}
+    assert {entry.compress_type for entry in entries} == {zipfile.ZIP_DEFLATED}
+
+
+# ---- finding the tools -----------------------------------------------------------------------------------------------
+
+
+def find_provider_mirror(root: Path = Path("/"), depth: int = MIRROR_SEARCH_DEPTH) -> Path | None:
+    """The folder holding registry.terraform.io/hashicorp/aws, searched breadth-first at most depth levels deep."""
+    level = [root]
+    for _ in range(depth):
+        below: list[Path] = []
+        for folder in level:
+            for child in _subfolders(folder):
+                if child.name == MIRROR_DIR_NAME and (child / "hashicorp" / "aws").is_dir():
+                    return folder
+                below.append(child)
+        level = below
+    return None
+
+
+def _subfolders(folder: Path) -> list[Path]:
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:  # unreadable folders are simply not searched
+        return []
+    return sorted(
+        Path(entry.path)
+        for entry in entries
+        if entry.is_dir(follow_symlinks=False) and Path(entry.path) not in NOT_SEARCHED
+    )
+
+
+@dataclass(frozen=True)
+class Tools:
+    """The terraform binary and the folder of its provider mirror."""
+
+    terraform: str
+    mirror: Path
+
+
+@pytest.fixture(scope="module")
+def tools() -> Tools:
+    """Terraform and a provider mirror with hashicorp/aws, or a skip that names the missing one."""
+    terraform = shutil.which("terraform")
+    if terraform is None:
+        pytest.skip("terraform is not on PATH")
+    mirror = find_provider_mirror()
+    if mirror is None:
+        pytest.skip(f"no provider mirror: no {MIRROR_DIR_NAME}/hashicorp/aws within {MIRROR_SEARCH_DEPTH} levels of /")
+    return Tools(terraform, mirror)
+
+
+# ---- the local AWS and the copy of the stack -------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def wait_until_listening(endpoint: str, server: subprocess.Popen[bytes]) -> None:
+    """Return once the server answers on its endpoint; fail if it exits or stays silent."""
+    deadline = time.monotonic() + MOTO_START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        assert server.poll() is None, f"moto exited with code {server.returncode}"
+        try:
+            with urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1):  # noqa: S310 (our own http URL)
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError(f"moto did not answer on {endpoint} within {MOTO_START_TIMEOUT_S} s")
+
+
+@pytest.fixture(scope="module")
+def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A moto server in a process of its own on 127.0.0.1, stopped by its PID afterwards."""
+    # Not ThreadedMotoServer: moto's state is global to a process, so an in-process server would share the tables
+    # and topics other tests leave in the session's server, and "nothing is left" could not be checked.
+    port = free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    log = tmp_path_factory.mktemp("moto") / "moto.log"
+    with log.open("wb") as output:
+        server = subprocess.Popen(  # noqa: S603 (this interpreter, with arguments written in this file)
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_until_listening(endpoint, server)
+        yield endpoint
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=MOTO_START_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def copy_stack(destination: Path) -> Path:
+    """Copy infra/ and the contract files it reads, laid out as in the repository; return the copied infra/."""
+    infra = destination / "infra"
+    shutil.copytree(INFRA, infra, ignore=shutil.ignore_patterns(*NOT_COPIED, *NOT_COPIED_OVERRIDES))
+    contract_copy = destination / "lambda" / "gas_publisher"
+    contract_copy.mkdir(parents=True)
+    for path in (DEFAULT_SOURCE / "gas_publisher").glob("*.json"):
+        shutil.copy2(path, contract_copy / path.name)
+    return infra
+
+
+def cli_config(directory: Path, mirror: Path) -> Path:
+    """A Terraform CLI config that installs hashicorp providers from the mirror only, so init needs no network."""
+    config = directory / "terraform.tfrc"
+    config.write_text(
+        "provider_installation {\n"
+        "  filesystem_mirror {\n"
+        f"    path    = {json.dumps(str(mirror))}\n"
+        '    include = ["registry.terraform.io/hashicorp/*"]\n'
+        "  }\n"
+        "}\n",
+        encoding="utf-8",
+    )
+    return config
+
+
+def terraform_environment(home: Path, config: Path, endpoint: str) -> dict[str, str]:
+    """A clean environment: the mirror config, and the AWS provider pointed at moto with fake credentials."""
+    # Built from scratch, so a developer's AWS_PROFILE or real keys can never reach the provider.
+    return {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(home),
+        "TF_CLI_CONFIG_FILE": str(config),
+        "TF_IN_AUTOMATION": "1",
+        "TF_INPUT": "0",
+        "CHECKPOINT_DISABLE": "1",
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+
+
+@dataclass(frozen=True)
+class Terraform:
+    """Runs terraform in the copied stack."""
+
+    binary: str
+    workdir: Path
+    environment: dict[str, str]
+
+    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """Run one terraform command and return its result, whatever its exit code."""
+        return subprocess.run(  # noqa: S603 (terraform from PATH, with arguments written in this file)
+            [self.binary, *args, "-no-color"],
+            cwd=self.workdir,
+            env=self.environment,
+            capture_output=True,
+            text=True,
+            timeout=TERRAFORM_TIMEOUT_S,
+            check=False,
+        )
+
+    def succeed(self, *args: str) -> str:
+        """Run one terraform command that must exit 0, and return its standard output."""
+        result = self.run(*args)
+        assert result.returncode == 0, f"terraform {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+        return result.stdout
+
+
+def one_line(text: str) -> str:
+    """Terraform wraps its messages at 78 columns; compare them as one line."""
+    return " ".join(text.split())
+
+
+@dataclass
+class Stack:
+    """The applied stack and what was seen on the way there."""
+
+    terraform: Terraform
+    endpoint: str
+    code_sha256: str
+    outputs: dict[str, Any]
+    plan_without_package: subprocess.CompletedProcess[str]
+
+
+@pytest.fixture(scope="module")
+def stack(tools: Tools, moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """infra/ checked, initialised offline and applied once to moto; destroyed again if a test left it standing."""
+    work = tmp_path_factory.mktemp("terraform")
+    infra = copy_stack(work)
+    environment = terraform_environment(work, cli_config(work, tools.mirror), moto_endpoint)
+    terraform = Terraform(tools.terraform, infra, environment)
+    terraform.succeed("fmt", "-check", "-recursive")
+    terraform.succeed("init", "-backend=false")
+    terraform.succeed("validate")
+    plan_without_package = terraform.run("plan", *LOCAL_VARS)
+    code_sha256 = build_package(DEFAULT_SOURCE, infra / "build" / "gas-alerts-publisher.zip")
+    terraform.succeed("apply", "-auto-approve", *LOCAL_VARS)
+    outputs = {name: item["value"] for name, item in json.loads(terraform.succeed("output", "-json")).items()}
+    try:
+        yield Stack(terraform, moto_endpoint, code_sha256, outputs, plan_without_package)
+    finally:
+        if terraform.run("state", "list").stdout.strip():
+            terraform.run("destroy", "-auto-approve", *LOCAL_VARS)
+
+
+def publisher_default(name: str) -> Any:
+    """The default of a variable of the publisher module."""
+    return labelled(MODULES / "publisher", "variable")[name]["default"]
+
+
+# ---- the applied stack -----------------------------------------------------------------------------------------------
+
+
+def test_plan_without_the_package_asks_for_make_package(stack: Stack) -> None:
+    """Before the zip exists, plan stops on the precondition that says to run `make package`."""
+    result = stack.plan_without_package
+    assert result.returncode == 1
+    assert "Resource precondition failed" in result.stderr
+    assert "run `make package`" in one_line(result.stderr)
+    assert one_line(result.stderr).count("Error:") == 1, "the precondition should be the only error"
+
+
+def test_table_has_the_contract_keys_and_a_new_image_stream(stack: Stack) -> None:
+    """The table named by the outputs exists with the contract's key schema, a NEW_IMAGE stream and KMS encryption."""
+    dynamodb = boto3.client("dynamodb", endpoint_url=stack.endpoint, region_name=REGION)
+    table = dynamodb.describe_table(TableName=stack.outputs["table_name"])["Table"]
+    assert table["KeySchema"] == [
+        {"AttributeName": contract.PARTITION_KEY, "KeyType": "HASH"},
+        {"AttributeName": contract.SORT_KEY, "KeyType": "RANGE"},
+    ]
+    assert {a["AttributeType"] for a in table["AttributeDefinitions"]} == {contract.KEY_TYPE}
+    assert table["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": contract.STREAM_VIEW_TYPE}
+    assert contract.STREAM_VIEW_TYPE == "NEW_IMAGE"
+    assert table.get("SSEDescription", {}).get("SSEType") == "KMS"
+
+
+def test_topic_has_one_subscription_per_example_subscriber(stack: Stack) -> None:
+    """The alert topic exists; filtered subscribers get their policy on message attributes, the others neither."""
+    sns = boto3.client("sns", endpoint_url=stack.endpoint, region_name=REGION)
+    topic_arn = stack.outputs["topic_arn"]
+    assert sns.get_topic_attributes(TopicArn=topic_arn)["Attributes"]["KmsMasterKeyId"]
+    expected = stack.outputs["subscriber_filter_policies"]
+    seen: dict[str, Any] = {}
+    for subscription in sns.list_subscriptions_by_topic(TopicArn=topic_arn)["Subscriptions"]:
+        attributes = sns.get_subscription_attributes(SubscriptionArn=subscription["SubscriptionArn"])["Attributes"]
+        policy = json.loads(attributes.get("FilterPolicy", "{}"))
+        assert attributes.get("FilterPolicyScope") == ("MessageAttributes" if policy else None)
+        seen[subscription["Endpoint"]] = policy
+    assert seen == expected
+    assert {} in seen.values(), "the example should keep a subscriber without a filter"
+
+
+def test_dead_letter_queue_exists(stack: Stack) -> None:
+    """The dead-letter queue named by the outputs exists at the URL the outputs give."""
+    sqs = boto3.client("sqs", endpoint_url=stack.endpoint, region_name=REGION)
+    url = sqs.get_queue_url(QueueName=stack.outputs["dead_letter_queue_name"])["QueueUrl"]
+    assert url == stack.outputs["dead_letter_queue_url"]
+
+
+def test_function_runs_the_built_package(stack: Stack) -> None:
+    """The function's CodeSha256 is build_package's hash, with the contract's handler and environment names."""
+    lambda_ = boto3.client("lambda", endpoint_url=stack.endpoint, region_name=REGION)
+    configuration = lambda_.get_function(FunctionName=stack.outputs["publisher_function_name"])["Configuration"]
+    assert configuration["CodeSha256"] == stack.code_sha256
+    assert configuration["Handler"] == contract.HANDLER
+    variables = configuration["Environment"]["Variables"]
+    assert set(variables) == set(contract.HANDLER_ENVIRONMENT)
+    assert variables["TABLE_NAME"] == stack.outputs["table_name"]
+    assert variables["TOPIC_ARN"] == stack.outputs["topic_arn"]
+
+
+def test_event_source_mapping_has_the_configured_settings(stack: Stack) -> None:
+    """One mapping reads the table's stream from TRIM_HORIZON with the filter file, bounded retries and the DLQ."""
+    lambda_ = boto3.client("lambda", endpoint_url=stack.endpoint, region_name=REGION)
+    dynamodb = boto3.client("dynamodb", endpoint_url=stack.endpoint, region_name=REGION)
+    sqs = boto3.client("sqs", endpoint_url=stack.endpoint, region_name=REGION)
+    stream_arn = dynamodb.describe_table(TableName=stack.outputs["table_name"])["Table"]["LatestStreamArn"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=stack.outputs["dead_letter_queue_url"], AttributeNames=["QueueArn"])
+    function = lambda_.get_function(FunctionName=stack.outputs["publisher_function_name"])["Configuration"]
+    # By ARN: moto matches this filter against the string the mapping was created with, which Terraform gives as an ARN.
+    [mapping] = lambda_.list_event_source_mappings(FunctionName=function["FunctionArn"])["EventSourceMappings"]
+    assert mapping["EventSourceArn"] == stream_arn
+    assert mapping["StartingPosition"] == "TRIM_HORIZON"
+    assert mapping["BatchSize"] == publisher_default("batch_size")
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["BisectBatchOnFunctionError"] is True
+    assert mapping["MaximumRetryAttempts"] == publisher_default("maximum_retry_attempts")
+    assert mapping["MaximumRecordAgeInSeconds"] == publisher_default("maximum_record_age_in_seconds")
+    assert mapping["DestinationConfig"] == {"OnFailure": {"Destination": queue_arn["Attributes"]["QueueArn"]}}
+    [only_filter] = mapping["FilterCriteria"]["Filters"]
+    assert json.loads(only_filter["Pattern"]) == contract.stream_filter_pattern()
+
+
+def test_a_second_plan_has_nothing_to_change(stack: Stack) -> None:
+    """Right after apply, plan -detailed-exitcode exits 0: no resource drifts on every run."""
+    result = stack.terraform.run("plan", "-detailed-exitcode", *LOCAL_VARS)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+# Runs last (pytest keeps file order): it takes the stack down for good.
+def test_destroy_leaves_no_table_topic_queue_function_or_mapping(stack: Stack) -> None:
+    """Destroy succeeds, and moto then holds none of the stack's tables, topics, queues or functions."""
+    stack.terraform.succeed("destroy", "-auto-approve", *LOCAL_VARS)
+    dynamodb = boto3.client("dynamodb", endpoint_url=stack.endpoint, region_name=REGION)
+    sns = boto3.client("sns", endpoint_url=stack.endpoint, region_name=REGION)
+    sqs = boto3.client("sqs", endpoint_url=stack.endpoint, region_name=REGION)
+    lambda_ = boto3.client("lambda", endpoint_url=stack.endpoint, region_name=REGION)
+    assert dynamodb.list_tables()["TableNames"] == []
+    assert sns.list_topics()["Topics"] == []
+    assert sqs.list_queues().get("QueueUrls", []) == []
+    assert lambda_.list_functions()["Functions"] == []
+    assert lambda_.list_event_source_mappings()["EventSourceMappings"] == []
+    assert stack.terraform.succeed("state", "list").strip() == ""
