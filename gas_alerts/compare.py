@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
@@ -65,14 +65,34 @@ def find_revision(stored: WeekRecord, source: WeekPrices) -> Revision | None:
     return Revision(source.week, old, changed, stored.rev)
 
 
-def find_revisions(source: Sequence[WeekPrices], stored: Mapping[date, WeekRecord]) -> list[Revision]:
-    """A revision for each stored week whose source values changed, oldest first."""
-    return [
-        revision
-        for week in sorted(source, key=lambda week: week.week)
+def find_revisions(
+    source: Sequence[WeekPrices], stored: Mapping[date, WeekRecord], regions: Collection[str] = REGION_IDS
+) -> list[Revision]:
+    """A revision for each stored week whose values, or whose previous week's values, the source changed.
+
+    A week compared with a revised week gets its comparison (previous prices and drops) re-derived in the same
+    writes, so no stored item ever contradicts the table; its alert flag is history and stays as it is.
+    """
+    own = {
+        week.week: revision
+        for week in source
         if week.week in stored
         if (revision := find_revision(stored[week.week], week)) is not None
-    ]
+    }
+    known = known_prices(source, stored)
+    revisions = []
+    for day, record in sorted(stored.items()):
+        revision = own.get(day)
+        previous = record.previous_week
+        if previous is not None and (previous in own or revision is not None):
+            current_previous = known.get(previous, record.previous_prices)
+            drops = find_drops(known[day], current_previous, regions)
+            if current_previous != record.previous_prices or drops != record.drops:
+                base = revision or Revision(day, {}, {}, record.rev)
+                revision = replace(base, previous_prices=dict(current_previous), drops=drops)
+        if revision is not None:
+            revisions.append(revision)
+    return revisions
 
 
 def known_prices(source: Sequence[WeekPrices], stored: Mapping[date, WeekRecord]) -> dict[date, Prices]:
@@ -119,7 +139,7 @@ def plan_check(
     source = sorted(fetched, key=lambda week: week.week)
     stored_by_week = {record.week: record for record in stored}
     latest_stored = max(stored_by_week, default=None)
-    revisions = find_revisions(source, stored_by_week)
+    revisions = find_revisions(source, stored_by_week, regions)
     if not source:
         return CheckPlan(revisions=revisions, latest_stored=latest_stored)
     if latest_stored is None:

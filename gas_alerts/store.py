@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 
 from gas_alerts.compare import CheckPlan
 from gas_publisher.contract import DATASET_ID, PARTITION_KEY, SORT_KEY
-from gas_publisher.week import Revision, WeekRecord, week_key
+from gas_publisher.week import Revision, WeekRecord, encode_prices, week_key
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -125,7 +125,7 @@ class PriceTable:
         newest = plan.newest
         return WriteResult(
             written=[record.week for record in plan.writes],
-            revised=[revision.week for revision in plan.revisions],
+            revised=[revision.week for revision in plan.revisions if revision.changes_prices],
             alerting=newest if newest is not None and newest.alert else None,
         )
 
@@ -164,18 +164,31 @@ def _new_week_put(record: WeekRecord) -> dict[str, Any]:
 
 def _revision_update(revision: Revision, seen_at: str) -> dict[str, Any]:
     """UpdateItem arguments that apply a revision if the week is still at the revision count we read."""
-    names = {"#p": "prices", "#rev": "rev", "#log": "revisions"}
-    values: dict[str, Any] = {
-        ":rev": {"N": str(revision.stored_rev)},
-        ":next": {"N": str(revision.stored_rev + 1)},
-        ":entry": {"L": [revision.log_entry(seen_at)]},
-        ":empty": {"L": []},
-    }
-    sets = ["#rev = :next", "#log = list_append(if_not_exists(#log, :empty), :entry)"]
-    for index, (region, price) in enumerate(sorted(revision.new.items())):
-        names[f"#r{index}"] = region
-        values[f":v{index}"] = {"N": str(price)}
-        sets.append(f"#p.#r{index} = :v{index}")
+    names = {"#rev": "rev"}
+    values: dict[str, Any] = {":rev": {"N": str(revision.stored_rev)}}
+    sets = []
+    if revision.changes_prices:
+        names.update({"#p": "prices", "#log": "revisions"})
+        values.update(
+            {
+                ":next": {"N": str(revision.stored_rev + 1)},
+                ":entry": {"L": [revision.log_entry(seen_at)]},
+                ":empty": {"L": []},
+            }
+        )
+        sets += ["#rev = :next", "#log = list_append(if_not_exists(#log, :empty), :entry)"]
+        for index, (region, price) in enumerate(sorted(revision.new.items())):
+            names[f"#r{index}"] = region
+            values[f":v{index}"] = {"N": str(price)}
+            sets.append(f"#p.#r{index} = :v{index}")
+    if revision.previous_prices is not None:
+        names["#pp"] = "previous_prices"
+        values[":pp"] = encode_prices(revision.previous_prices)
+        sets.append("#pp = :pp")
+    if revision.drops is not None:
+        names["#d"] = "drops"
+        values[":d"] = {"L": [{"S": region} for region in revision.drops]}
+        sets.append("#d = :d")
     return {
         "Key": week_key(revision.week),
         "UpdateExpression": "SET " + ", ".join(sets),

@@ -53,15 +53,18 @@ def plan_history(
 def record_revisions(
     revisions: Sequence[Revision], table_name: str, seen_at: str, credentials_block: str | None = None
 ) -> list[date]:
-    """Update each revised stored week, keeping its old values in its revision log."""
-    revised = price_table(table_name, credentials_block).apply_revisions(revisions, seen_at)
+    """Update each revised stored week (old values kept in its log) and the comparison of the week after it.
+
+    Returns the weeks whose own values the source revised.
+    """
+    applied = price_table(table_name, credentials_block).apply_revisions(revisions, seen_at)
     logger = run_logger()
     for revision in revisions:
-        if revision.week in revised:
-            logger.warning("The source revised %s", revision.describe())
-        else:
+        if revision.week not in applied:
             logger.info("Week %s changed since it was read; its revision is left for the next run", revision.week)
-    return revised
+        elif revision.changes_prices:
+            logger.warning("The source revised %s", revision.describe())
+    return [revision.week for revision in revisions if revision.week in applied and revision.changes_prices]
 
 
 @task(name="write-history", cache_policy=NONE)

@@ -31,12 +31,23 @@ class Origin(StrEnum):
 
 @dataclass(frozen=True)
 class Revision:
-    """The source changed a week that is already stored: the old and new value of each changed region."""
+    """A stored week to update: the source changed its values, or those of the week it was compared with.
+
+    `old` and `new` hold each changed region's values (empty when only the comparison changed); `previous_prices`
+    and `drops`, when set, are the week's comparison re-derived from the current values of its previous week.
+    """
 
     week: date
     old: Mapping[str, Decimal]
     new: Mapping[str, Decimal]
     stored_rev: int
+    previous_prices: Mapping[str, Decimal] | None = None
+    drops: tuple[str, ...] | None = None
+
+    @property
+    def changes_prices(self) -> bool:
+        """Whether the source changed this week's own values (not only those of the week before it)."""
+        return bool(self.new)
 
     def describe(self) -> str:
         """'2023-02-13: Albany 3.85 → 3.57, ...' for logs, summaries and the UI."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -55,8 +55,17 @@ def test_a_second_snapshot_records_exactly_the_weeks_it_revised(settings: Settin
     assert syracuse["rev"] == {"N": "1"}
     pattern = stream_filter_pattern()
     events = stream_records(settings.table_name)
-    assert sum(record["eventName"] == "MODIFY" for record in events) == 14
+    modified = {date.fromisoformat(r["dynamodb"]["Keys"]["sk"]["S"]) for r in events if r["eventName"] == "MODIFY"}
+    following = {day + timedelta(weeks=1) for day in expected}
+    assert set(expected) <= modified <= set(expected) | following, "only revised weeks and the weeks after them"
     assert not [record for record in events if matches(pattern, record)]
+    stored = {record.week: record for record in table.all_weeks()}
+    contradictions = [
+        day
+        for day, record in stored.items()
+        if record.previous_week in stored and record.previous_prices != stored[record.previous_week].prices
+    ]
+    assert contradictions == [], "every week's stored comparison matches its previous week as stored"
     assert backfill(str(LATEST_SNAPSHOT_CSV), table.name).revised == [], "a revision is recorded once"
 
 

@@ -7,6 +7,8 @@ from datetime import date
 from decimal import Decimal
 
 from gas_alerts import aws
+from gas_alerts.compare import plan_check
+from gas_alerts.prices import WeekPrices
 from gas_alerts.settings import Settings
 from gas_alerts.store import PriceTable
 from gas_publisher.week import Revision, WeekRecord, week_key
@@ -68,3 +70,26 @@ def test_revision_keeps_the_original_value(table: PriceTable, settings: Settings
     assert entry["M"]["old"]["M"]["albany"] == {"N": "3.85"}
     assert entry["M"]["new"]["M"]["albany"] == {"N": "3.57"}
     assert entry["M"]["seen_at"] == {"S": "2023-12-01T00:00:00+00:00"}
+
+
+def test_a_revision_of_a_week_updates_the_next_weeks_comparison_but_not_its_flag(table: PriceTable) -> None:
+    """W1 revised: W2's item then compares with the new W1 (previous prices and drops), and keeps its alert flag."""
+    w1, w2 = weekly(date(2026, 3, 2), 2)
+    table.put_new_week(WeekRecord(week=w1, prices=prices(albany="3.50")))
+    table.put_new_week(
+        WeekRecord(
+            week=w2,
+            prices=prices(albany="3.45"),
+            previous_week=w1,
+            previous_prices=prices(albany="3.50"),
+            drops=("albany",),
+            alert=True,
+        )
+    )
+    fetched = [WeekPrices(w1, prices(albany="3.40")), WeekPrices(w2, prices(albany="3.45"))]
+
+    assert not table.write_check(plan_check(fetched, table.recent_weeks(8)), "2026-03-20T00:00:00+00:00").conflict
+
+    after = {record.week: record for record in table.all_weeks()}
+    assert after[w1].prices == prices(albany="3.40")
+    assert (after[w2].previous_prices, after[w2].drops, after[w2].alert) == (prices(albany="3.40"), (), True)

@@ -136,3 +136,31 @@ def test_real_corrected_errors_raise_no_false_alert(
     if true_drop:
         drop = record.previous_prices[region] - record.prices[region]
         assert drop < Decimal(wrong) - record.prices[region]
+
+
+def compared(day: date, previous_day: date, previous: dict[str, str], **values: str) -> WeekRecord:
+    """A stored week as a check wrote it: compared with `previous`, its drops found, flagged if any."""
+    drops = find_drops(prices(**values), prices(**previous))
+    return WeekRecord(
+        week=day,
+        prices=prices(**values),
+        previous_week=previous_day,
+        previous_prices=prices(**previous),
+        drops=drops,
+        alert=bool(drops),
+    )
+
+
+def test_a_revision_re_derives_the_next_weeks_comparison() -> None:
+    """When W1 is revised, W2's stored previous prices and drops follow the new W1 in the same plan."""
+    stored_w2 = compared(W2, W1, {"albany": "3.50", "nassau": "3.30"}, albany="3.45", nassau="3.31")
+    source = [week(W1, albany="3.40", nassau="3.32"), week(W2, albany="3.45", nassau="3.31")]
+
+    plan = plan_check(source, [stored(W1, albany="3.50", nassau="3.30"), stored_w2])
+
+    by_week = {revision.week: revision for revision in plan.revisions}
+    assert by_week[W1].new == prices(albany="3.40", nassau="3.32")
+    assert by_week[W2].new == {}, "W2's own prices did not change"
+    assert by_week[W2].previous_prices == prices(albany="3.40", nassau="3.32")
+    assert by_week[W2].drops == ("nassau",)
+    assert plan.writes == []
