@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from gas_alerts.compare import CheckPlan
+from gas_publisher.batching import batch_get
 from gas_publisher.contract import DATASET_ID, PARTITION_KEY, SORT_KEY
 from gas_publisher.week import Revision, WeekRecord, encode_prices, week_key
 
@@ -133,14 +135,20 @@ class PriceTable:
         """Write new weeks and revisions all or nothing; False means another run changed the table first.
 
         A lone new week is one conditional PutItem; anything more is one TransactWriteItems, so a failure
-        never leaves some weeks or revisions written and others not.
+        never leaves some weeks or revisions written and others not. Every item written carries this write's
+        id: when a condition fails, the items are read back, so a write DynamoDB applied but whose response was
+        lost (the client's retry then finds it done) still counts as this run's own write.
         """
         if not records and not revisions:
             return True
-        if len(records) == 1 and not revisions:
-            return self.put_new_week(records[0])
-        operations: list[Any] = [{"Put": {"TableName": self.name, **_new_week_put(r)}} for r in records]
-        operations += [{"Update": {"TableName": self.name, **_revision_update(r, seen_at)}} for r in revisions]
+        write_id = uuid.uuid4().hex
+        stamped = [replace(record, write_id=write_id) for record in records]
+        if len(stamped) == 1 and not revisions:
+            return self.put_new_week(stamped[0]) or self._written_by(write_id, [stamped[0].week])
+        operations: list[Any] = [{"Put": {"TableName": self.name, **_new_week_put(r)}} for r in stamped]
+        operations += [
+            {"Update": {"TableName": self.name, **_revision_update(r, seen_at, write_id)}} for r in revisions
+        ]
         if len(operations) > MAX_TRANSACTION_ITEMS:
             raise ValueError(f"{len(operations)} writes exceed one transaction; check fewer weeks at a time")
         try:
@@ -148,9 +156,14 @@ class PriceTable:
         except ClientError as error:
             reasons = error.response.get("CancellationReasons", [])
             if _code(error) == "TransactionCanceledException" and any(map(_lost_condition, reasons)):
-                return False
+                return self._written_by(write_id, [r.week for r in stamped] + [r.week for r in revisions])
             raise
         return True
+
+    def _written_by(self, write_id: str, weeks: Sequence[date]) -> bool:
+        """Whether every one of these weeks was last written by the write with this id (a consistent read)."""
+        items = batch_get(self.client, self.name, [week_key(week) for week in weeks])
+        return len(items) == len(weeks) and all(item.get("write_id", {}).get("S") == write_id for item in items)
 
 
 def _new_week_put(record: WeekRecord) -> dict[str, Any]:
@@ -162,11 +175,15 @@ def _new_week_put(record: WeekRecord) -> dict[str, Any]:
     }
 
 
-def _revision_update(revision: Revision, seen_at: str) -> dict[str, Any]:
+def _revision_update(revision: Revision, seen_at: str, write_id: str = "") -> dict[str, Any]:
     """UpdateItem arguments that apply a revision if the week is still at the revision count we read."""
     names = {"#rev": "rev"}
     values: dict[str, Any] = {":rev": {"N": str(revision.stored_rev)}}
     sets = []
+    if write_id:
+        names["#wid"] = "write_id"
+        values[":wid"] = {"S": write_id}
+        sets.append("#wid = :wid")
     if revision.changes_prices:
         names.update({"#p": "prices", "#log": "revisions"})
         values.update(

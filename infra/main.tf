@@ -96,9 +96,10 @@ data "aws_iam_policy_document" "flow_runner" {
     sid = "PriceTableCallsOfTheFlow"
     actions = [
       # Put and Update items inside a TransactWriteItems are authorised as PutItem and UpdateItem.
-      "dynamodb:Query",      # latest weeks (PriceTable.recent_weeks) and the paged full history (all_weeks)
-      "dynamodb:PutItem",    # conditional write of a new week (the check's, and each of a backfill's)
-      "dynamodb:UpdateItem", # recording a revision of a stored week
+      "dynamodb:Query",        # latest weeks (PriceTable.recent_weeks) and the paged full history (all_weeks)
+      "dynamodb:PutItem",      # conditional write of a new week (the check's, and each of a backfill's)
+      "dynamodb:UpdateItem",   # recording a revision of a stored week
+      "dynamodb:BatchGetItem", # reading back a write whose condition failed: this run's own, or another's
     ]
     resources = [module.table.table_arn]
     # Only the price partition: the flow can neither read nor rewrite the publisher's sent ledger.

@@ -75,6 +75,8 @@ class WeekRecord:
     origin: Origin = Origin.WEEKLY
     recorded_at: str = ""
     rev: int = 0
+    # Set by the write that stored the item, so a run can tell its own write from another run's.
+    write_id: str = ""
 
     def to_item(self) -> Item:
         """Encode as a low-level DynamoDB item (the form PutItem and stream images use)."""
@@ -88,6 +90,8 @@ class WeekRecord:
         }
         if self.recorded_at:
             item["recorded_at"] = {"S": self.recorded_at}
+        if self.write_id:
+            item["write_id"] = {"S": self.write_id}
         if self.previous_week is not None:
             item["previous_week"] = {"S": self.previous_week.isoformat()}
             item["previous_prices"] = encode_prices(self.previous_prices)
@@ -115,6 +119,7 @@ class WeekRecord:
             alert=alert["BOOL"],
             origin=_origin(item),
             recorded_at=_string(item, "recorded_at") if "recorded_at" in item else "",
+            write_id=_string(item, "write_id") if "write_id" in item else "",
             rev=_count(item.get("rev", {"N": "0"}), "rev"),
         )
 

@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import date
 from functools import partial
 from typing import Any
@@ -27,7 +28,7 @@ from gas_publisher.contract import DATASET_ID, PARTITION_KEY
 from gas_publisher.week import Revision, WeekRecord
 from tasks.store import write_new_weeks
 from tests.support.data import api_row, prices, weekly
-from tests.support.dynamo_faults import CLIENT_ATTEMPTS, ERROR_STATUS, DynamoFaults
+from tests.support.dynamo_faults import CLIENT_ATTEMPTS, ERROR_STATUS, LOST_RESPONSE, DynamoFaults
 from tests.support.steps import weekly_check
 from tests.support.streams import stream_records
 
@@ -143,11 +144,13 @@ def cancelled(reasons: Sequence[str]) -> dict[str, Any]:
 def test_condition_failures_mean_already_stored_not_an_error(
     method: str, code: str, fields: dict[str, Any] | None
 ) -> None:
-    """A failed write condition returns False (another run stored it first) instead of raising."""
+    """A failed write condition, with the items read back as another run's, returns False instead of raising."""
     client = aws.boto_session().client("dynamodb", config=aws.CLIENT_CONFIG)
     records = [week(W2)] if method == "put_item" else [week(W2), week(W3)]
+    theirs = [replace(record, write_id="another-run").to_item() for record in records]
     with Stubber(client) as stub:
         stub.add_client_error(method, service_error_code=code, http_status_code=400, modeled_fields=fields)
+        stub.add_response("batch_get_item", {"Responses": {"prices": theirs}})
         assert PriceTable(client, "prices").write_all(records, [], "2026-03-17T00:00:00+00:00") is False
         stub.assert_no_pending_responses()
 
@@ -235,3 +238,25 @@ def test_two_runs_at_once_store_one_item_and_send_one_alert(settings: Settings, 
     # Albany and New York City fell in the newest week (W2 from W1, and W3 from W2); Nassau did not.
     assert sorted(alert.region for alert, _ in delivered) == ["albany", "new_york_city"]
     assert all(f"This week ({newest.isoformat()})" in alert.body for alert, _ in delivered)
+
+
+@pytest.mark.parametrize(
+    ("operation", "newest"), [("PutItem", W2), ("TransactWriteItems", W3)], ids=["one-new-week", "two-new-weeks"]
+)
+def test_a_write_whose_response_is_lost_is_still_the_runs_own_write(
+    table: PriceTable, faults: DynamoFaults, operation: str, newest: date
+) -> None:
+    """DynamoDB applies the write, the response is lost, the retry fails its condition: the run still owns it."""
+    with local_socrata(SOURCE_WEEKS) as socrata:
+        socrata.reveal_until(W1)
+        weekly_check(socrata.url, table.name)
+        socrata.reveal_until(newest)
+        faults.attempts.clear()
+        faults.fail(operation, LOST_RESPONSE, times=1)
+
+        result = weekly_check(socrata.url, table.name)
+
+    assert faults.attempts[operation] == 2, "the first attempt was applied, the client's retry found it stored"
+    assert result.written == [W2, W3][: [W2, W3].index(newest) + 1]
+    assert result.alerting is not None
+    assert (result.alerting.week, result.alerting.drops) == (newest, ("albany", "new_york_city"))

@@ -10,10 +10,13 @@ from typing import Any
 
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from botocore.compat import HTTPHeaders
+from botocore.httpsession import URLLib3Session
 
 # botocore's max_attempts counts retries: 5 retries after the first try (see gas_alerts/aws.py CLIENT_CONFIG).
 CLIENT_ATTEMPTS = 1 + 5
 ERROR_STATUS = {"ThrottlingException": 400, "ProvisionedThroughputExceededException": 400, "InternalServerError": 500}
+# Not an AWS error code: the request reaches DynamoDB and is applied, then its response is lost (a 500 is returned).
+LOST_RESPONSE = "LostResponse"
 
 
 class _Body:
@@ -50,6 +53,9 @@ class DynamoFaults:
         code = pending.pop(0) if pending else self.always.get(operation)
         if code is None:
             return None
+        if code == LOST_RESPONSE:
+            URLLib3Session().send(request)
+            code = "InternalServerError"
         body = json.dumps({"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": "injected fault"})
         headers = HTTPHeaders()
         headers["Content-Type"] = "application/x-amz-json-1.0"
