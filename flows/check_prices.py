@@ -9,7 +9,7 @@ from prefect import flow
 from prefect.states import Completed
 from pydantic import Field
 
-from gas_alerts.compare import LOOKBACK_WEEKS
+from gas_alerts.compare import HISTORY_WEEKS, LOOKBACK_WEEKS
 from gas_alerts.redaction import install_log_redaction
 from gas_alerts.run_report import expected_run_name
 from gas_alerts.settings import Settings
@@ -47,7 +47,7 @@ def check_gas_prices(
     weeks = fetch_prices(source, lookback_weeks)
     name_run_for_week(weeks[-1].week)
     for _ in range(WRITE_ATTEMPTS):
-        stored = read_stored_weeks(table, lookback_weeks, aws_credentials_block)
+        stored = read_stored_weeks(table, HISTORY_WEEKS, aws_credentials_block)
         plan = compare_weeks(weeks, stored, checked, now)
         result = write_new_weeks(plan, table, now, aws_credentials_block)
         if not result.conflict:

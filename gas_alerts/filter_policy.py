@@ -1,18 +1,130 @@
-"""SNS subscription filter policies on the alert message attributes (region, minimum drop)."""
+"""SNS filter policies on the alert attributes: built from a subscriber's choice, checked, and evaluated as SNS does.
+
+Replay evaluates the same policy a subscription would carry, so it selects exactly the alerts SNS would deliver.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from math import prod
 from typing import Any
 
-from gas_publisher.contract import ATTR_DROP_CENTS, ATTR_REGION, known_regions
+from gas_publisher.contract import (
+    ATTR_DROP_CENTS,
+    ATTR_DROP_PERCENT,
+    ATTR_LOW_WEEKS,
+    ATTR_PRICE,
+    ATTR_REGION,
+    known_regions,
+)
+
+# SNS's own limits on one filter policy (it refuses a subscription whose policy breaks one).
+MAX_KEYS = 5
+MAX_COMBINATIONS = 150
+MAX_DECIMAL_PLACES = 5
+# SNS accepts numeric filter values within these bounds.
+MAX_NUMBER = Decimal("1000000000")
+
+
+class FilterPolicyError(ValueError):
+    """A filter policy SNS would refuse, or a choice that cannot become one."""
+
+
+@dataclass(frozen=True)
+class SubscriberFilter:
+    """What one subscriber asks for: regions, and thresholds on the drop, the price and how low it is."""
+
+    regions: tuple[str, ...] = ()
+    min_drop_cents: Decimal | None = None
+    max_price: Decimal | None = None
+    min_drop_percent: Decimal | None = None
+    min_low_weeks: int | None = None
+
+    def policy(self) -> dict[str, Any]:
+        """The SNS filter policy on the message attributes; an empty policy means every alert."""
+        policy: dict[str, Any] = {}
+        if self.regions:
+            policy[ATTR_REGION] = sorted(set(known_regions(self.regions)))
+        rules = (
+            (ATTR_DROP_CENTS, ">=", self.min_drop_cents),
+            (ATTR_PRICE, "<=", self.max_price),
+            (ATTR_DROP_PERCENT, ">=", self.min_drop_percent),
+            (ATTR_LOW_WEEKS, ">=", self.min_low_weeks),
+        )
+        for attribute, operator, value in rules:
+            if value is not None and value > 0:
+                policy[attribute] = [{"numeric": [operator, _number(value)]}]
+        check_policy(policy)
+        return policy
 
 
 def filter_policy(regions: Sequence[str] | None = None, min_drop_cents: int | None = None) -> dict[str, Any]:
-    """The filter policy for a subscriber; an empty policy means every alert."""
-    policy: dict[str, Any] = {}
-    if regions:
-        policy[ATTR_REGION] = sorted(set(known_regions(regions)))
-    if min_drop_cents is not None and min_drop_cents > 0:
-        policy[ATTR_DROP_CENTS] = [{"numeric": [">=", min_drop_cents]}]
-    return policy
+    """The filter policy for a subscriber choosing regions and a minimum drop; an empty policy means every alert."""
+    return SubscriberFilter(
+        regions=tuple(regions or ()), min_drop_cents=Decimal(min_drop_cents) if min_drop_cents else None
+    ).policy()
+
+
+def check_policy(policy: Mapping[str, Any], subscriber: str = "the filter policy") -> None:
+    """Raise FilterPolicyError naming the subscriber if SNS would refuse this policy (keys, combinations, numbers)."""
+    if len(policy) > MAX_KEYS:
+        raise FilterPolicyError(f"{subscriber} has {len(policy)} keys; SNS allows at most {MAX_KEYS}")
+    combinations = prod(len(values) for values in policy.values())
+    if combinations > MAX_COMBINATIONS:
+        raise FilterPolicyError(
+            f"{subscriber} has {combinations} value combinations; SNS allows at most {MAX_COMBINATIONS}"
+        )
+    for key, values in policy.items():
+        for value in values:
+            for number in value.get("numeric", [])[1::2] if isinstance(value, Mapping) else ():
+                exponent = Decimal(str(number)).as_tuple().exponent
+                if isinstance(exponent, int) and -exponent > MAX_DECIMAL_PLACES:
+                    raise FilterPolicyError(
+                        f"{subscriber}: {key} {number} has more than {MAX_DECIMAL_PLACES} decimal places"
+                    )
+                if abs(Decimal(str(number))) > MAX_NUMBER:
+                    raise FilterPolicyError(f"{subscriber}: {key} {number} is beyond SNS's range")
+
+
+def admits(policy: Mapping[str, Any], attributes: Mapping[str, str]) -> bool:
+    """Whether SNS delivers a message with these attributes to a subscription with this policy.
+
+    Every key must match one of its values: a string equal to the attribute, or a numeric rule the attribute meets.
+    A message lacking a key's attribute does not match. This is the subset of the syntax the product writes.
+    """
+    for key, values in policy.items():
+        if key not in attributes or not any(_matches(value, attributes[key]) for value in values):
+            return False
+    return True
+
+
+def _matches(value: object, attribute: str) -> bool:
+    if isinstance(value, Mapping):
+        rule = value.get("numeric", [])
+        number = Decimal(attribute)
+        return all(
+            _compare(number, operator, Decimal(str(limit)))
+            for operator, limit in zip(rule[::2], rule[1::2], strict=True)
+        )
+    return value == attribute
+
+
+def _compare(number: Decimal, operator: str, limit: Decimal) -> bool:
+    tests = {
+        "=": number == limit,
+        ">=": number >= limit,
+        ">": number > limit,
+        "<=": number <= limit,
+        "<": number < limit,
+    }
+    if operator not in tests:
+        raise FilterPolicyError(f"numeric operator {operator!r} is not one the product uses")
+    return tests[operator]
+
+
+def _number(value: Decimal | int) -> int | float:
+    """A JSON number for the policy: whole numbers stay integers."""
+    as_decimal = Decimal(value)
+    return int(as_decimal) if as_decimal == as_decimal.to_integral_value() else float(as_decimal)

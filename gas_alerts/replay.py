@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
-from gas_alerts.compare import LOOKBACK_WEEKS, plan_check
+from gas_alerts.compare import HISTORY_WEEKS, LOOKBACK_WEEKS, plan_backfill, plan_check
+from gas_alerts.filter_policy import admits
 from gas_alerts.prices import WeekPrices
 from gas_publisher.alert import Alert, alerts_for
 from gas_publisher.contract import REGION_IDS
@@ -14,11 +16,22 @@ from gas_publisher.week import WeekRecord
 
 
 @dataclass(frozen=True)
+class Held:
+    """A value the data-quality guard held in a replayed week, with its reason."""
+
+    week: date
+    region: str
+    price: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class ReplayReport:
-    """The weeks walked and the alerts that would have been delivered, oldest first."""
+    """The weeks walked, the alerts that would have been delivered, and the values held, oldest first."""
 
     weeks: list[date] = field(default_factory=list)
     alerts: list[Alert] = field(default_factory=list)
+    held: list[Held] = field(default_factory=list)
     regions: tuple[str, ...] = REGION_IDS
 
     def per_region(self) -> dict[str, int]:
@@ -29,41 +42,50 @@ class ReplayReport:
         return counts
 
 
-def passes_filter(alert: Alert, min_drop_cents: int | None) -> bool:
-    """Whether a subscription with this minimum drop receives the alert (the SNS policy's `>=`)."""
-    return min_drop_cents is None or alert.drop_cents >= min_drop_cents
-
-
 def replay(
     history: Iterable[WeekPrices],
     *,
     start: date,
     end: date,
     regions: Collection[str] = REGION_IDS,
-    min_drop_cents: int | None = None,
+    policy: Mapping[str, Any] | None = None,
     lookback_weeks: int = LOOKBACK_WEEKS,
 ) -> ReplayReport:
-    """Run the weekly comparison for each week from `start` to `end`, as if the check had run every week."""
+    """Run the weekly check for each week from `start` to `end`, as if it had run every week on a kept table.
+
+    The weeks before `start` are the table as a backfill leaves it. Each replayed week then goes through
+    plan_check with the newest weeks as the source shows them, and its newest week is stored as the check
+    stores it, so the guard's verdicts carry from week to week. `policy` is an SNS filter policy, applied to
+    each alert's message attributes exactly as SNS applies it.
+    """
     ordered = sorted(history, key=lambda week: week.week)
+    first = next((index for index, week in enumerate(ordered) if week.week >= start), len(ordered))
+    table = list(plan_backfill(ordered[: first + 1], []).writes) if first else []
     report = ReplayReport(regions=tuple(region for region in REGION_IDS if region in regions))
-    for index, week in enumerate(ordered):
-        if not start <= week.week <= end:
-            continue
+    for index in range(first, len(ordered)):
+        week = ordered[index]
+        if week.week > end:
+            break
+        fetched = ordered[max(index - lookback_weeks + 1, 0) : index + 1]
+        plan = plan_check(fetched, table[-HISTORY_WEEKS:], regions=regions)
+        table += plan.writes
         report.weeks.append(week.week)
-        newest = _check_week(ordered, index, regions, lookback_weeks)
-        if newest is not None:
-            report.alerts.extend(alert for alert in alerts_for(newest) if passes_filter(alert, min_drop_cents))
+        newest = plan.newest
+        if newest is None:
+            continue
+        report.held.extend(_held(newest))
+        report.alerts.extend(
+            alert for alert in alerts_for(newest) if policy is None or admits(policy, _attribute_values(alert))
+        )
     return report
 
 
-def _check_week(
-    ordered: Sequence[WeekPrices], index: int, regions: Collection[str], lookback_weeks: int
-) -> WeekRecord | None:
-    """The week item the weekly check would have written when `ordered[index]` was the newest week."""
-    fetched = ordered[max(index - lookback_weeks + 1, 0) : index + 1]
-    earlier = ordered[max(index - lookback_weeks, 0) : index]
-    stored = [WeekRecord(week=week.week, prices=week.prices) for week in earlier]
-    return plan_check(fetched, stored, regions=regions).newest
+def _held(record: WeekRecord) -> list[Held]:
+    return [Held(record.week, region, str(record.prices[region]), reason) for region, reason in record.suspect.items()]
+
+
+def _attribute_values(alert: Alert) -> dict[str, str]:
+    return {name: value["StringValue"] for name, value in alert.message_attributes().items()}
 
 
 def history_from_table(records: Iterable[WeekRecord]) -> list[WeekPrices]:

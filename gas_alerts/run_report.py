@@ -10,12 +10,11 @@ from zoneinfo import ZoneInfo
 
 from gas_alerts.prices import WeekPrices
 from gas_publisher.alert import Alert
-from gas_publisher.contract import REGIONS
+from gas_publisher.contract import REGIONS, STATE_AVERAGE
 from gas_publisher.week import Revision
 
 NEW_YORK = ZoneInfo("America/New_York")
 SPARK = "▁▂▃▄▅▆▇█"
-STATE_AVERAGE = "new_york_state"
 DROP_EVENT = "gas-alerts.price.dropped"
 TABLE_ARTIFACT_KEY = "gas-prices-latest-week"
 TREND_ARTIFACT_KEY = "gas-price-trend"

@@ -14,11 +14,13 @@ from botocore.exceptions import ClientError
 from gas_alerts.compare import CheckPlan
 from gas_publisher.batching import batch_get
 from gas_publisher.contract import DATASET_ID, PARTITION_KEY, SORT_KEY
-from gas_publisher.week import Revision, WeekRecord, encode_prices, week_key
+from gas_publisher.week import Revision, WeekRecord, week_key
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
+# The attributes a week's comparison is stored in (gas_publisher.week.Comparison.to_attributes).
+COMPARISON_ATTRIBUTES = ("previous_week", "previous_prices", "drops", "suspect", "since", "low_weeks", "low_since")
 # DynamoDB accepts at most 100 operations in one transaction.
 MAX_TRANSACTION_ITEMS = 100
 # A backfill's conditional puts: how many run at once, and how many make one step of its progress.
@@ -198,17 +200,23 @@ def _revision_update(revision: Revision, seen_at: str, write_id: str = "") -> di
             names[f"#r{index}"] = region
             values[f":v{index}"] = {"N": str(price)}
             sets.append(f"#p.#r{index} = :v{index}")
-    if revision.previous_prices is not None:
-        names["#pp"] = "previous_prices"
-        values[":pp"] = encode_prices(revision.previous_prices)
-        sets.append("#pp = :pp")
-    if revision.drops is not None:
-        names["#d"] = "drops"
-        values[":d"] = {"L": [{"S": region} for region in revision.drops]}
-        sets.append("#d = :d")
+    if revision.comparison is not None:
+        # The whole comparison is replaced, each attribute set (or removed when its map is empty).
+        attributes = revision.comparison.to_attributes()
+        removed = []
+        for index, name in enumerate(COMPARISON_ATTRIBUTES):
+            names[f"#c{index}"] = name
+            if name in attributes:
+                values[f":c{index}"] = attributes[name]
+                sets.append(f"#c{index} = :c{index}")
+            else:
+                removed.append(f"#c{index}")
+    else:
+        removed = []
+    expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removed) if removed else "")
     return {
         "Key": week_key(revision.week),
-        "UpdateExpression": "SET " + ", ".join(sets),
+        "UpdateExpression": expression,
         "ConditionExpression": "#rev = :rev",
         "ExpressionAttributeNames": names,
         "ExpressionAttributeValues": values,

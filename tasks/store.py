@@ -19,7 +19,7 @@ def price_table(table_name: str, credentials_block: str | None) -> PriceTable:
 
 @task(name="read-stored-weeks", retries=2, retry_delay_seconds=[5, 30], cache_policy=NONE)
 def read_stored_weeks(table_name: str, limit: int, credentials_block: str | None = None) -> list[WeekRecord]:
-    """The newest stored weeks, in one Query."""
+    """The newest stored weeks, in one Query (the weeks before the new one, for its comparison and low weeks)."""
     return price_table(table_name, credentials_block).recent_weeks(limit)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated
 
 import typer
@@ -67,7 +68,16 @@ def replay(
     ] = None,
     regions: RegionsOption = None,
     min_drop_cents: Annotated[
-        int | None, typer.Option(min=1, help="Only count drops of at least this many cents, as a filter policy does.")
+        int | None, typer.Option(min=1, help="Only drops of at least this many cents, as a filter policy does.")
+    ] = None,
+    max_price: Annotated[
+        float | None, typer.Option(min=0.01, help="Only weeks whose new price is at most this, in $/gal (e.g. 3.00).")
+    ] = None,
+    min_drop_percent: Annotated[
+        float | None, typer.Option(min=0.1, help="Only drops of at least this percentage of the compared price.")
+    ] = None,
+    min_low_weeks: Annotated[
+        int | None, typer.Option(min=1, max=52, help="Only prices lower than in at least this many weeks before.")
     ] = None,
     source: Annotated[
         str | None,
@@ -75,22 +85,34 @@ def replay(
     ] = None,
     table: Annotated[str | None, typer.Option(help="Table name (default: $GAS_ALERTS_TABLE).")] = None,
 ) -> None:
-    """Print the alerts the weekly check would have sent for past weeks, and a count per region; writes nothing."""
+    """Print the alerts the weekly check would have sent for past weeks, the values it held, and a count per region."""
+    from gas_alerts.filter_policy import SubscriberFilter
     from gas_alerts.replay import replay as run_replay
 
     chosen = split_regions(regions)
     with friendly_errors():
+        subscriber = SubscriberFilter(
+            regions=tuple(chosen or ()),
+            min_drop_cents=_decimal(min_drop_cents),
+            max_price=_decimal(max_price),
+            min_drop_percent=_decimal(min_drop_percent),
+            min_low_weeks=min_low_weeks,
+        )
+        policy = subscriber.policy()
         history = _history(source, table)
         last = end.date() if end else max((week.week for week in history), default=start.date())
-        report = run_replay(
-            history,
-            start=start.date(),
-            end=last,
-            regions=chosen or REGION_IDS,
-            min_drop_cents=min_drop_cents,
-        )
+        report = run_replay(history, start=start.date(), end=last, regions=chosen or REGION_IDS, policy=policy)
     for alert in report.alerts:
-        console.print(f"{alert.week}  {alert.subject}  (was ${alert.previous_price:.2f}, -{alert.drop_percent}%)")
+        lows = f", lowest in {alert.low_weeks} weeks" if alert.low_weeks > 1 else ""
+        console.print(
+            f"{alert.week}  {alert.subject}  (was ${alert.previous_price:.2f} on {alert.previous_week}, "
+            f"-{alert.drop_percent}%{lows})",
+            soft_wrap=True,
+        )
+    for value in report.held:
+        console.print(
+            f"{value.week}  held {REGION_BY_ID[value.region].name} {value.price}: {value.reason}", soft_wrap=True
+        )
     counts = Table(title="Alerts per region")
     counts.add_column("region")
     counts.add_column("name")
@@ -98,10 +120,18 @@ def replay(
     for region, count in report.per_region().items():
         counts.add_row(region, REGION_BY_ID[region].name, str(count))
     console.print(counts)
-    threshold = f", drops of {min_drop_cents}¢ or more" if min_drop_cents else ""
+    threshold = f", filter {policy}" if policy else ""
     span = f"{report.weeks[0]} → {report.weeks[-1]}" if report.weeks else "no week in that range"
     weeks = "week" if len(report.weeks) == 1 else "weeks"
-    console.print(f"{len(report.alerts)} alerts in {len(report.weeks)} {weeks} ({span}){threshold}")
+    held = f", {len(report.held)} values held by the data-quality guard" if report.held else ""
+    console.print(
+        f"{len(report.alerts)} alerts in {len(report.weeks)} {weeks} ({span}){threshold}{held}", soft_wrap=True
+    )
+
+
+def _decimal(value: float | None) -> Decimal | None:
+    """A CLI number as the exact decimal a person typed (3.00 stays 3.00, not 2.99999...)."""
+    return None if value is None else Decimal(str(value))
 
 
 def _history(source: str | None, table: str | None) -> list[WeekPrices]:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from gas_publisher.contract import (
     ATTR_DROP_CENTS,
+    ATTR_DROP_PERCENT,
+    ATTR_LOW_WEEKS,
+    ATTR_PRICE,
     ATTR_REGION,
     DATASET_PAGE_URL,
     DATASET_TITLE,
@@ -22,6 +25,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sns.type_defs import MessageAttributeValueTypeDef, PublishBatchRequestEntryTypeDef
 
 CENT = Decimal("0.01")
+ONE_WEEK = timedelta(weeks=1)
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,11 @@ class Alert:
     price: Decimal
     previous_week: date
     previous_price: Decimal
+    # For how many weeks in a row, back from previous_week, the price had been higher, and since which week.
+    low_weeks: int = 0
+    low_since: date | None = None
+    # The data-quality guard held this region's value in the weeks between, so it compares with an older week.
+    held_between: bool = False
 
     @property
     def drop_cents(self) -> Decimal:
@@ -41,7 +50,7 @@ class Alert:
 
     @property
     def drop_percent(self) -> Decimal:
-        """The fall as a percentage of last week's price, one decimal place."""
+        """The fall as a percentage of the compared price, one decimal place."""
         return (100 * (self.previous_price - self.price) / self.previous_price).quantize(Decimal("0.1"))
 
     @property
@@ -55,6 +64,11 @@ class Alert:
         return f"{self.week.isoformat()}#{self.region}"
 
     @property
+    def since_last_week(self) -> bool:
+        """Whether the comparison is with the week just before (not an older week, after a held value)."""
+        return self.week - self.previous_week <= ONE_WEEK
+
+    @property
     def subject(self) -> str:
         """The email subject; SNS requires ASCII, so the cent sign is spelled out."""
         unit = "cent" if self.drop_cents == 1 else "cents"
@@ -63,14 +77,22 @@ class Alert:
     @property
     def body(self) -> str:
         """The plain-text email body."""
+        compared = "Last week" if self.since_last_week else "Compared with"
+        lines = [
+            f"Regular gasoline in {self.region_name} fell {self.drop_cents}¢ since {self.previous_week.isoformat()}, "
+            f"in the week of {self.week:%A %d %B %Y}.",
+            "",
+            f"  {f'This week ({self.week.isoformat()}):':<30}${_money(self.price)}/gal",
+            f"  {f'{compared} ({self.previous_week.isoformat()}):':<30}${_money(self.previous_price)}/gal",
+            f"  {'Change:':<30}-{self.drop_cents}¢ (-{self.drop_percent}%)",
+        ]
+        if self.low_weeks > 1 and self.low_since is not None:
+            lines.append(f"  Lowest in {self.low_weeks} weeks (since {self.low_since.isoformat()})")
+        if self.held_between:
+            lines += ["", "The source's value for the week in between could not be right, so it is left out."]
         return "\n".join(
             [
-                f"Regular gasoline in {self.region_name} fell {self.drop_cents}¢ "
-                f"in the week of {self.week:%A %d %B %Y}.",
-                "",
-                f"  This week ({self.week.isoformat()}):   ${_money(self.price)}/gal",
-                f"  Last week ({self.previous_week.isoformat()}):   ${_money(self.previous_price)}/gal",
-                f"  Change:                  -{self.drop_cents}¢ (-{self.drop_percent}%)",
+                *lines,
                 "",
                 f"Region: {self.region_name}",
                 f"Source: NY Open Data, {DATASET_TITLE}",
@@ -86,6 +108,9 @@ class Alert:
         return {
             ATTR_REGION: {"DataType": "String", "StringValue": self.region},
             ATTR_DROP_CENTS: {"DataType": "Number", "StringValue": str(self.drop_cents)},
+            ATTR_PRICE: {"DataType": "Number", "StringValue": str(_money(self.price))},
+            ATTR_DROP_PERCENT: {"DataType": "Number", "StringValue": str(self.drop_percent)},
+            ATTR_LOW_WEEKS: {"DataType": "Number", "StringValue": str(self.low_weeks)},
         }
 
     def publish_entry(self, entry_id: str) -> PublishBatchRequestEntryTypeDef:
@@ -108,12 +133,26 @@ def alerts_for(record: WeekRecord) -> list[Alert]:
     for region in record.drops:
         price = record.prices.get(region)
         previous = record.previous_prices.get(region)
-        if price is None or previous is None or not price < previous:
+        base_week = record.base_week(region)
+        if price is None or previous is None or base_week is None or not price < previous:
             raise MalformedItemError(f"drops lists {region} but its prices do not show a drop")
         # The flow never stores such prices; an image holding one was not written by it, and would not render.
         if not MIN_PLAUSIBLE_PRICE <= price < previous <= MAX_PLAUSIBLE_PRICE:
             raise MalformedItemError(f"{region} falling from {previous} to {price} is not a plausible drop")
-        alerts.append(Alert(record.week, region, price, record.previous_week, previous))
+        if not base_week < record.week:
+            raise MalformedItemError(f"{region} is compared with {base_week}, which is not before {record.week}")
+        alerts.append(
+            Alert(
+                week=record.week,
+                region=region,
+                price=price,
+                previous_week=base_week,
+                previous_price=previous,
+                low_weeks=record.low_weeks.get(region, 0),
+                low_since=record.low_since.get(region),
+                held_between=region in record.since,
+            )
+        )
     return alerts
 
 

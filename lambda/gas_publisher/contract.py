@@ -48,6 +48,8 @@ DATASET_TITLE: str = _CONTRACT["dataset"]["title"]
 DATASET_PAGE_URL: str = _CONTRACT["dataset"]["page_url"]
 DATASET_API_URL: str = _CONTRACT["dataset"]["api_url"]
 DATASET_CSV_URL: str = _CONTRACT["dataset"]["csv_url"]
+# The one series that averages the others; the data-quality guard checks it against the regions.
+STATE_AVERAGE: str = _CONTRACT["dataset"]["state_average_region"]
 
 PARTITION_KEY: str = _CONTRACT["table"]["partition_key"]
 SORT_KEY: str = _CONTRACT["table"]["sort_key"]
@@ -56,6 +58,9 @@ STREAM_VIEW_TYPE: str = _CONTRACT["table"]["stream_view_type"]
 
 ATTR_REGION: str = _CONTRACT["message_attributes"]["region"]["name"]
 ATTR_DROP_CENTS: str = _CONTRACT["message_attributes"]["drop_cents"]["name"]
+ATTR_PRICE: str = _CONTRACT["message_attributes"]["price"]["name"]
+ATTR_DROP_PERCENT: str = _CONTRACT["message_attributes"]["drop_percent"]["name"]
+ATTR_LOW_WEEKS: str = _CONTRACT["message_attributes"]["low_weeks"]["name"]
 
 HANDLER: str = _CONTRACT["lambda"]["handler"]
 # The names of the variables the handler reads; Terraform sets exactly these.

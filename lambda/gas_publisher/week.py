@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from gas_publisher.contract import DATASET_ID, PARTITION_KEY, REGION_BY_ID, SORT_KEY, is_known_region
 
@@ -15,6 +15,9 @@ AttributeValue = dict[str, Any]
 Item = dict[str, AttributeValue]
 # Far above any real revision count; the bound keeps int() of a hostile 9.9E+125 from building a huge integer.
 MAX_REV = 1_000_000
+# A stored reason is a line of text; anything longer was not written by the flow and is cut.
+MAX_TEXT = 300
+T = TypeVar("T")
 
 
 class MalformedItemError(ValueError):
@@ -30,19 +33,56 @@ class Origin(StrEnum):
 
 
 @dataclass(frozen=True)
-class Revision:
-    """A stored week to update: the source changed its values, or those of the week it was compared with.
+class Comparison:
+    """How a week compares with the trusted weeks before it (the data-quality guard decides what is trusted).
 
-    `old` and `new` hold each changed region's values (empty when only the comparison changed); `previous_prices`
-    and `drops`, when set, are the week's comparison re-derived from the current values of its previous week.
+    `suspect` holds each held value's reason; held values never alert and are never a later week's base.
+    `previous_prices` is each region's base: its last trusted value, from `previous_week` unless `since` names an
+    older week. `drops` are the regions below their base; `low_weeks` and `low_since` say, for each drop, for how
+    many weeks before (back from its base week) the region had been higher, and since which week.
+    """
+
+    suspect: Mapping[str, str] = field(default_factory=dict)
+    previous_week: date | None = None
+    previous_prices: Mapping[str, Decimal] = field(default_factory=dict)
+    since: Mapping[str, date] = field(default_factory=dict)
+    drops: tuple[str, ...] = ()
+    low_weeks: Mapping[str, int] = field(default_factory=dict)
+    low_since: Mapping[str, date] = field(default_factory=dict)
+
+    def fields(self) -> dict[str, Any]:
+        """The comparison as keyword arguments of a WeekRecord."""
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+    def to_attributes(self) -> Item:
+        """The comparison as item attributes; a map left empty is left out."""
+        item: Item = {"drops": {"L": [{"S": region} for region in self.drops]}}
+        if self.previous_week is not None:
+            item["previous_week"] = {"S": self.previous_week.isoformat()}
+            item["previous_prices"] = encode_prices(self.previous_prices)
+        optional = {
+            "suspect": {"M": {region: {"S": reason} for region, reason in self.suspect.items()}},
+            "since": _encode_dates(self.since),
+            "low_weeks": {"M": {region: {"N": str(count)} for region, count in self.low_weeks.items()}},
+            "low_since": _encode_dates(self.low_since),
+        }
+        item.update({name: value for name, value in optional.items() if value["M"]})
+        return item
+
+
+@dataclass(frozen=True)
+class Revision:
+    """A stored week to update: the source changed its values, or the comparison they take part in changed.
+
+    `old` and `new` hold each changed region's values (both empty when only the comparison changed). `comparison`,
+    when set, is the week's comparison derived again from the current values of it and the weeks before it.
     """
 
     week: date
     old: Mapping[str, Decimal]
     new: Mapping[str, Decimal]
     stored_rev: int
-    previous_prices: Mapping[str, Decimal] | None = None
-    drops: tuple[str, ...] | None = None
+    comparison: Comparison | None = None
 
     @property
     def changes_prices(self) -> bool:
@@ -64,7 +104,7 @@ class Revision:
 
 @dataclass(frozen=True)
 class WeekRecord:
-    """One week of prices as stored, with the previous week it was compared against."""
+    """One week of prices as stored, with how it compared with the trusted weeks before it (see Comparison)."""
 
     week: date
     prices: Mapping[str, Decimal]
@@ -77,13 +117,31 @@ class WeekRecord:
     rev: int = 0
     # Set by the write that stored the item, so a run can tell its own write from another run's.
     write_id: str = ""
+    suspect: Mapping[str, str] = field(default_factory=dict)
+    since: Mapping[str, date] = field(default_factory=dict)
+    low_weeks: Mapping[str, int] = field(default_factory=dict)
+    low_since: Mapping[str, date] = field(default_factory=dict)
+
+    @property
+    def comparison(self) -> Comparison:
+        """How this week compared with the weeks before it."""
+        return Comparison(**{name: getattr(self, name) for name in Comparison.__dataclass_fields__})
+
+    @property
+    def trusted(self) -> dict[str, Decimal]:
+        """The prices the guard did not hold."""
+        return {region: price for region, price in self.prices.items() if region not in self.suspect}
+
+    def base_week(self, region: str) -> date | None:
+        """The week a region was compared with."""
+        return self.since.get(region, self.previous_week)
 
     def to_item(self) -> Item:
         """Encode as a low-level DynamoDB item (the form PutItem and stream images use)."""
         item: Item = {
             **week_key(self.week),
             "prices": encode_prices(self.prices),
-            "drops": {"L": [{"S": region} for region in self.drops]},
+            **self.comparison.to_attributes(),
             "alert": {"BOOL": self.alert},
             "origin": {"S": self.origin},
             "rev": {"N": str(self.rev)},
@@ -92,9 +150,6 @@ class WeekRecord:
             item["recorded_at"] = {"S": self.recorded_at}
         if self.write_id:
             item["write_id"] = {"S": self.write_id}
-        if self.previous_week is not None:
-            item["previous_week"] = {"S": self.previous_week.isoformat()}
-            item["previous_prices"] = encode_prices(self.previous_prices)
         return item
 
     @classmethod
@@ -121,6 +176,10 @@ class WeekRecord:
             recorded_at=_string(item, "recorded_at") if "recorded_at" in item else "",
             write_id=_string(item, "write_id") if "write_id" in item else "",
             rev=_count(item.get("rev", {"N": "0"}), "rev"),
+            suspect=_region_map(item, "suspect", _text),
+            since=_region_map(item, "since", _day),
+            low_weeks=_region_map(item, "low_weeks", _count),
+            low_since=_region_map(item, "low_since", _day),
         )
 
 
@@ -132,6 +191,34 @@ def week_key(week: date) -> Item:
 def encode_prices(prices: Mapping[str, Decimal]) -> AttributeValue:
     """Encode region prices as a DynamoDB map of numbers."""
     return {"M": {region: {"N": str(price)} for region, price in prices.items()}}
+
+
+def _encode_dates(dates: Mapping[str, date]) -> AttributeValue:
+    return {"M": {region: {"S": day.isoformat()} for region, day in dates.items()}}
+
+
+def _region_map(item: Mapping[str, Any], name: str, decode: Callable[[object, str], T]) -> dict[str, T]:
+    """An optional map keyed by region (absent means empty), each value decoded and checked."""
+    value = item.get(name, {"M": {}})
+    if not isinstance(value, Mapping) or not isinstance(value.get("M"), Mapping):
+        raise MalformedItemError(f"{name} is not a map")
+    decoded: dict[str, T] = {}
+    for region, entry in value["M"].items():
+        if not is_known_region(region):
+            raise MalformedItemError(f"{name} names an unknown region: {str(region)[:40]!r}")
+        decoded[region] = decode(entry, f"{name}.{region}")
+    return decoded
+
+
+def _day(value: object, name: str) -> date:
+    return _date(_text(value, name), name)
+
+
+def _text(value: object, name: str) -> str:
+    if not isinstance(value, Mapping) or not isinstance(value.get("S"), str):
+        raise MalformedItemError(f"{name} is not a string")
+    text: str = value["S"]
+    return text[:MAX_TEXT]
 
 
 def _string(item: Mapping[str, Any], name: str) -> str:

@@ -92,4 +92,6 @@ def test_the_2023_02_13_error_and_its_correction_send_no_false_alert(
     stored_wrong = [WeekRecord(week=week.week, prices=week.prices) for week in wrong_weeks[:-1]]
     uncorrected = plan_check(wrong_weeks, stored_wrong, regions=("albany",)).newest
     assert uncorrected is not None
-    assert [alert.drop_cents for alert in alerts_for(uncorrected)] == [Decimal(31)], "what the error would have sent"
+    # Had the source never corrected it, the guard would still hold the wrong week: 7¢ since 2023-02-06, not 31¢.
+    [held_back] = alerts_for(uncorrected)
+    assert (held_back.drop_cents, held_back.previous_week) == (Decimal(7), date(2023, 2, 6))

@@ -7,7 +7,7 @@ from contextlib import AbstractContextManager, nullcontext
 from datetime import date
 
 from flows.check_prices import WRITE_ATTEMPTS
-from gas_alerts.compare import LOOKBACK_WEEKS
+from gas_alerts.compare import HISTORY_WEEKS, LOOKBACK_WEEKS
 from gas_alerts.store import WriteResult
 from gas_alerts.summary import BackfillSummary
 from gas_publisher.contract import REGION_IDS
@@ -33,7 +33,7 @@ def weekly_check(
     """check-gas-prices without Prefect: fetch, then read, compare and write until no other run interferes."""
     weeks = fetch_prices.fn(source, lookback_weeks)
     for attempt in range(1, WRITE_ATTEMPTS + 1):
-        stored = read_stored_weeks.fn(table_name, lookback_weeks)
+        stored = read_stored_weeks.fn(table_name, HISTORY_WEEKS)
         plan = compare_weeks.fn(weeks, stored, tuple(regions), now)
         with write_gate(attempt):
             result = write_new_weeks.fn(plan, table_name, now)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from typer.testing import CliRunner
 
 from gas_alerts import replay
 from gas_alerts.compare import CheckPlan, plan_check
+from gas_alerts.filter_policy import filter_policy
 from gas_alerts.prices import WeekPrices
 from gas_cli.app import app
 from gas_publisher.week import WeekRecord
@@ -66,7 +68,7 @@ def test_a_minimum_drop_keeps_drops_of_at_least_that_many_cents() -> None:
     """A drop of exactly the minimum is kept and smaller ones are not: the `>=` of the SNS filter policy."""
     everything = replay.replay(LATEST, start=date(2025, 1, 1), end=date(2025, 12, 31))
 
-    kept = replay.replay(LATEST, start=date(2025, 1, 1), end=date(2025, 12, 31), min_drop_cents=2)
+    kept = replay.replay(LATEST, start=date(2025, 1, 1), end=date(2025, 12, 31), policy=filter_policy(None, 2))
 
     assert kept.alerts == [alert for alert in everything.alerts if alert.drop_cents >= 2]
     assert any(alert.drop_cents == 2 for alert in kept.alerts)
@@ -83,14 +85,20 @@ def test_only_the_chosen_regions_alert_and_are_counted(regions: Collection[str])
     assert sum(report.per_region().values()) == len(report.alerts)
 
 
-@pytest.mark.parametrize(("snapshot", "large_drops"), [(FULL_HISTORY_CSV, 16), (LATEST_SNAPSHOT_CSV, 0)])
-def test_the_2023_02_13_error_shows_in_a_replay_of_the_uncorrected_copy_only(snapshot: Path, large_drops: int) -> None:
-    """On 2023-02-20 all 16 regions 'fell' 10¢ or more in the copy with the error, and none in the fixed copy."""
-    week = date(2023, 2, 20)
+@pytest.mark.parametrize(("snapshot", "held"), [(FULL_HISTORY_CSV, 17), (LATEST_SNAPSHOT_CSV, 0)])
+def test_the_2023_02_13_error_is_held_and_the_next_week_compares_with_the_last_trusted_week(
+    snapshot: Path, held: int
+) -> None:
+    """In the copy with the error, 2023-02-13 is held; every alert is within 5 cents of the corrected drop."""
+    corrected = {week.week: week.prices for week in LATEST}
 
-    report = replay.replay(snapshot_weeks(snapshot), start=week, end=week, min_drop_cents=10)
+    report = replay.replay(snapshot_weeks(snapshot), start=date(2023, 2, 13), end=date(2023, 2, 20))
 
-    assert len(report.alerts) == large_drops
+    assert len([value for value in report.held if value.week == date(2023, 2, 13)]) == held
+    assert report.alerts, "the real drops of 2023-02-20 still alert"
+    for alert in report.alerts:
+        true_drop = corrected[alert.previous_week][alert.region] - corrected[alert.week][alert.region]
+        assert abs(alert.previous_price - alert.price - true_drop) < Decimal("0.05"), alert.subject
 
 
 def test_the_command_replays_a_csv_with_a_filter_and_counts_per_region() -> None:
@@ -100,8 +108,8 @@ def test_the_command_replays_a_csv_with_a_filter_and_counts_per_region() -> None
     result = CliRunner().invoke(app, [*args, "--regions", "albany,new_york_city", "--min-drop-cents", "5"])
 
     assert result.exit_code == 0, result.output
-    assert "2023-02-20  Gas fell 31 cents in Albany: $3.54/gal" in result.output
-    assert "2023-02-20  Gas fell 28 cents in New York City: $3.54/gal" in result.output
-    assert "2023-02-27  Gas fell 6 cents in New York City: $3.48/gal" in result.output
+    assert "2023-02-20  Gas fell 7 cents in Albany: $3.54/gal  (was $3.61 on 2023-02-06" in result.output
+    assert "2023-02-20  Gas fell 10 cents in New York City: $3.54/gal  (was $3.64 on 2023-02-06" in result.output
+    assert "2023-02-27  Gas fell 6 cents in New York City: $3.48/gal  (was $3.54 on 2023-02-20" in result.output
     assert "Albany" in result.output
-    assert "3 alerts in 2 weeks (2023-02-20 → 2023-02-27), drops of 5¢ or more" in result.output
+    assert "3 alerts in 2 weeks (2023-02-20 → 2023-02-27), filter" in result.output
