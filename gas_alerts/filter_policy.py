@@ -14,9 +14,11 @@ from typing import Any
 from gas_publisher.contract import (
     ATTR_DROP_CENTS,
     ATTR_DROP_PERCENT,
+    ATTR_LARGEST_DROP_CENTS,
     ATTR_LOW_WEEKS,
     ATTR_PRICE,
     ATTR_REGION,
+    ATTR_REGIONS_FALLEN,
     known_regions,
 )
 
@@ -34,16 +36,27 @@ class FilterPolicyError(ValueError):
 
 @dataclass(frozen=True)
 class SubscriberFilter:
-    """What one subscriber asks for: regions, and thresholds on the drop, the price and how low it is."""
+    """What one subscriber asks for: per-region alerts narrowed by region and thresholds, or the weekly digest.
+
+    A digest subscriber gets one email a week on the digest topic, narrowed only by how many regions fell and
+    the largest drop; the per-region choices belong to the alert topic and are refused for a digest.
+    """
 
     regions: tuple[str, ...] = ()
     min_drop_cents: Decimal | None = None
     max_price: Decimal | None = None
     min_drop_percent: Decimal | None = None
     min_low_weeks: int | None = None
+    digest: bool = False
+    min_regions_fallen: int | None = None
+    min_largest_drop_cents: Decimal | None = None
 
     def policy(self) -> dict[str, Any]:
-        """The SNS filter policy on the message attributes; an empty policy means every alert."""
+        """The SNS filter policy on the message attributes; an empty policy means every message of the topic."""
+        if self.digest:
+            return self._digest_policy()
+        if self.min_regions_fallen or self.min_largest_drop_cents:
+            raise FilterPolicyError("min_regions_fallen and min_largest_drop_cents apply to the digest only")
         policy: dict[str, Any] = {}
         if self.regions:
             policy[ATTR_REGION] = sorted(set(known_regions(self.regions)))
@@ -53,11 +66,28 @@ class SubscriberFilter:
             (ATTR_DROP_PERCENT, ">=", self.min_drop_percent),
             (ATTR_LOW_WEEKS, ">=", self.min_low_weeks),
         )
-        for attribute, operator, value in rules:
-            if value is not None and value > 0:
-                policy[attribute] = [{"numeric": [operator, _number(value)]}]
-        check_policy(policy)
-        return policy
+        return _with_rules(policy, rules)
+
+    def _digest_policy(self) -> dict[str, Any]:
+        per_region = (self.regions, self.min_drop_cents, self.max_price, self.min_drop_percent, self.min_low_weeks)
+        if any(per_region):
+            raise FilterPolicyError(
+                "a digest lists every region that fell; regions and per-region thresholds are for alerts"
+            )
+        rules = (
+            (ATTR_REGIONS_FALLEN, ">=", self.min_regions_fallen),
+            (ATTR_LARGEST_DROP_CENTS, ">=", self.min_largest_drop_cents),
+        )
+        return _with_rules({}, rules)
+
+
+def _with_rules(policy: dict[str, Any], rules: Sequence[tuple[str, str, Decimal | int | None]]) -> dict[str, Any]:
+    """The policy with a numeric rule for each threshold that is set, checked against SNS's limits."""
+    for attribute, operator, value in rules:
+        if value is not None and value > 0:
+            policy[attribute] = [{"numeric": [operator, _number(value)]}]
+    check_policy(policy)
+    return policy
 
 
 def filter_policy(regions: Sequence[str] | None = None, min_drop_cents: int | None = None) -> dict[str, Any]:

@@ -61,11 +61,15 @@ ATTR_DROP_CENTS: str = _CONTRACT["message_attributes"]["drop_cents"]["name"]
 ATTR_PRICE: str = _CONTRACT["message_attributes"]["price"]["name"]
 ATTR_DROP_PERCENT: str = _CONTRACT["message_attributes"]["drop_percent"]["name"]
 ATTR_LOW_WEEKS: str = _CONTRACT["message_attributes"]["low_weeks"]["name"]
+# The weekly digest's attributes: how many regions fell, and the largest drop among them.
+ATTR_REGIONS_FALLEN: str = _CONTRACT["digest_attributes"]["regions_fallen"]["name"]
+ATTR_LARGEST_DROP_CENTS: str = _CONTRACT["digest_attributes"]["largest_drop_cents"]["name"]
 
 HANDLER: str = _CONTRACT["lambda"]["handler"]
 # The names of the variables the handler reads; Terraform sets exactly these.
 ENV_TABLE_NAME: str = _CONTRACT["lambda"]["environment"]["table_name"]
 ENV_TOPIC_ARN: str = _CONTRACT["lambda"]["environment"]["topic_arn"]
+ENV_DIGEST_TOPIC_ARN: str = _CONTRACT["lambda"]["environment"]["digest_topic_arn"]
 ENV_LOG_LEVEL: str = _CONTRACT["lambda"]["environment"]["log_level"]
 HANDLER_ENVIRONMENT: tuple[str, ...] = tuple(_CONTRACT["lambda"]["environment"].values())
 
