@@ -205,7 +205,18 @@ def lambda_package() -> tuple[int, int]:
 def load_settings() -> Settings:
     """Resource names of the load run, its outbox and state in a temporary folder."""
     folder = Path(tempfile.mkdtemp(prefix="gas-alerts-bench-"))
-    return Settings("bench-load", "bench-load-drops", "", "bench-load-inbox", "bench-load-dlq", folder, folder, None)
+    return Settings(
+        table_name="bench-load",
+        topic_name="bench-load-drops",
+        topic_arn="",
+        inbox_queue="bench-load-inbox",
+        digest_topic_name="bench-load-digest",
+        digest_inbox_queue="bench-load-digest-inbox",
+        dead_letter_queue="bench-load-dlq",
+        outbox=folder,
+        state_dir=folder,
+        app_token=None,
+    )
 
 
 def calls_text(calls: Counter[str]) -> str:

@@ -12,7 +12,9 @@ ENVIRONMENT: tuple[tuple[str, str, str], ...] = (
     ("GAS_ALERTS_TABLE", "gas-alerts-prices", "DynamoDB table holding the weekly prices"),
     ("GAS_ALERTS_TOPIC", "gas-alerts-price-drops", "SNS topic the alerts are published to"),
     ("GAS_ALERTS_TOPIC_ARN", "", "the topic's ARN, when it cannot be looked up by name"),
+    ("GAS_ALERTS_DIGEST_TOPIC", "gas-alerts-weekly-digest", "SNS topic the weekly digest is published to"),
     ("GAS_ALERTS_INBOX_QUEUE", "gas-alerts-inbox", "local SQS queue subscribed to the topic"),
+    ("GAS_ALERTS_DIGEST_INBOX", "gas-alerts-digest-inbox", "local SQS queue subscribed to the digest topic"),
     ("GAS_ALERTS_DLQ", "gas-alerts-publisher-dlq", "SQS queue for stream batches that kept failing"),
     ("GAS_ALERTS_OUTBOX", "outbox", "folder the local delivery writes .eml files to"),
     ("GAS_ALERTS_STATE_DIR", ".gas-alerts", "folder for the stream checkpoint and local logs"),
@@ -29,6 +31,8 @@ class Settings:
     topic_name: str
     topic_arn: str
     inbox_queue: str
+    digest_topic_name: str
+    digest_inbox_queue: str
     dead_letter_queue: str
     outbox: Path
     state_dir: Path
@@ -43,6 +47,8 @@ class Settings:
             topic_name=value["GAS_ALERTS_TOPIC"],
             topic_arn=value["GAS_ALERTS_TOPIC_ARN"],
             inbox_queue=value["GAS_ALERTS_INBOX_QUEUE"],
+            digest_topic_name=value["GAS_ALERTS_DIGEST_TOPIC"],
+            digest_inbox_queue=value["GAS_ALERTS_DIGEST_INBOX"],
             dead_letter_queue=value["GAS_ALERTS_DLQ"],
             outbox=Path(value["GAS_ALERTS_OUTBOX"]).resolve(),
             state_dir=Path(value["GAS_ALERTS_STATE_DIR"]).resolve(),
@@ -55,6 +61,8 @@ class Settings:
             "GAS_ALERTS_TABLE": self.table_name,
             "GAS_ALERTS_TOPIC": self.topic_name,
             "GAS_ALERTS_INBOX_QUEUE": self.inbox_queue,
+            "GAS_ALERTS_DIGEST_TOPIC": self.digest_topic_name,
+            "GAS_ALERTS_DIGEST_INBOX": self.digest_inbox_queue,
             "GAS_ALERTS_DLQ": self.dead_letter_queue,
             "GAS_ALERTS_OUTBOX": str(self.outbox),
             "GAS_ALERTS_STATE_DIR": str(self.state_dir),

@@ -70,6 +70,8 @@ def settings(moto_endpoint: str, tmp_path: Path) -> Settings:
         topic_name=f"drops-{suffix}",
         topic_arn="",
         inbox_queue=f"inbox-{suffix}",
+        digest_topic_name=f"digest-{suffix}",
+        digest_inbox_queue=f"digest-inbox-{suffix}",
         dead_letter_queue=f"dlq-{suffix}",
         outbox=tmp_path / "outbox",
         state_dir=tmp_path / "state",
