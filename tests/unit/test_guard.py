@@ -359,6 +359,28 @@ def test_low_weeks_stops_at_52() -> None:
     assert (comparison.low_weeks[region], comparison.low_since[region]) == (52, since)
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: compare._weeks_higher counts within before[:HISTORY_WEEKS], so a held week in between uses up one "
+    "of the 52 and a year-long low after a hold reads 51 (a `low_weeks >= 52` filter then misses it)",
+)
+def test_low_weeks_reaches_52_after_a_held_week() -> None:
+    """A drop compared across a held week still counts up to 52 trusted weeks back from its base week."""
+    case = isolated("published", date(2008, 11, 3), NYC, "0.40")
+    price = prices_of(case.copy, case.after)[NYC]
+    oldest = week_before(case.copy, case.before, 51)
+    assert all(
+        earlier > price for earlier in prices_between(case.copy, NYC, week_before(case.copy, oldest), case.before)
+    )
+    steps = {step.week: step for step in walk(case.published, {}, REGION_IDS)}
+    assert steps[case.week].judged.suspect.keys() == {NYC}
+
+    comparison = steps[case.after].comparison
+
+    assert comparison.since[NYC] == case.before
+    assert (comparison.low_weeks[NYC], comparison.low_since[NYC]) == (52, oldest)
+
+
 def trusted_before(copy: str, day: date) -> list[dict[str, Decimal]]:
     """The trusted prices of the weeks before `day`, newest first, as the guard reads them."""
     earlier = [step.judged.trusted for week, step in walked(copy).items() if week < day]
