@@ -15,7 +15,8 @@ from itertools import pairwise
 from pathlib import Path
 from textwrap import wrap
 
-from gas_alerts.compare import find_drops, walk
+from gas_alerts.compare import Step, find_drops, walk
+from gas_alerts.guard import GUARD_WEEKS, find_suspects
 from gas_alerts.prices import WeekPrices, parse_rows
 from gas_alerts.replay import replay
 from gas_alerts.source import rows_from_csv
@@ -237,6 +238,83 @@ def print_many_falling(corrected: Sequence[WeekPrices], guarded: Sequence[Sent])
         print(f"    {region:16} {before[region]} -> {now[region]}  {cents(before[region] - now[region]):>4}  {alerted}")
 
 
+@dataclass(frozen=True)
+class Injection:
+    """An error placed in a real week: which series it moves, and by how much."""
+
+    label: str
+    delta: Decimal
+    # How many regions it moves together, in the dataset's order; None: each region alone, in turn.
+    regions: int | None
+    with_state: bool = False
+
+    def targets(self, prices: Prices) -> list[list[str]]:
+        """The groups of series to move in one week, one injection each."""
+        regions = [region for region in REGION_IDS if region != STATE_AVERAGE and region in prices]
+        if self.regions is None:
+            return [[region] for region in regions]
+        return [[*([STATE_AVERAGE] if self.with_state else []), *regions[: self.regions]]]
+
+
+INJECTIONS = (
+    Injection("one region +0.40", Decimal("0.40"), None),
+    Injection("one region -0.40", Decimal("-0.40"), None),
+    Injection("one region +0.30", Decimal("0.30"), None),
+    Injection("one region +0.20", Decimal("0.20"), None),
+    Injection("4 regions +0.40", Decimal("0.40"), 4),
+    Injection("8 regions +0.30 (about half)", Decimal("0.30"), 8),
+    Injection("8 regions +0.40 (about half)", Decimal("0.40"), 8),
+    Injection("all 16 regions +0.30, state right", Decimal("0.30"), 16),
+    Injection("all 16 regions -0.30, state right", Decimal("-0.30"), 16),
+    Injection("all 17 series +0.30 alike", Decimal("0.30"), 16, with_state=True),
+)
+
+
+@dataclass(frozen=True)
+class Tally:
+    """What the guard did with one kind of injected error, over every week it was tried in."""
+
+    tried: int = 0
+    all_held: int = 0
+    none_held: int = 0
+    others_held: int = 0
+
+    def add(self, group: Sequence[str], held: Mapping[str, str]) -> Tally:
+        """This tally with one more try, whose error moved `group` and whose verdict held `held`."""
+        return Tally(
+            self.tried + 1,
+            self.all_held + all(series in held for series in group),
+            self.none_held + (not held),
+            self.others_held + bool(set(held) - set(group)),
+        )
+
+
+def tally(injection: Injection, steps: Sequence[Step]) -> Tally:
+    """Inject the error into each week in turn and judge it against the trusted weeks before it."""
+    result = Tally()
+    for index in range(1, len(steps)):
+        history = [step.judged.trusted for step in reversed(steps[max(index - GUARD_WEEKS, 0) : index])]
+        prices = steps[index].judged.prices
+        for group in injection.targets(prices):
+            # A series with no trusted value in the weeks read has no base: a new region's first values.
+            if not any(series in week for week in history for series in group):
+                continue
+            moved = {**prices, **{series: prices[series] + injection.delta for series in group}}
+            result = result.add(group, find_suspects(moved, history))
+    return result
+
+
+def print_injected(corrected: Sequence[WeekPrices]) -> None:
+    """Errors injected into each week of the corrected copy, judged against the trusted weeks before it."""
+    steps = walk(corrected, {}, REGION_IDS)
+    print(f"Errors injected into each week of {CORRECTED.name}, judged against the trusted weeks before it:")
+    print(f"  {'':38}{'tried':>7}{'all held':>10}{'none held':>11}{'others held':>13}")
+    for injection in INJECTIONS:
+        counts = tally(injection, steps)
+        others = str(counts.others_held) if injection.regions is None else "-"
+        print(f"  {injection.label:38}{counts.tried:>7}{counts.all_held:>10}{counts.none_held:>11}{others:>13}")
+
+
 def main() -> None:
     """Print the figures docs/data-quality.md quotes."""
     published, corrected = load(PUBLISHED), load(CORRECTED)
@@ -246,6 +324,8 @@ def main() -> None:
     print_held(CORRECTED.name, corrected)
     print()
     print_many_falling(corrected, guarded.alerts)
+    print()
+    print_injected(corrected)
 
 
 if __name__ == "__main__":
