@@ -30,6 +30,7 @@ NYC = "new_york_city"
 WRONG_WEEK = date(2023, 2, 13)
 WRONG_SYRACUSE = date(2023, 9, 18)
 ONE_WEEK = timedelta(weeks=1)
+CENT = Decimal("0.01")
 
 Prices = Mapping[str, Decimal]
 
@@ -245,6 +246,27 @@ def test_the_published_errors_are_held_for_what_is_wrong_with_them(
 
     assert suspect
     assert all(reason.startswith(expected) for reason in suspect.values()), suspect
+
+
+def test_replaying_the_published_copy_sends_no_alert_5_cents_off_the_corrected_drop() -> None:
+    """Week by week over 2017-2023 as published, every alert is within 5 cents of the corrected drop over its span."""
+    first, last = COPIES["corrected"][0].week, COPIES["published"][-1].week
+    corrected = {week.week: week.prices for week in COPIES["corrected"]}
+    published = [week for week in COPIES["published"] if first <= week.week <= last]
+
+    report = replay(published, start=first, end=last)
+
+    true_drops = {
+        alert: corrected[alert.previous_week][alert.region] - corrected[alert.week][alert.region]
+        for alert in report.alerts
+    }
+    off = [
+        alert.subject
+        for alert, drop in true_drops.items()
+        if abs(alert.previous_price - alert.price - drop) >= 5 * CENT
+    ]
+    assert report.alerts
+    assert off == []
 
 
 @pytest.mark.parametrize("copy", ["published", "corrected"])
