@@ -104,6 +104,12 @@ def uniform(copy: str, day: date, delta: str) -> Case:
     return Case(copy, day, wrong, tuple(true.items()), INCONSISTENT)
 
 
+def state_alone(copy: str, day: date, delta: str) -> Case:
+    """The state average published `delta` away from its true value, the regions right."""
+    true = prices_of(copy, day)[STATE_AVERAGE]
+    return Case(copy, day, ((STATE_AVERAGE, true + Decimal(delta)),), ((STATE_AVERAGE, true),), INCONSISTENT)
+
+
 def real(day: date, kind: str) -> Case:
     """An error of the as-published copy, with the values the corrected copy gives that week."""
     published, corrected = prices_of("published", day), prices_of("corrected", day)
@@ -131,6 +137,8 @@ INJECTED = [
     pytest.param(uniform("published", date(2016, 8, 15), "0.30"), id="2016-08-15-all-regions+0.30"),
     pytest.param(uniform("corrected", date(2020, 6, 1), "0.30"), id="2020-06-01-all-regions+0.30"),
     pytest.param(uniform("corrected", date(2024, 9, 9), "0.30"), id="2024-09-09-all-regions+0.30"),
+    pytest.param(state_alone("published", date(2009, 5, 4), "0.40"), id="2009-05-04-state-average+0.40"),
+    pytest.param(state_alone("corrected", date(2021, 10, 4), "-0.30"), id="2021-10-04-state-average-0.30"),
 ]
 PUBLISHED_ERRORS = [
     pytest.param(real(WRONG_WEEK, INCONSISTENT), id="2023-02-13-all-regions-high"),
