@@ -13,10 +13,19 @@ from datetime import date
 from decimal import Decimal
 from itertools import pairwise
 from pathlib import Path
+from statistics import median
 from textwrap import wrap
 
 from gas_alerts.compare import Step, find_drops, walk
-from gas_alerts.guard import GUARD_WEEKS, find_suspects
+from gas_alerts.guard import (
+    GUARD_WEEKS,
+    MIN_OTHERS,
+    REGION_LIMIT_OLDER_BASE,
+    REGION_LIMIT_ONE_WEEK,
+    STATE_LIMIT_OLDER_BASE,
+    STATE_LIMIT_ONE_WEEK,
+    find_suspects,
+)
 from gas_alerts.prices import WeekPrices, parse_rows
 from gas_alerts.replay import replay
 from gas_alerts.source import rows_from_csv
@@ -315,6 +324,93 @@ def print_injected(corrected: Sequence[WeekPrices]) -> None:
         print(f"  {injection.label:38}{counts.tried:>7}{counts.all_held:>10}{counts.none_held:>11}{others:>13}")
 
 
+@dataclass(frozen=True)
+class Deviation:
+    """How far one series' move departed from the median move of the regions (the others, for a region)."""
+
+    week: date
+    series: str
+    span: int
+    deviation: Decimal
+    spread: Decimal
+
+
+def deviations(weeks: Sequence[WeekPrices], span: int) -> list[Deviation]:
+    """Every series' deviation over `span` rows, measured from the same base row for all series, as the guard does."""
+    found = []
+    for base, now in zip(weeks, weeks[span:], strict=False):
+        moves = {series: price - base.prices[series] for series, price in now.prices.items() if series in base.prices}
+        for series, move in moves.items():
+            others = [other for name, other in moves.items() if name not in {series, STATE_AVERAGE}]
+            if len(others) < MIN_OTHERS:
+                continue
+            centre = median(others)
+            spread = median(abs(other - centre) for other in others)
+            found.append(Deviation(now.week, series, span, abs(move - centre), spread))
+    return found
+
+
+def percentile(values: Sequence[Decimal], share: Decimal) -> Decimal:
+    """The value below which `share` percent of the values lie, interpolating linearly between ranks."""
+    ordered = sorted(values)
+    rank = share / 100 * (len(ordered) - 1)
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def print_legitimate(published: Sequence[WeekPrices], corrected: Sequence[WeekPrices]) -> None:
+    """The legitimate deviations of 2007-2026 that the guard's limits sit above, and their spread."""
+    weeks = [week for week in published if week.week < corrected[0].week] + list(corrected)
+    rows = {span: deviations(weeks, span) for span in range(1, GUARD_WEEKS + 1)}
+    print(f"Legitimate moves, {weeks[0].week} -> {weeks[-1].week} ({len(weeks)} weeks: {PUBLISHED.name} before")
+    print(f"{corrected[0].week}, then {CORRECTED.name}, so neither published error is in it):")
+    print(
+        f"  |move - median of the regions' moves|{'n':>8}{'p50':>7}{'p99':>7}{'p99.9':>7}{'max':>7}  where{'limit':>33}"
+    )
+    groups = (
+        ("regions, one week", False, (1,), REGION_LIMIT_ONE_WEEK),
+        ("regions, base 2-4 weeks old", False, range(2, GUARD_WEEKS + 1), REGION_LIMIT_OLDER_BASE),
+        ("state average, one week", True, (1,), STATE_LIMIT_ONE_WEEK),
+        ("state average, base 2-4 weeks old", True, range(2, GUARD_WEEKS + 1), STATE_LIMIT_OLDER_BASE),
+    )
+    for label, state, spans, limit in groups:
+        chosen = [row for span in spans for row in rows[span] if (row.series == STATE_AVERAGE) is state]
+        values = [row.deviation for row in chosen]
+        top = max(chosen, key=lambda row: row.deviation)
+        where = f"{top.week} {top.series}" + ("" if len(spans) == 1 else f" ({top.span} wks)")
+        quantiles = "".join(f"{percentile(values, Decimal(share)):>7.3f}" for share in ("50", "99", "99.9"))
+        print(f"  {label:37}{len(values):>8}{quantiles}{top.deviation:>7.3f}  {where:36}{limit:>5}")
+    print_spread(rows)
+    print_range(weeks)
+
+
+def print_spread(rows: Mapping[int, Sequence[Deviation]]) -> None:
+    """The spread of the regions' moves, and how many spreads apart a legitimate deviation ever got."""
+    one_week = rows[1]
+    print(f"  largest spread (MAD) of the regions' one-week moves: {max(row.spread for row in one_week)}")
+    for label, state, spans in (("regions, one week", False, (1,)), ("state average, any base", True, rows)):
+        wide = [row for span in spans for row in rows[span] if (row.series == STATE_AVERAGE) is state]
+        ratio = max(row.deviation / row.spread for row in wide if row.spread >= Decimal("0.02"))
+        print(f"  largest deviation / MAD where the MAD is 0.02 or more, {label}: {ratio:.1f}")
+
+
+def print_range(weeks: Sequence[WeekPrices]) -> None:
+    """Whether a legitimate state average ever left its regions' range, and how close it came."""
+    margins = []
+    for week in weeks:
+        regions = [price for series, price in week.prices.items() if series != STATE_AVERAGE]
+        state = week.prices.get(STATE_AVERAGE)
+        if state is not None and regions:
+            margins.append((min(state - min(regions), max(regions) - state), len(regions), week.week))
+    outside = [margin for margin in margins if margin[0] < 0]
+    closest = min(margins)
+    print(
+        f"  state average outside its regions' range: {len(outside)} weeks; closest inside: {closest[0]} "
+        f"({closest[2]}, {closest[1]} regions)"
+    )
+
+
 def main() -> None:
     """Print the figures docs/data-quality.md quotes."""
     published, corrected = load(PUBLISHED), load(CORRECTED)
@@ -324,6 +420,8 @@ def main() -> None:
     print_held(CORRECTED.name, corrected)
     print()
     print_many_falling(corrected, guarded.alerts)
+    print()
+    print_legitimate(published, corrected)
     print()
     print_injected(corrected)
 
