@@ -273,6 +273,8 @@ INJECTIONS = (
     Injection("4 regions +0.40", Decimal("0.40"), 4),
     Injection("8 regions +0.30 (about half)", Decimal("0.30"), 8),
     Injection("8 regions +0.40 (about half)", Decimal("0.40"), 8),
+    Injection("9 regions +0.30 (a majority)", Decimal("0.30"), 9),
+    Injection("12 regions +0.30", Decimal("0.30"), 12),
     Injection("all 16 regions +0.30, state right", Decimal("0.30"), 16),
     Injection("all 16 regions -0.30, state right", Decimal("-0.30"), 16),
     Injection("all 17 series +0.30 alike", Decimal("0.30"), 16, with_state=True),
