@@ -32,7 +32,9 @@ from gas_local.moto_server import local_aws
 from gas_local.provision import ensure_table
 from gas_local.socrata import LocalSocrata, local_socrata
 from gas_publisher.batching import BATCH_WRITE_LIMIT
-from gas_publisher.handler import PUBLISH_BATCH_LIMIT, Publisher, process_batch
+from gas_publisher.handler import process_batch
+from gas_publisher.pacing import MESSAGES_PER_SECOND
+from gas_publisher.publisher import Publisher
 from gas_publisher.week import WeekRecord
 from tests.support.load import run_load
 from tests.support.steps import backfill, weekly_check
@@ -278,7 +280,7 @@ def main() -> None:
         )
         print(
             f"  AWS calls          {calls_text(sent.calls)} "
-            f"(ceil({records}/{PUBLISH_BATCH_LIMIT}) = {math.ceil(records / PUBLISH_BATCH_LIMIT)})"
+            f"(ceil({records}/{MESSAGES_PER_SECOND}) = {math.ceil(records / MESSAGES_PER_SECOND)})"
         )
         print(f"  redelivered batch  {redelivered.seconds:.2f} s, {calls_text(redelivered.calls)} (nothing re-sent)")
 

@@ -18,8 +18,11 @@ from gas_publisher.week import Comparison, Origin, Revision, WeekRecord
 
 # How many of the newest weeks a check fetches: enough to see the source's recent revisions.
 LOOKBACK_WEEKS = 8
-# How many stored weeks a check reads (one Query): `low_weeks` counts at most this far back.
-HISTORY_WEEKS = 52
+# `low_weeks` counts at most this many trusted weeks back.
+LOW_WEEKS_CAP = 52
+# How many stored weeks a check reads (one Query with this Limit, whatever the history's size): 52 trusted
+# weeks for low_weeks, even across the GUARD_WEEKS a held value can span.
+HISTORY_WEEKS = LOW_WEEKS_CAP + GUARD_WEEKS
 
 Prices = Mapping[str, Decimal]
 
@@ -125,8 +128,8 @@ def compare(current: Judged, before: Sequence[Judged], regions: Collection[str] 
     bases = dict(previous.trusted)
     since: dict[str, date] = {}
     for region in current.trusted:
-        if region in bases:
-            continue
+        if region in bases or region not in previous.suspect:
+            continue  # compared with last week, or not published last week: then there is nothing to compare
         for earlier in before[1:]:
             if region in earlier.trusted:
                 bases[region], since[region] = earlier.trusted[region], earlier.week
@@ -149,10 +152,12 @@ def compare(current: Judged, before: Sequence[Judged], regions: Collection[str] 
 def _weeks_higher(region: str, price: Decimal, before: Sequence[Judged], base: date | None) -> tuple[int, date]:
     """For how many weeks in a row, back from the base week, the region's trusted price was higher, and since when.
 
-    Weeks without a trusted value for the region are passed over; the count stops at HISTORY_WEEKS.
+    Weeks without a trusted value for the region are passed over; the count stops at LOW_WEEKS_CAP.
     """
     count, first = 0, before[0].week
-    for earlier in before[:HISTORY_WEEKS]:
+    for earlier in before:
+        if count == LOW_WEEKS_CAP:
+            break
         if base is not None and earlier.week > base:
             continue
         value = earlier.trusted.get(region)

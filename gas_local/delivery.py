@@ -11,11 +11,17 @@ from botocore.exceptions import ClientError
 from gas_alerts import aws
 from gas_alerts.settings import Settings
 from gas_local.environment import patched_environment
-from gas_local.inbox import deliver_inbox
+from gas_local.inbox import RateWatch, deliver_inbox
 from gas_local.outbox import DeliveredAlert
 from gas_local.provision import find_topic_arn
 from gas_local.stream_runner import Checkpoint, DeliveryStats, StreamRunner, sqs_dead_letter
-from gas_publisher.contract import ENV_LOG_LEVEL, ENV_TABLE_NAME, ENV_TOPIC_ARN, stream_filter_pattern
+from gas_publisher.contract import (
+    ENV_DIGEST_TOPIC_ARN,
+    ENV_LOG_LEVEL,
+    ENV_TABLE_NAME,
+    ENV_TOPIC_ARN,
+    stream_filter_pattern,
+)
 from gas_publisher.handler import lambda_handler
 
 if TYPE_CHECKING:
@@ -28,9 +34,16 @@ class NotProvisionedError(RuntimeError):
     """A resource the local delivery needs does not exist on the endpoint."""
 
 
-def lambda_environment(table_name: str, topic_arn: str, log_level: str = "INFO") -> dict[str, str]:
+def lambda_environment(
+    table_name: str, topic_arn: str, digest_topic_arn: str, log_level: str = "INFO"
+) -> dict[str, str]:
     """The environment Terraform gives the publisher function."""
-    return {ENV_TABLE_NAME: table_name, ENV_TOPIC_ARN: topic_arn, ENV_LOG_LEVEL: log_level}
+    return {
+        ENV_TABLE_NAME: table_name,
+        ENV_TOPIC_ARN: topic_arn,
+        ENV_DIGEST_TOPIC_ARN: digest_topic_arn,
+        ENV_LOG_LEVEL: log_level,
+    }
 
 
 def publisher_handler(environment: dict[str, str]) -> Any:
@@ -44,13 +57,26 @@ def publisher_handler(environment: dict[str, str]) -> Any:
 
 
 @dataclass
+class Inbox:
+    """A local queue subscribed to a topic, standing in for one email subscription, and its rate watch."""
+
+    url: str
+    watch: RateWatch
+
+
+@dataclass
 class LocalDelivery:
-    """The stream runner plus the inbox: everything between a table write and an email."""
+    """The stream runner plus the inboxes: everything between a table write and an email."""
 
     runner: StreamRunner
     sqs: SQSClient
-    inbox_url: str
+    inboxes: list[Inbox]
     outbox: Path
+
+    @property
+    def inbox_url(self) -> str:
+        """The alert topic's inbox."""
+        return self.inboxes[0].url
 
     @classmethod
     def connect(
@@ -60,29 +86,49 @@ class LocalDelivery:
         sqs = aws.sqs()
         try:
             stream_arn = aws.dynamodb().describe_table(TableName=settings.table_name)["Table"]["LatestStreamArn"]
-            inbox_url = sqs.get_queue_url(QueueName=settings.inbox_queue)["QueueUrl"]
+            queues = [sqs.get_queue_url(QueueName=name)["QueueUrl"] for name in _inbox_names(settings)]
             dead_letter_url = sqs.get_queue_url(QueueName=settings.dead_letter_queue)["QueueUrl"]
         except (ClientError, KeyError) as error:
             raise NotProvisionedError(
                 f"local resources are missing ({type(error).__name__}); run `gas-alerts local provision` first"
             ) from error
         topic_arn = settings.topic_arn or find_topic_arn(aws.sns(), settings.topic_name)
-        if not topic_arn:
-            raise NotProvisionedError(f"topic {settings.topic_name} not found; run `gas-alerts local provision` first")
+        digest_topic_arn = find_topic_arn(aws.sns(), settings.digest_topic_name)
+        if not topic_arn or not digest_topic_arn:
+            missing = settings.topic_name if not topic_arn else settings.digest_topic_name
+            raise NotProvisionedError(f"topic {missing} not found; run `gas-alerts local provision` first")
+        environment = lambda_environment(settings.table_name, topic_arn, digest_topic_arn, log_level)
         runner = StreamRunner(
             streams=aws.dynamodb_streams(),
             stream_arn=stream_arn,
-            handler=publisher_handler(lambda_environment(settings.table_name, topic_arn, log_level)),
+            handler=publisher_handler(environment),
             checkpoint=Checkpoint(settings.state_dir / CHECKPOINT_FILE),
             pattern=stream_filter_pattern(),
             batch_size=batch_size,
             max_retry_attempts=max_retry_attempts,
             dead_letter=sqs_dead_letter(sqs, dead_letter_url),
         )
-        return cls(runner, sqs, inbox_url, settings.outbox)
+        names = _inbox_names(settings)
+        inboxes = [
+            Inbox(url, RateWatch(f"the subscription of queue {name}")) for name, url in zip(names, queues, strict=True)
+        ]
+        return cls(runner, sqs, inboxes, settings.outbox)
 
     def deliver_once(self) -> tuple[DeliveryStats, list[tuple[DeliveredAlert, Path]]]:
-        """Process everything new in the stream, then write each alert that reached the inbox to the outbox."""
+        """Process everything new in the stream, then write each message that reached an inbox to the outbox.
+
+        Raises SubscriptionRateError, after writing the emails, if an inbox received messages faster than SNS
+        lets an email subscription receive them: on AWS that subscription would have been deactivated.
+        """
         stats = DeliveryStats()
         self.runner.poll(stats)
-        return stats, deliver_inbox(self.sqs, self.inbox_url, lambda alert: (alert, alert.write_to(self.outbox)))
+        delivered: list[tuple[DeliveredAlert, Path]] = []
+        for inbox in self.inboxes:
+            received = deliver_inbox(self.sqs, inbox.url, lambda alert: (alert, alert.write_to(self.outbox)))
+            delivered += received
+            inbox.watch.record([alert.received_at_ms for alert, _ in received])
+        return stats, delivered
+
+
+def _inbox_names(settings: Settings) -> list[str]:
+    return [settings.inbox_queue, settings.digest_inbox_queue]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
 from gas_local.outbox import DeliveredAlert, MalformedEnvelopeError
@@ -28,18 +30,19 @@ def deliver_inbox(client: SQSClient, queue_url: str, deliver: Callable[[Delivere
     """
     received: list[tuple[DeliveredAlert, str]] = []
     while True:
-        messages = client.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get(
-            "Messages", []
-        )
+        messages = client.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0, AttributeNames=["SentTimestamp"]
+        ).get("Messages", [])
         if not messages:
             break
         for message in messages:
             try:
-                received.append((DeliveredAlert.from_envelope(message["Body"]), message["ReceiptHandle"]))
+                sent_ms = int(message.get("Attributes", {}).get("SentTimestamp", "0"))
+                received.append((DeliveredAlert.from_envelope(message["Body"], sent_ms), message["ReceiptHandle"]))
             except MalformedEnvelopeError as error:
                 logger.warning("skipped an inbox message that is not an alert: %s", error)
                 client.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-    received.sort(key=lambda pair: (pair[0].sent_at, pair[0].region))
+    received.sort(key=lambda pair: (pair[0].received_at_ms, pair[0].sent_at, pair[0].region))
     delivered: list[Delivered] = []
     for position, (alert, receipt) in enumerate(received):
         try:
@@ -50,3 +53,34 @@ def deliver_inbox(client: SQSClient, queue_url: str, deliver: Callable[[Delivere
             raise
         client.delete_message(QueueUrl=queue_url, ReceiptHandle=receipt)
     return delivered
+
+
+class SubscriptionRateError(RuntimeError):
+    """A subscription received more messages in one second than SNS allows an email subscription."""
+
+
+# SNS delivers at most this many messages a second to one email subscription, and deactivates one that gets more.
+EMAIL_MESSAGES_PER_SECOND = 10
+WINDOW_MS = 1000
+
+
+@dataclass
+class RateWatch:
+    """Enforces SNS's email rate on a local inbox, which moto does not: remembers the last second of arrivals."""
+
+    subscription: str
+    limit: int = EMAIL_MESSAGES_PER_SECOND
+    recent: deque[int] = field(default_factory=deque)
+
+    def record(self, arrivals_ms: Sequence[int]) -> None:
+        """Add arrivals (ms since the epoch); raise SubscriptionRateError if any second held more than the limit."""
+        for arrival in sorted(arrivals_ms):
+            while self.recent and arrival - self.recent[0] >= WINDOW_MS:
+                self.recent.popleft()
+            self.recent.append(arrival)
+            if len(self.recent) > self.limit:
+                raise SubscriptionRateError(
+                    f"{self.subscription} received {len(self.recent)} messages within one second "
+                    f"(from {self.recent[0]} ms); SNS allows an email subscription {self.limit} a second and "
+                    "deactivates one that gets more"
+                )

@@ -28,6 +28,8 @@ class LocalResources:
     inbox_url: str
     inbox_subscription_arn: str
     dead_letter_url: str
+    digest_topic_arn: str
+    digest_inbox_url: str
 
 
 def table_definition(table_name: str) -> dict[str, Any]:
@@ -119,7 +121,7 @@ def _allow_topic(queue_arn: str, topic_arn: str) -> dict[str, Any]:
 
 
 def provision(settings: Settings, policy: dict[str, Any] | None = None) -> LocalResources:
-    """Create (or find) the table, topic, inbox queue with its subscription, and dead-letter queue."""
+    """Create (or find) the table, the alert and digest topics with an inbox queue each, and the dead-letter queue."""
     sns, sqs = aws.sns(), aws.sqs()
     stream_arn = ensure_table(aws.dynamodb(), settings.table_name)
     topic_arn = sns.create_topic(Name=settings.topic_name)["TopicArn"]
@@ -128,4 +130,18 @@ def provision(settings: Settings, policy: dict[str, Any] | None = None) -> Local
         sns, sqs, topic_arn=topic_arn, queue_url=inbox_url, queue_arn=inbox_arn, policy=policy or {}
     )
     dead_letter_url, _ = ensure_queue(sqs, settings.dead_letter_queue)
-    return LocalResources(settings.table_name, stream_arn, topic_arn, inbox_url, subscription_arn, dead_letter_url)
+    digest_topic_arn = sns.create_topic(Name=settings.digest_topic_name)["TopicArn"]
+    digest_inbox_url, digest_inbox_arn = ensure_queue(sqs, settings.digest_inbox_queue)
+    ensure_inbox_subscription(
+        sns, sqs, topic_arn=digest_topic_arn, queue_url=digest_inbox_url, queue_arn=digest_inbox_arn, policy={}
+    )
+    return LocalResources(
+        settings.table_name,
+        stream_arn,
+        topic_arn,
+        inbox_url,
+        subscription_arn,
+        dead_letter_url,
+        digest_topic_arn,
+        digest_inbox_url,
+    )

@@ -59,6 +59,11 @@ class Alert:
         return REGION_BY_ID[self.region].name
 
     @property
+    def ledger_name(self) -> str:
+        """What the sent ledger records once this alert is out: its region."""
+        return self.region
+
+    @property
     def dedup_id(self) -> str:
         """A key that is the same every time this exact alert is produced."""
         return f"{self.week.isoformat()}#{self.region}"
@@ -72,7 +77,7 @@ class Alert:
     def subject(self) -> str:
         """The email subject; SNS requires ASCII, so the cent sign is spelled out."""
         unit = "cent" if self.drop_cents == 1 else "cents"
-        return f"Gas fell {self.drop_cents} {unit} in {self.region_name}: ${_money(self.price)}/gal"
+        return f"Gas fell {self.drop_cents} {unit} in {self.region_name}: ${money(self.price)}/gal"
 
     @property
     def body(self) -> str:
@@ -82,8 +87,8 @@ class Alert:
             f"Regular gasoline in {self.region_name} fell {self.drop_cents}¢ since {self.previous_week.isoformat()}, "
             f"in the week of {self.week:%A %d %B %Y}.",
             "",
-            f"  {f'This week ({self.week.isoformat()}):':<30}${_money(self.price)}/gal",
-            f"  {f'{compared} ({self.previous_week.isoformat()}):':<30}${_money(self.previous_price)}/gal",
+            f"  {f'This week ({self.week.isoformat()}):':<30}${money(self.price)}/gal",
+            f"  {f'{compared} ({self.previous_week.isoformat()}):':<30}${money(self.previous_price)}/gal",
             f"  {'Change:':<30}-{self.drop_cents}¢ (-{self.drop_percent}%)",
         ]
         if self.low_weeks > 1 and self.low_since is not None:
@@ -108,7 +113,7 @@ class Alert:
         return {
             ATTR_REGION: {"DataType": "String", "StringValue": self.region},
             ATTR_DROP_CENTS: {"DataType": "Number", "StringValue": str(self.drop_cents)},
-            ATTR_PRICE: {"DataType": "Number", "StringValue": str(_money(self.price))},
+            ATTR_PRICE: {"DataType": "Number", "StringValue": str(money(self.price))},
             ATTR_DROP_PERCENT: {"DataType": "Number", "StringValue": str(self.drop_percent)},
             ATTR_LOW_WEEKS: {"DataType": "Number", "StringValue": str(self.low_weeks)},
         }
@@ -161,7 +166,7 @@ def _plain(value: Decimal) -> Decimal:
     return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
 
 
-def _money(price: Decimal) -> Decimal:
-    """Show whole cents as two decimals, since DynamoDB returns 3.40 as 3.4."""
+def money(price: Decimal) -> Decimal:
+    """A price for display: whole cents as two decimals, since DynamoDB returns 3.40 as 3.4."""
     cents = price.quantize(CENT)
     return cents if cents == price else price

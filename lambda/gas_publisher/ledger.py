@@ -1,12 +1,23 @@
-"""The sent-alert ledger: which regions of which week were already published, so redeliveries send nothing."""
+"""The sent ledger: what was already published for each week, and who is publishing it right now.
+
+One item per week, in a partition of its own. `sent` is the set of messages published (region ids, and "digest").
+Before publishing a message, an invocation claims it: `claim_<name>` holds the time its lease ends and the
+invocation's token, written only if no live claim exists and the message is not sent. Two consumers of the
+same record can therefore never both publish a message. Once published, the message is added to `sent` with
+an atomic ADD, right away, message by message; a failed publish releases its claim. A lease lasts as long as the
+invocation that took it can run, so a claim left by a crashed invocation is free again for its retry.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from gas_publisher.batching import batch_get, batch_put
+from botocore.exceptions import ClientError
+
+from gas_publisher.batching import batch_get
 from gas_publisher.contract import DATASET_ID, PARTITION_KEY, SORT_KEY
 
 if TYPE_CHECKING:
@@ -14,6 +25,12 @@ if TYPE_CHECKING:
 
 # A separate partition of the same table: the weekly Query never reads it and the stream filter drops it.
 SENT_PARTITION = f"{DATASET_ID}#sent"
+SENT = "sent"
+# What an earlier version wrote the sent regions to; still read, so its records are never sent again.
+LEGACY_SENT = "regions"
+CLAIM_PREFIX = "claim_"
+# Lease ends are written as zero-padded milliseconds, so DynamoDB's string comparison orders them as numbers.
+MILLIS_WIDTH = 15
 
 
 def ledger_key(week: date) -> dict[str, dict[str, str]]:
@@ -21,26 +38,89 @@ def ledger_key(week: date) -> dict[str, dict[str, str]]:
     return {PARTITION_KEY: {"S": SENT_PARTITION}, SORT_KEY: {"S": week.isoformat()}}
 
 
+@dataclass(frozen=True)
+class LedgerWeek:
+    """One week's entry: what was sent, and the live or stale claims on the rest."""
+
+    sent: frozenset[str] = frozenset()
+    claims: Mapping[str, str] = field(default_factory=dict)
+
+
+def lease(ends_at_ms: int, token: str) -> str:
+    """A claim's value: when its lease ends, and whose it is."""
+    return f"{ends_at_ms:0{MILLIS_WIDTH}d}:{token}"
+
+
 class SentLedger:
-    """Reads and extends the set of regions already alerted for each week."""
+    """Reads the ledger, and claims, marks and releases messages one at a time with conditional updates."""
 
     def __init__(self, client: DynamoDBClient, table_name: str) -> None:
         self._client = client
         self._table = table_name
 
-    def sent(self, weeks: Iterable[date]) -> dict[date, set[str]]:
-        """Regions already published for each week."""
+    def read(self, weeks: Iterable[date]) -> dict[date, LedgerWeek]:
+        """The entry of each week that has one (a consistent read)."""
         keys = [ledger_key(week) for week in sorted(set(weeks))]
         return {
-            date.fromisoformat(item[SORT_KEY]["S"]): set(item.get("regions", {}).get("SS", []))
-            for item in batch_get(self._client, self._table, keys)
+            date.fromisoformat(item[SORT_KEY]["S"]): _entry(item) for item in batch_get(self._client, self._table, keys)
         }
 
-    def record(self, sent: Mapping[date, set[str]]) -> None:
-        """Store the full set of sent regions per week (the caller passes the union with what was there)."""
-        items = [
-            {**ledger_key(week), "regions": {"SS": sorted(regions)}}
-            for week, regions in sorted(sent.items())
-            if regions
-        ]
-        batch_put(self._client, self._table, items)
+    def claim(self, week: date, name: str, token: str, now_ms: int, ends_at_ms: int) -> bool:
+        """Take the message for this invocation until its lease ends; False if it is sent or claimed by another."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=ledger_key(week),
+                UpdateExpression="SET #claim = :lease",
+                ConditionExpression="(attribute_not_exists(#claim) OR #claim < :now) AND NOT contains(#sent, :name)",
+                ExpressionAttributeNames={"#claim": CLAIM_PREFIX + name, "#sent": SENT},
+                ExpressionAttributeValues={
+                    ":lease": {"S": lease(ends_at_ms, token)},
+                    ":now": {"S": f"{now_ms:0{MILLIS_WIDTH}d}"},
+                    ":name": {"S": name},
+                },
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def mark_sent(self, week: date, names: Iterable[str]) -> None:
+        """Add published messages to the week's sent set and drop their claims (idempotent)."""
+        chosen = sorted(set(names))
+        if not chosen:
+            return
+        claims = {f"#c{index}": CLAIM_PREFIX + name for index, name in enumerate(chosen)}
+        self._client.update_item(
+            TableName=self._table,
+            Key=ledger_key(week),
+            UpdateExpression=f"ADD #sent :names REMOVE {', '.join(claims)}",
+            ExpressionAttributeNames={"#sent": SENT, **claims},
+            ExpressionAttributeValues={":names": {"SS": chosen}},
+        )
+
+    def release(self, week: date, name: str, claim: str) -> None:
+        """Give up a claim this invocation holds (after a failed publish), so a retry may take it at once."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=ledger_key(week),
+                UpdateExpression="REMOVE #claim",
+                ConditionExpression="#claim = :mine",
+                ExpressionAttributeNames={"#claim": CLAIM_PREFIX + name},
+                ExpressionAttributeValues={":mine": {"S": claim}},
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+
+
+def _entry(item: Mapping[str, Any]) -> LedgerWeek:
+    sent = set(item.get(SENT, {}).get("SS", [])) | set(item.get(LEGACY_SENT, {}).get("SS", []))
+    claims = {
+        name.removeprefix(CLAIM_PREFIX): value.get("S", "")
+        for name, value in item.items()
+        if name.startswith(CLAIM_PREFIX) and isinstance(value, Mapping)
+    }
+    return LedgerWeek(frozenset(sent), claims)

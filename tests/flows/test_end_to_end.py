@@ -56,12 +56,16 @@ def test_baseline_then_a_real_drop_then_a_rerun(settings: Settings, socrata: Loc
 
     assert state.result().message == f"New week (newest {WEEK_N1}), 3 alerts"
     assert_shown_in_prefect(state.state_details.flow_run_id)
-    assert [(alert.region, alert.drop_cents, alert.subject) for alert, _ in delivered] == [
+    alerts = [(alert, path) for alert, path in delivered if not alert.is_digest]
+    assert [(alert.region, alert.drop_cents, alert.subject) for alert, _ in alerts] == [
         ("glens_falls", "1", "Gas fell 1 cent in Glens Falls: $3.01/gal"),
         ("watertown", "1", "Gas fell 1 cent in Watertown: $3.03/gal"),
         ("white_plains", "1", "Gas fell 1 cent in White Plains: $3.09/gal"),
     ]
-    email = message_from_bytes(delivered[2][1].read_bytes())
+    [digest] = [alert for alert, _ in delivered if alert.is_digest]
+    assert digest.subject == "Gas fell in 3 regions in the week of 2026-02-23, by up to 1 cent"
+    assert all(f"{name}  " in digest.body for name in ("Glens Falls", "Watertown", "White Plains"))
+    email = message_from_bytes(alerts[2][1].read_bytes())
     assert email["Subject"] == "Gas fell 1 cent in White Plains: $3.09/gal"
     assert email["X-Gas-Region"] == "white_plains"
     assert "$3.10/gal" in email.get_payload(decode=True).decode()  # type: ignore[union-attr]
@@ -71,7 +75,7 @@ def test_baseline_then_a_real_drop_then_a_rerun(settings: Settings, socrata: Loc
 
     assert (rerun.message, rerun.written, delivered, stats.matched) == ("No new week", [], [], 0)
     assert len(socrata.requests) == 3
-    assert len(list(settings.outbox.glob("*.eml"))) == 3
+    assert len(list(settings.outbox.glob("*.eml"))) == 4, "three alerts and the week's digest"
 
 
 def assert_shown_in_prefect(flow_run_id: UUID | None) -> None:

@@ -236,8 +236,10 @@ def test_two_runs_at_once_store_one_item_and_send_one_alert(settings: Settings, 
         ("INSERT", day.isoformat()) for day in expected_weeks
     ]
     # Albany and New York City fell in the newest week (W2 from W1, and W3 from W2); Nassau did not.
-    assert sorted(alert.region for alert, _ in delivered) == ["albany", "new_york_city"]
-    assert all(f"This week ({newest.isoformat()})" in alert.body for alert, _ in delivered)
+    alerts = [alert for alert, _ in delivered if not alert.is_digest]
+    assert sorted(alert.region for alert in alerts) == ["albany", "new_york_city"]
+    assert all(f"This week ({newest.isoformat()})" in alert.body for alert in alerts)
+    assert [alert.attributes["regions_fallen"] for alert, _ in delivered if alert.is_digest] == ["2"], "one digest"
 
 
 @pytest.mark.parametrize(

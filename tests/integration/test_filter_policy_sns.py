@@ -11,7 +11,8 @@ from gas_alerts.filter_policy import filter_policy
 from gas_alerts.settings import Settings
 from gas_local.inbox import drain_inbox
 from gas_local.provision import provision
-from gas_publisher.handler import Publisher, process_batch
+from gas_publisher.handler import process_batch
+from gas_publisher.publisher import Publisher
 from tests.support.data import EVENTS_DIR
 
 

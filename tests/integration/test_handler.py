@@ -10,12 +10,14 @@ import pytest
 
 from gas_alerts import aws
 from gas_alerts.settings import Settings
+from gas_local.delivery import lambda_environment
 from gas_local.environment import patched_environment
 from gas_local.inbox import drain_inbox
 from gas_local.outbox import DeliveredAlert
 from gas_local.provision import LocalResources, provision
 from gas_local.stream_runner import LocalContext
-from gas_publisher.handler import Publisher, lambda_handler, process_batch
+from gas_publisher.handler import lambda_handler, process_batch
+from gas_publisher.publisher import Publisher
 from tests.support.data import load_event
 from tests.support.fakes import FlakySns, region_is
 
@@ -154,9 +156,12 @@ def test_unreadable_ledger_fails_the_records_and_publishes_nothing(stack: Stack)
 
 
 def test_lambda_handler_reads_its_configuration_from_the_environment(stack: Stack) -> None:
-    """The entry point takes TABLE_NAME and TOPIC_ARN from the environment and returns the batch response."""
-    environment = {"TABLE_NAME": stack.settings.table_name, "TOPIC_ARN": stack.resources.topic_arn}
+    """The entry point takes the table and both topics from the environment and returns the batch response."""
+    resources = stack.resources
+    environment = lambda_environment(stack.settings.table_name, resources.topic_arn, resources.digest_topic_arn)
     with patched_environment(environment):
         response = lambda_handler(load_event("alert_insert.json"), LocalContext())
     assert response == {"batchItemFailures": []}
     assert len(stack.received()) == 2
+    [digest] = drain_inbox(aws.sqs(), resources.digest_inbox_url)
+    assert (digest.attributes["regions_fallen"], digest.attributes["largest_drop_cents"]) == ("2", "7")

@@ -8,7 +8,8 @@ from gas_alerts import aws
 from gas_alerts.settings import Settings
 from gas_local.delivery import LocalDelivery
 from gas_local.provision import provision
-from gas_publisher.handler import Publisher, process_batch
+from gas_publisher.handler import process_batch
+from gas_publisher.publisher import Publisher
 from tests.support.data import load_event
 
 

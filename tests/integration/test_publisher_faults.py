@@ -19,7 +19,8 @@ from gas_local.provision import LocalResources, provision
 from gas_local.stream_runner import Checkpoint, StreamRunner, sqs_dead_letter
 from gas_publisher.contract import REGION_IDS, stream_filter_pattern
 from gas_publisher.event_filter import matches
-from gas_publisher.handler import Publisher, process_batch
+from gas_publisher.handler import process_batch
+from gas_publisher.publisher import Publisher
 from gas_publisher.week import WeekRecord
 from tests.support.data import prices, weekly
 from tests.support.fakes import FailingRegion, FlakySns

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gas_alerts import aws
-from gas_publisher.handler import Publisher
+from gas_publisher.pacing import Pacer
+from gas_publisher.publisher import Publisher
 
 EntryTest = Callable[[dict[str, Any]], bool]
 
@@ -63,23 +64,50 @@ class RecordingSns:
 
     def __init__(self) -> None:
         self.entries: list[dict[str, Any]] = []
+        self.digests: list[dict[str, Any]] = []
 
     def publish_batch(self, TopicArn: str, PublishBatchRequestEntries: list[dict[str, Any]]) -> dict[str, Any]:  # noqa: N803
         self.entries.extend(PublishBatchRequestEntries)
         return {"Successful": [{"Id": entry["Id"], "MessageId": "m"} for entry in PublishBatchRequestEntries]}
 
+    def publish(self, **request: Any) -> dict[str, Any]:
+        self.digests.append(request)
+        return {"MessageId": "d"}
+
 
 class EmptyLedger:
-    """A DynamoDB client whose sent ledger is empty and accepts every write."""
+    """A DynamoDB client whose sent ledger is empty and grants every claim and mark."""
 
     def batch_get_item(self, RequestItems: dict[str, Any]) -> dict[str, Any]:  # noqa: N803
         return {"Responses": {}}
 
-    def batch_write_item(self, RequestItems: dict[str, Any]) -> dict[str, Any]:  # noqa: N803
+    def update_item(self, **_: Any) -> dict[str, Any]:
         return {}
 
 
 def offline_publisher() -> tuple[Publisher, RecordingSns]:
-    """A publisher with no AWS behind it: it records what it would publish."""
+    """A publisher with no AWS behind it and no waiting: it records what it would publish."""
     sns = RecordingSns()
-    return Publisher(sns, EmptyLedger(), "arn:aws:sns:us-east-1:000000000000:t", "t"), sns  # type: ignore[arg-type]
+    topic = "arn:aws:sns:us-east-1:000000000000:t"
+    return Publisher(sns, EmptyLedger(), topic, "t", f"{topic}-digest", pacer=virtual_pacer()), sns  # type: ignore[arg-type]
+
+
+@dataclass
+class VirtualClock:
+    """Time that passes only when something sleeps: the pacing is computed, and never waited for."""
+
+    seconds: float = 0.0
+
+    def now(self) -> float:
+        """The current virtual time."""
+        return self.seconds
+
+    def sleep(self, seconds: float) -> None:
+        """Let virtual time pass."""
+        self.seconds += max(seconds, 0.0)
+
+
+def virtual_pacer() -> Pacer:
+    """The product's pacer on a virtual clock, for tests of something other than the pacing itself."""
+    clock = VirtualClock()
+    return Pacer(clock=clock.now, sleep=clock.sleep)

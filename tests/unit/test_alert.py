@@ -30,7 +30,7 @@ def test_one_cent_reads_singular() -> None:
 
 def test_lambda_handler_without_configuration_names_what_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
     """Missing environment variables fail loudly with their names."""
-    monkeypatch.delenv("TOPIC_ARN", raising=False)
-    monkeypatch.delenv("TABLE_NAME", raising=False)
-    with pytest.raises(RuntimeError, match="TOPIC_ARN, TABLE_NAME"):
+    for name in ("TOPIC_ARN", "DIGEST_TOPIC_ARN", "TABLE_NAME"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(RuntimeError, match=r"variables TOPIC_ARN, DIGEST_TOPIC_ARN, TABLE_NAME$"):
         lambda_handler({"Records": []}, LocalContext())

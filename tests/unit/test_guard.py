@@ -389,11 +389,6 @@ def test_low_weeks_stops_at_52() -> None:
     assert (comparison.low_weeks[region], comparison.low_since[region]) == (52, since)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: compare._weeks_higher counts within before[:HISTORY_WEEKS], so a held week in between uses up one "
-    "of the 52 and a year-long low after a hold reads 51 (a `low_weeks >= 52` filter then misses it)",
-)
 def test_low_weeks_reaches_52_after_a_held_week() -> None:
     """A drop compared across a held week still counts up to 52 trusted weeks back from its base week."""
     case = isolated("published", date(2008, 11, 3), NYC, "0.40")
@@ -462,11 +457,6 @@ def test_limit_the_first_value_of_a_new_region_is_not_judged() -> None:
     assert find_suspects(shifted(prices, ["batavia"], "1.00"), history) == {}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: compare.compare looks past the previous week for any region it lacks, held or merely unpublished, so "
-    "a region missing one week is compared with the week before, and its alert says a value was left out as wrong",
-)
 def test_a_region_missing_from_the_week_before_is_not_compared_across_the_gap() -> None:
     """A region the source did not publish last week, and the guard did not hold, has nothing to compare with."""
     first, missing, now = weeks = [date(2026, 10, 26) + index * ONE_WEEK for index in range(3)]

@@ -1,0 +1,179 @@
+"""Publishes a batch's alerts and digests: each at most once (the sent ledger), paced within SNS's email limit."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from gas_publisher.alert import Alert
+from gas_publisher.batching import UnprocessedError
+from gas_publisher.digest import Digest
+from gas_publisher.ledger import LedgerWeek, SentLedger, lease
+from gas_publisher.pacing import Pacer
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_sns import SNSClient
+
+logger = logging.getLogger("gas_publisher")
+AWS_ERRORS = (BotoCoreError, ClientError, UnprocessedError)
+Message = Alert | Digest
+# No batch starts with less time than this left: the pacing wait plus one PublishBatch at its client's worst
+# (3 attempts of 2 s to connect and 5 s to read) and the ledger's writes. What is not started is retried.
+BATCH_BUDGET_MS = 25_000
+# Without a Lambda context (a script, a test) a claim lasts this long; the runtime's deadline is used otherwise.
+DEFAULT_LEASE_MS = 15 * 60 * 1000
+# Marking a published message as sent is retried beyond the client's own retries: failing it is what could
+# make a retry send the message again.
+MARK_ATTEMPTS = 4
+MARK_BACKOFF_SECONDS = 0.2
+
+
+class Publisher:
+    """Publishes alerts to the alert topic and digests to the digest topic, at most once each."""
+
+    def __init__(
+        self,
+        sns: SNSClient,
+        dynamodb: DynamoDBClient,
+        topic_arn: str,
+        table_name: str,
+        digest_topic_arn: str = "",
+        *,
+        pacer: Pacer | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._sns = sns
+        self._topic_arn = topic_arn
+        self._digest_topic_arn = digest_topic_arn
+        self._ledger = SentLedger(dynamodb, table_name)
+        # Kept with the publisher, which the handler keeps across warm invocations: pacing spans them too.
+        self.pacer = pacer or Pacer()
+        self._clock = clock
+
+    def publish(self, messages: Sequence[Message], deadline_ms: int | None = None) -> set[str]:
+        """Publish what the ledger has not seen yet; return the dedup ids that were not published."""
+        try:
+            ledger = self._ledger.read(message.week for message in messages)
+        except AWS_ERRORS:
+            logger.exception("could not read the sent ledger; the whole batch will be retried")
+            return {message.dedup_id for message in messages}
+        pending = []
+        for message in messages:
+            if message.ledger_name in ledger.get(message.week, LedgerWeek()).sent:
+                logger.info("skip %s: already published", message.dedup_id)
+            else:
+                pending.append(message)
+        now_ms = self._now_ms()
+        claim = Claim(self._ledger, uuid.uuid4().hex, deadline_ms or now_ms + DEFAULT_LEASE_MS)
+        alerts = [message for message in pending if isinstance(message, Alert)]
+        digests = [message for message in pending if isinstance(message, Digest)]
+        failed: set[str] = set()
+        for start in range(0, len(alerts), self.pacer.rate):
+            batch = alerts[start : start + self.pacer.rate]
+            if deadline_ms is not None and deadline_ms - self._now_ms() < BATCH_BUDGET_MS:
+                logger.warning("%d alerts left for the retry: too little time left", len(alerts) - start)
+                failed |= {alert.dedup_id for alert in alerts[start:]}
+                break
+            failed |= self._publish_alerts(batch, claim)
+        for digest in digests:
+            failed |= self._publish_digest(digest, claim)
+        return failed
+
+    def _publish_alerts(self, batch: Sequence[Alert], claim: Claim) -> set[str]:
+        claimed = [alert for alert in batch if claim.take(alert, self._now_ms())]
+        failed = {alert.dedup_id for alert in batch if alert not in claimed}
+        if not claimed:
+            return failed
+        self.pacer.wait_for(len(claimed))
+        entries = [alert.publish_entry(str(index)) for index, alert in enumerate(claimed)]
+        try:
+            response = self._sns.publish_batch(TopicArn=self._topic_arn, PublishBatchRequestEntries=entries)
+        except AWS_ERRORS:
+            logger.exception("PublishBatch failed for %d alerts", len(claimed))
+            claim.release_all(claimed)
+            return failed | {alert.dedup_id for alert in claimed}
+        self.pacer.sent(len(claimed))
+        rejected = {int(entry["Id"]) for entry in response.get("Failed", [])}
+        for entry in response.get("Failed", []):
+            logger.error("publish failed for %s: %s", claimed[int(entry["Id"])].dedup_id, entry.get("Code", "unknown"))
+        published = [alert for index, alert in enumerate(claimed) if index not in rejected]
+        for alert in published:
+            logger.info("published %s", alert.dedup_id)
+        claim.release_all([alert for index, alert in enumerate(claimed) if index in rejected])
+        claim.mark(published)
+        return failed | {claimed[index].dedup_id for index in rejected}
+
+    def _publish_digest(self, digest: Digest, claim: Claim) -> set[str]:
+        if not self._digest_topic_arn:
+            logger.warning("no digest topic is configured; the digest of %s is not sent", digest.week)
+            return set()
+        if not claim.take(digest, self._now_ms()):
+            return {digest.dedup_id}
+        try:
+            self._sns.publish(
+                TopicArn=self._digest_topic_arn,
+                Subject=digest.subject,
+                Message=digest.body,
+                MessageAttributes=digest.message_attributes(),
+            )
+        except AWS_ERRORS:
+            logger.exception("publishing the digest of %s failed", digest.week)
+            claim.release_all([digest])
+            return {digest.dedup_id}
+        logger.info("published %s", digest.dedup_id)
+        claim.mark([digest])
+        return set()
+
+    def _now_ms(self) -> int:
+        return int(self._clock() * 1000)
+
+
+class Claim:
+    """This invocation's claims in the ledger: taken before a publish, marked sent or released right after it."""
+
+    def __init__(self, ledger: SentLedger, token: str, ends_at_ms: int) -> None:
+        self._ledger = ledger
+        self._value = lease(ends_at_ms, token)
+        self._token = token
+        self._ends_at_ms = ends_at_ms
+
+    def take(self, message: Message, now_ms: int) -> bool:
+        """Claim a message; False (it stays for a retry) if another live consumer holds it or it was sent."""
+        try:
+            taken = self._ledger.claim(message.week, message.ledger_name, self._token, now_ms, self._ends_at_ms)
+        except AWS_ERRORS:
+            logger.exception("could not claim %s; it is left for the retry", message.dedup_id)
+            return False
+        if not taken:
+            logger.info("%s is claimed by another consumer, or was just sent; left for the retry", message.dedup_id)
+        return taken
+
+    def mark(self, messages: Sequence[Message]) -> None:
+        """Record published messages as sent, retrying hard: a lost mark is what could send one twice."""
+        by_week: defaultdict[object, list[Message]] = defaultdict(list)
+        for message in messages:
+            by_week[message.week].append(message)
+        for group in by_week.values():
+            for attempt in range(MARK_ATTEMPTS):
+                try:
+                    self._ledger.mark_sent(group[0].week, [message.ledger_name for message in group])
+                    break
+                except AWS_ERRORS:
+                    logger.exception("published, but recording it in the sent ledger failed (attempt %d)", attempt + 1)
+                    time.sleep(MARK_BACKOFF_SECONDS * 2**attempt)
+
+    def release_all(self, messages: Sequence[Message]) -> None:
+        """Give up the claims on messages that were not published."""
+        for message in messages:
+            try:
+                self._ledger.release(message.week, message.ledger_name, self._value)
+            except AWS_ERRORS:
+                # The lease ends with this invocation anyway; a retry after that may claim it again.
+                logger.exception("could not release the claim on %s", message.dedup_id)
