@@ -63,6 +63,8 @@ def check_gas_prices(
     summary = CheckSummary.of(plan, result)
     if result.written and not plan.baseline:
         logger.info("Week %s: %s", summary.newest_week, describe_drops(plan, len(checked)))
+    for held in summary.held:
+        logger.warning("Held by the data-quality guard (never alerts, never a base): %s", held)
     logger.info(summary.message)
     publish_run_report(weeks, plan, result, checked, summary.message)
     # Prefect makes a returned state the run's final state (its message shows in the UI) and hands

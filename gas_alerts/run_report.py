@@ -10,12 +10,13 @@ from zoneinfo import ZoneInfo
 
 from gas_alerts.prices import WeekPrices
 from gas_publisher.alert import Alert
-from gas_publisher.contract import REGIONS, STATE_AVERAGE
-from gas_publisher.week import Revision
+from gas_publisher.contract import REGION_BY_ID, REGIONS, STATE_AVERAGE
+from gas_publisher.week import Comparison, Revision, WeekRecord
 
 NEW_YORK = ZoneInfo("America/New_York")
 SPARK = "▁▂▃▄▅▆▇█"
 DROP_EVENT = "gas-alerts.price.dropped"
+SUSPECT_EVENT = "gas-alerts.data.suspect"
 TABLE_ARTIFACT_KEY = "gas-prices-latest-week"
 TREND_ARTIFACT_KEY = "gas-price-trend"
 
@@ -37,14 +38,28 @@ def expected_run_name() -> str:
 
 
 def price_rows(
-    current: WeekPrices, previous: WeekPrices | None, alerted: Sequence[str], checked: Sequence[str]
+    current: WeekPrices,
+    previous: WeekPrices | None,
+    alerted: Sequence[str],
+    checked: Sequence[str],
+    comparison: Comparison | None = None,
 ) -> list[dict[str, str]]:
-    """One row per region: this week, last week, the change in cents and whether it alerted."""
+    """One row per region: this week, the compared price, the change, whether it alerted, and what the guard held.
+
+    With the week's stored comparison, each region is shown against its own base (an older week after a held
+    value) and a held value shows its reason; without it, against the source's previous week.
+    """
     rows = []
     for region in REGIONS:
         now = current.prices.get(region.id)
-        before = previous.prices.get(region.id) if previous else None
-        change = "" if now is None or before is None else f"{(now - before) * 100:+.0f}"
+        if comparison is not None:
+            before = comparison.previous_prices.get(region.id)
+            since = comparison.since.get(region.id)
+            held = comparison.suspect.get(region.id, "")
+        else:
+            before = previous.prices.get(region.id) if previous else None
+            since, held = None, ""
+        change = "" if now is None or before is None or held else f"{(now - before) * 100:+.0f}"
         if region.id in alerted:
             status = "yes"
         elif region.id not in checked:
@@ -55,9 +70,10 @@ def price_rows(
             {
                 "region": region.name,
                 "this week ($/gal)": "" if now is None else f"{now:.2f}",
-                "last week ($/gal)": "" if before is None else f"{before:.2f}",
+                "last week ($/gal)": "" if before is None else f"{before:.2f}" + (f" ({since})" if since else ""),
                 "change (¢)": change,
                 "alerted": status,
+                "held (data quality)": held,
             }
         )
     return rows
@@ -112,3 +128,18 @@ def drop_event(alert: Alert) -> dict[str, Any]:
             "subject": alert.subject,
         },
     }
+
+
+def suspect_events(record: WeekRecord) -> list[dict[str, Any]]:
+    """emit_event arguments for each value the guard held: the region is the resource, the reason the payload."""
+    return [
+        {
+            "event": SUSPECT_EVENT,
+            "resource": {
+                "prefect.resource.id": f"gas-alerts.region.{region}",
+                "prefect.resource.name": REGION_BY_ID[region].name,
+            },
+            "payload": {"week": record.week.isoformat(), "price": str(record.prices[region]), "reason": reason},
+        }
+        for region, reason in record.suspect.items()
+    ]

@@ -20,17 +20,25 @@ class CheckSummary:
     baseline: bool = False
     alerts: tuple[str, ...] = ()
     revised: list[date] = field(default_factory=list)
+    # "week region price: reason" for each value the data-quality guard held in the weeks written.
+    held: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, plan: CheckPlan, result: WriteResult) -> CheckSummary:
         """Combine the plan and what was written."""
         newest = plan.newest
+        written = plan.writes if result.written else ()
         return cls(
             newest_week=newest.week if newest else plan.latest_stored,
             written=result.written,
             baseline=plan.baseline,
             alerts=result.alerting.drops if result.alerting else (),
             revised=result.revised,
+            held=tuple(
+                f"{record.week} {REGION_BY_ID[region].name} {record.prices[region]}: {reason}"
+                for record in written
+                for region, reason in record.suspect.items()
+            ),
         )
 
     @property
@@ -47,6 +55,9 @@ class CheckSummary:
         if self.revised:
             count = len(self.revised)
             outcome += f"; the source revised {count} stored week{'s' if count > 1 else ''}"
+        if self.held:
+            count = len(self.held)
+            outcome += f"; {count} value{'s' if count > 1 else ''} held as suspect (see the logs)"
         return outcome
 
 

@@ -122,12 +122,13 @@ class LocalDelivery:
         """
         stats = DeliveryStats()
         self.runner.poll(stats)
-        delivered: list[tuple[DeliveredAlert, Path]] = []
-        for inbox in self.inboxes:
-            received = deliver_inbox(self.sqs, inbox.url, lambda alert: (alert, alert.write_to(self.outbox)))
-            delivered += received
-            inbox.watch.record([alert.received_at_ms for alert, _ in received])
-        return stats, delivered
+        received = [
+            (inbox, deliver_inbox(self.sqs, inbox.url, lambda alert: (alert, alert.write_to(self.outbox))))
+            for inbox in self.inboxes
+        ]
+        for inbox, emails in received:
+            inbox.watch.record([alert.received_at_ms for alert, _ in emails])
+        return stats, [email for _, emails in received for email in emails]
 
 
 def _inbox_names(settings: Settings) -> list[str]:

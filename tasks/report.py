@@ -21,6 +21,7 @@ from gas_alerts.run_report import (
     drop_event,
     price_rows,
     run_name_for,
+    suspect_events,
     trend_markdown,
 )
 from gas_alerts.store import WriteResult
@@ -40,13 +41,17 @@ def name_run_for_week(week: date) -> None:
 def publish_run_report(
     weeks: Sequence[WeekPrices], plan: CheckPlan, result: WriteResult, checked: Sequence[str], message: str
 ) -> int:
-    """Create the price table and trend artifacts, and emit one event per alerted drop; returns the event count."""
+    """Create the price table and trend artifacts; emit an event per alerted drop and per held value.
+
+    Returns the number of events.
+    """
     current = weeks[-1]
     previous = weeks[-2] if len(weeks) > 1 else None
     alerted = result.alerting.drops if result.alerting else ()
+    newest = plan.newest if result.written and plan.newest is not None and plan.newest.week == current.week else None
     create_table_artifact(
         key=TABLE_ARTIFACT_KEY,
-        table=price_rows(current, previous, alerted, checked),
+        table=price_rows(current, previous, alerted, checked, newest.comparison if newest else None),
         description=f"Prices for the week of {current.week}: {message}",
     )
     create_markdown_artifact(
@@ -57,4 +62,7 @@ def publish_run_report(
     alerts = alerts_for(result.alerting) if result.alerting else []
     for alert in alerts:
         emit_event(**drop_event(alert))
-    return len(alerts)
+    held = [event for record in plan.writes if result.written for event in suspect_events(record)]
+    for event in held:
+        emit_event(**event)
+    return len(alerts) + len(held)

@@ -1,4 +1,4 @@
-"""BatchGetItem and BatchWriteItem with chunking and backoff on unprocessed entries."""
+"""BatchGetItem with chunking and backoff on unprocessed keys."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 BATCH_GET_LIMIT = 100
-BATCH_WRITE_LIMIT = 25
 MAX_ATTEMPTS = 8
 
 Item = dict[str, Any]
@@ -47,30 +46,3 @@ def batch_get(
         else:
             raise UnprocessedError(f"keys of {table} still unprocessed after {MAX_ATTEMPTS} attempts")
     return found
-
-
-def batch_put(
-    client: DynamoDBClient,
-    table: str,
-    items: Sequence[Item],
-    *,
-    sleep: Callable[[float], None] = time.sleep,
-    on_call: Callable[[int], None] | None = None,
-) -> int:
-    """Put items, 25 a call, retrying unprocessed items with backoff; returns the number of calls."""
-    calls = 0
-    for start in range(0, len(items), BATCH_WRITE_LIMIT):
-        chunk = items[start : start + BATCH_WRITE_LIMIT]
-        request: Mapping[str, Any] = {table: [{"PutRequest": {"Item": item}} for item in chunk]}
-        for attempt in range(MAX_ATTEMPTS):
-            response = client.batch_write_item(RequestItems=request)
-            calls += 1
-            request = response.get("UnprocessedItems") or {}
-            if not request:
-                break
-            sleep(_backoff(attempt))
-        else:
-            raise UnprocessedError(f"writes to {table} still unprocessed after {MAX_ATTEMPTS} attempts")
-        if on_call is not None:
-            on_call(len(chunk))
-    return calls

@@ -10,7 +10,7 @@ invocation that took it can run, so a claim left by a crashed invocation is free
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -48,7 +48,11 @@ class LedgerWeek:
 
 def lease(ends_at_ms: int, token: str) -> str:
     """A claim's value: when its lease ends, and whose it is."""
-    return f"{ends_at_ms:0{MILLIS_WIDTH}d}:{token}"
+    return f"{_millis(ends_at_ms)}:{token}"
+
+
+def _millis(moment_ms: int) -> str:
+    return f"{moment_ms:0{MILLIS_WIDTH}d}"
 
 
 class SentLedger:
@@ -65,20 +69,27 @@ class SentLedger:
             date.fromisoformat(item[SORT_KEY]["S"]): _entry(item) for item in batch_get(self._client, self._table, keys)
         }
 
-    def claim(self, week: date, name: str, token: str, now_ms: int, ends_at_ms: int) -> bool:
-        """Take the message for this invocation until its lease ends; False if it is sent or claimed by another."""
+    def claim(self, week: date, names: Sequence[str], token: str, now_ms: int, ends_at_ms: int) -> bool:
+        """Take these messages of one week until the lease ends, all or none; False if any is sent or claimed."""
+        attributes = {f"#c{index}": CLAIM_PREFIX + name for index, name in enumerate(names)}
+        values: dict[str, Any] = {
+            ":lease": {"S": lease(ends_at_ms, token)},
+            ":now": {"S": f"{now_ms:0{MILLIS_WIDTH}d}"},
+        }
+        conditions = []
+        for index, name in enumerate(names):
+            values[f":n{index}"] = {"S": name}
+            conditions.append(
+                f"(attribute_not_exists(#c{index}) OR #c{index} < :now) AND NOT contains(#sent, :n{index})"
+            )
         try:
             self._client.update_item(
                 TableName=self._table,
                 Key=ledger_key(week),
-                UpdateExpression="SET #claim = :lease",
-                ConditionExpression="(attribute_not_exists(#claim) OR #claim < :now) AND NOT contains(#sent, :name)",
-                ExpressionAttributeNames={"#claim": CLAIM_PREFIX + name, "#sent": SENT},
-                ExpressionAttributeValues={
-                    ":lease": {"S": lease(ends_at_ms, token)},
-                    ":now": {"S": f"{now_ms:0{MILLIS_WIDTH}d}"},
-                    ":name": {"S": name},
-                },
+                UpdateExpression="SET " + ", ".join(f"{attribute} = :lease" for attribute in attributes),
+                ConditionExpression=" AND ".join(conditions),
+                ExpressionAttributeNames={**attributes, "#sent": SENT},
+                ExpressionAttributeValues=values,
             )
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":

@@ -7,6 +7,7 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from datetime import date
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -72,25 +73,27 @@ class Publisher:
                 pending.append(message)
         now_ms = self._now_ms()
         claim = Claim(self._ledger, uuid.uuid4().hex, deadline_ms or now_ms + DEFAULT_LEASE_MS)
-        alerts = [message for message in pending if isinstance(message, Alert)]
-        digests = [message for message in pending if isinstance(message, Digest)]
-        failed: set[str] = set()
-        for start in range(0, len(alerts), self.pacer.rate):
-            batch = alerts[start : start + self.pacer.rate]
+        claimed = claim.take_all(pending, now_ms)
+        failed = {message.dedup_id for message in pending if message not in claimed}
+        alerts = [message for message in claimed if isinstance(message, Alert)]
+        batches: list[Sequence[Message]] = [
+            alerts[start : start + self.pacer.rate] for start in range(0, len(alerts), self.pacer.rate)
+        ]
+        batches += [[message] for message in claimed if isinstance(message, Digest)]
+        for position, batch in enumerate(batches):
             if deadline_ms is not None and deadline_ms - self._now_ms() < BATCH_BUDGET_MS:
-                logger.warning("%d alerts left for the retry: too little time left", len(alerts) - start)
-                failed |= {alert.dedup_id for alert in alerts[start:]}
-                break
-            failed |= self._publish_alerts(batch, claim)
-        for digest in digests:
-            failed |= self._publish_digest(digest, claim)
+                rest = [message for later in batches[position:] for message in later]
+                logger.warning("%d messages left for the retry: too little time left", len(rest))
+                claim.release_all(rest)
+                return failed | {message.dedup_id for message in rest}
+            if isinstance(batch[0], Digest):
+                failed |= self._publish_digest(batch[0], claim)
+            else:
+                failed |= self._publish_alerts([alert for alert in batch if isinstance(alert, Alert)], claim)
         return failed
 
-    def _publish_alerts(self, batch: Sequence[Alert], claim: Claim) -> set[str]:
-        claimed = [alert for alert in batch if claim.take(alert, self._now_ms())]
-        failed = {alert.dedup_id for alert in batch if alert not in claimed}
-        if not claimed:
-            return failed
+    def _publish_alerts(self, claimed: Sequence[Alert], claim: Claim) -> set[str]:
+        failed: set[str] = set()
         self.pacer.wait_for(len(claimed))
         entries = [alert.publish_entry(str(index)) for index, alert in enumerate(claimed)]
         try:
@@ -113,9 +116,10 @@ class Publisher:
     def _publish_digest(self, digest: Digest, claim: Claim) -> set[str]:
         if not self._digest_topic_arn:
             logger.warning("no digest topic is configured; the digest of %s is not sent", digest.week)
+            claim.release_all([digest])
             return set()
-        if not claim.take(digest, self._now_ms()):
-            return {digest.dedup_id}
+        # Paced with the alerts: one address may follow both topics.
+        self.pacer.wait_for(1)
         try:
             self._sns.publish(
                 TopicArn=self._digest_topic_arn,
@@ -127,6 +131,7 @@ class Publisher:
             logger.exception("publishing the digest of %s failed", digest.week)
             claim.release_all([digest])
             return {digest.dedup_id}
+        self.pacer.sent(1)
         logger.info("published %s", digest.dedup_id)
         claim.mark([digest])
         return set()
@@ -144,20 +149,36 @@ class Claim:
         self._token = token
         self._ends_at_ms = ends_at_ms
 
-    def take(self, message: Message, now_ms: int) -> bool:
-        """Claim a message; False (it stays for a retry) if another live consumer holds it or it was sent."""
+    def take_all(self, messages: Sequence[Message], now_ms: int) -> list[Message]:
+        """Claim the messages, one call per week; a week with a conflict is claimed message by message.
+
+        What is not claimed (another live consumer holds it, or it was just sent) stays for a retry.
+        """
+        by_week: defaultdict[date, list[Message]] = defaultdict(list)
+        for message in messages:
+            by_week[message.week].append(message)
+        claimed: list[Message] = []
+        for week, group in by_week.items():
+            if self._take(week, group, now_ms):
+                claimed += group
+            elif len(group) > 1:
+                claimed += [message for message in group if self._take(week, [message], now_ms)]
+        for message in messages:
+            if message not in claimed:
+                logger.info("%s is claimed by another consumer, or was just sent; left for the retry", message.dedup_id)
+        return [message for message in messages if message in claimed]
+
+    def _take(self, week: date, group: Sequence[Message], now_ms: int) -> bool:
+        names = [message.ledger_name for message in group]
         try:
-            taken = self._ledger.claim(message.week, message.ledger_name, self._token, now_ms, self._ends_at_ms)
+            return self._ledger.claim(week, names, self._token, now_ms, self._ends_at_ms)
         except AWS_ERRORS:
-            logger.exception("could not claim %s; it is left for the retry", message.dedup_id)
+            logger.exception("could not claim %s; left for the retry", ", ".join(message.dedup_id for message in group))
             return False
-        if not taken:
-            logger.info("%s is claimed by another consumer, or was just sent; left for the retry", message.dedup_id)
-        return taken
 
     def mark(self, messages: Sequence[Message]) -> None:
         """Record published messages as sent, retrying hard: a lost mark is what could send one twice."""
-        by_week: defaultdict[object, list[Message]] = defaultdict(list)
+        by_week: defaultdict[date, list[Message]] = defaultdict(list)
         for message in messages:
             by_week[message.week].append(message)
         for group in by_week.values():

@@ -170,17 +170,24 @@ def test_two_consumers_of_the_same_record_at_once_send_each_region_once(settings
     """GIVEN two invocations handling the same record at the same time WHEN both finish THEN 17 messages in all."""
     resources = provision(settings)
     event = event_of(all_fell_record())
-    both_started = threading.Barrier(2, timeout=30)
+    both_read = threading.Barrier(2, timeout=30)
 
-    class StartsTogether(FlakySns):
-        def publish_batch(self, TopicArn: str, PublishBatchRequestEntries: list[dict[str, Any]]) -> dict[str, Any]:  # noqa: N803
-            if self.calls == 0:
-                both_started.wait()
-            return super().publish_batch(TopicArn, PublishBatchRequestEntries)
+    class ReadsTogether(SerialConditions):
+        """Both consumers read the sent ledger (and find nothing sent) before either goes on."""
+
+        def __init__(self, real: Any) -> None:
+            super().__init__(real)
+            self.read = False
+
+        def batch_get_item(self, **request: Any) -> Any:
+            found = self.real.batch_get_item(**request)
+            if not self.read:
+                self.read = True
+                both_read.wait()
+            return found
 
     def consume() -> None:
-        sns = StartsTogether(aws.sns(), lambda _: False)
-        process_batch(event, publisher(resources, settings, sns=sns, dynamodb=SerialConditions(aws.dynamodb())))
+        process_batch(event, publisher(resources, settings, dynamodb=ReadsTogether(aws.dynamodb())))
         until_it_succeeds(event, lambda: publisher(resources, settings, dynamodb=SerialConditions(aws.dynamodb())))
 
     threads = [threading.Thread(target=consume) for _ in range(2)]

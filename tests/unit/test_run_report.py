@@ -8,10 +8,20 @@ from decimal import Decimal
 import pytest
 
 from gas_alerts.prices import WeekPrices
-from gas_alerts.run_report import drop_event, expected_week, price_rows, run_name_for, sparkline, trend_markdown
+from gas_alerts.run_report import (
+    SUSPECT_EVENT,
+    drop_event,
+    expected_week,
+    price_rows,
+    run_name_for,
+    sparkline,
+    suspect_events,
+    trend_markdown,
+)
 from gas_alerts.summary import CheckSummary
 from gas_publisher.alert import Alert
-from gas_publisher.week import Revision
+from gas_publisher.contract import REGION_IDS
+from gas_publisher.week import Comparison, Revision, WeekRecord
 from tests.support.data import prices, weekly
 
 
@@ -36,6 +46,7 @@ def test_price_rows_cover_every_region_with_change_and_alert_status() -> None:
         "last week ($/gal)": "3.45",
         "change (¢)": "-4",
         "alerted": "yes",
+        "held (data quality)": "",
     }
     assert rows["Nassau"]["change (¢)"] == "+0"
     assert rows["Nassau"]["alerted"] == "no"
@@ -105,3 +116,43 @@ def test_drop_event_names_the_region_as_its_resource() -> None:
 def test_final_state_message_sums_up_the_check(summary: CheckSummary, message: str) -> None:
     """The flow run's final message says what happened, including revisions the source made."""
     assert summary.message == message
+
+
+def test_the_price_table_shows_each_regions_base_and_the_values_held() -> None:
+    """With the week's comparison, a held value shows its reason and no change, a re-based region its base week."""
+    week, before, older = weekly(date(2023, 9, 11), 3)[::-1]
+    comparison = Comparison(
+        suspect={"syracuse": "isolated move: +0.88 in a week"},
+        previous_week=before,
+        previous_prices=prices(albany="3.60", syracuse="3.90"),
+        since={"syracuse": older},
+        drops=("albany",),
+    )
+
+    rows = {
+        row["region"]: row
+        for row in price_rows(
+            WeekPrices(week, prices(albany="3.55", syracuse="4.78")), None, ("albany",), REGION_IDS, comparison
+        )
+    }
+
+    assert (rows["Albany"]["change (¢)"], rows["Albany"]["held (data quality)"]) == ("-5", "")
+    assert rows["Syracuse"]["held (data quality)"] == "isolated move: +0.88 in a week"
+    assert (rows["Syracuse"]["change (¢)"], rows["Syracuse"]["last week ($/gal)"]) == ("", f"3.90 ({older})")
+
+
+def test_each_held_value_is_an_event_naming_the_region_and_the_reason() -> None:
+    """A held value emits gas-alerts.data.suspect with the region as the resource and the reason in the payload."""
+    record = WeekRecord(week=date(2023, 9, 18), prices=prices(syracuse="4.78"), suspect={"syracuse": "isolated move"})
+
+    [event] = suspect_events(record)
+
+    assert event["event"] == SUSPECT_EVENT
+    assert event["resource"]["prefect.resource.id"] == "gas-alerts.region.syracuse"
+    assert event["payload"] == {"week": "2023-09-18", "price": "4.78", "reason": "isolated move"}
+
+
+def test_the_final_message_counts_the_values_held() -> None:
+    """The state message says how many values the guard held in the weeks written."""
+    summary = CheckSummary(date(2023, 9, 18), written=[date(2023, 9, 18)], held=("2023-09-18 Syracuse 4.78: isolated",))
+    assert summary.message == "New week (newest 2023-09-18), 0 alerts; 1 value held as suspect (see the logs)"

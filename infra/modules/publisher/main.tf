@@ -86,8 +86,8 @@ data "aws_iam_policy_document" "permissions" {
   statement {
     sid = "ReadAndWriteOnlyTheSentLedger"
     actions = [
-      "dynamodb:BatchGetItem",   # which alerts of a redelivered record were already sent (ledger.py)
-      "dynamodb:BatchWriteItem", # record the alerts just sent (ledger.py)
+      "dynamodb:BatchGetItem", # which alerts of a redelivered record were already sent (ledger.py)
+      "dynamodb:UpdateItem",   # claim an alert before publishing it, mark it sent, or release it (ledger.py)
     ]
     resources = [var.table_arn]
     # Every key in the request must be in the ledger partition, so the price items stay out of reach.

@@ -1,0 +1,52 @@
+"""The publisher's pacing and the local stand-in's rate rule, on a virtual clock."""
+
+from __future__ import annotations
+
+import pytest
+
+from gas_local.inbox import RateWatch, SubscriptionRateError
+from gas_publisher.pacing import MESSAGES_PER_SECOND, Pacer
+from tests.support.fakes import VirtualClock
+
+
+def sends(pacer: Pacer, clock: VirtualClock, messages: int, batch: int) -> list[float]:
+    """When each message goes out when `messages` are sent in batches of `batch` through the pacer."""
+    times: list[float] = []
+    while len(times) < messages:
+        count = min(batch, messages - len(times))
+        pacer.wait_for(count)
+        pacer.sent(count)
+        times += [clock.now()] * count
+    return times
+
+
+@pytest.mark.parametrize("messages", [1, 5, 17, 100])
+def test_no_second_ever_holds_more_messages_than_the_rate(messages: int) -> None:
+    """Whatever the count, any one-second window holds at most MESSAGES_PER_SECOND messages."""
+    clock = VirtualClock()
+    times = sends(Pacer(clock=clock.now, sleep=clock.sleep), clock, messages, MESSAGES_PER_SECOND)
+    assert max(sum(1 for other in times if 0 <= other - first < 1.0) for first in times) <= MESSAGES_PER_SECOND
+
+
+def test_seventeen_drops_take_about_three_seconds() -> None:
+    """17 messages go out in 4 batches of at most 5, a little over a second apart: well inside a Lambda timeout."""
+    clock = VirtualClock()
+    pacer = Pacer(clock=clock.now, sleep=clock.sleep)
+    times = sends(pacer, clock, 17, MESSAGES_PER_SECOND)
+    assert 3.0 <= times[-1] - times[0] <= 3.3
+    assert pacer.seconds_for(17) == pytest.approx(times[-1] - times[0], abs=0.01)
+
+
+def test_a_batch_larger_than_the_rate_is_refused() -> None:
+    """A batch that could not go out in one second under the rate is a programming error."""
+    with pytest.raises(ValueError, match="1 to 5 messages"):
+        Pacer().wait_for(MESSAGES_PER_SECOND + 1)
+
+
+def test_the_rate_watch_allows_ten_a_second_and_names_the_subscription_at_eleven() -> None:
+    """Ten arrivals within a second pass; the eleventh within that second fails, naming the subscription."""
+    watch = RateWatch("the subscription of queue inbox")
+    watch.record([1000 + 90 * index for index in range(10)])
+    watch.record([2000])  # a second after the first: the window has moved on
+    with pytest.raises(SubscriptionRateError, match="the subscription of queue inbox received 11 messages"):
+        watch.record([2001, 2002])
