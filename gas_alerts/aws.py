@@ -14,6 +14,7 @@ from gas_alerts.settings import DEFAULT_AWS_REGION
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodbstreams import DynamoDBStreamsClient
+    from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_sns import SNSClient
     from mypy_boto3_sqs import SQSClient
 
@@ -71,6 +72,12 @@ def dynamodb_streams(credentials_block: str | None = None) -> DynamoDBStreamsCli
 def sns(credentials_block: str | None = None) -> SNSClient:
     """The SNS client."""
     result: SNSClient = client("sns", credentials_block)
+    return result
+
+
+def lambda_client(credentials_block: str | None = None) -> LambdaClient:
+    """The Lambda client (for reading a deployed function and its event source mapping)."""
+    result: LambdaClient = client("lambda", credentials_block)
     return result
 
 

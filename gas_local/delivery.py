@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -12,7 +15,10 @@ from gas_alerts import aws
 from gas_alerts.settings import Settings
 from gas_local.environment import patched_environment
 from gas_local.inbox import RateWatch, deliver_inbox
+from gas_local.lambda_runtime import PackagedFunction
+from gas_local.mapping import MappingSettings, deployed_mapping, sqs_destination
 from gas_local.outbox import DeliveredAlert
+from gas_local.package import DEFAULT_OUTPUT
 from gas_local.provision import find_topic_arn
 from gas_local.stream_runner import Checkpoint, DeliveryStats, StreamRunner, sqs_dead_letter
 from gas_publisher.contract import (
@@ -20,7 +26,6 @@ from gas_publisher.contract import (
     ENV_LOG_LEVEL,
     ENV_TABLE_NAME,
     ENV_TOPIC_ARN,
-    stream_filter_pattern,
 )
 from gas_publisher.handler import lambda_handler
 
@@ -28,6 +33,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
 CHECKPOINT_FILE = "stream-checkpoints.json"
+logger = logging.getLogger(__name__)
 
 
 class NotProvisionedError(RuntimeError):
@@ -80,38 +86,55 @@ class LocalDelivery:
 
     @classmethod
     def connect(
-        cls, settings: Settings, *, batch_size: int = 10, max_retry_attempts: int = 2, log_level: str = "INFO"
+        cls,
+        settings: Settings,
+        *,
+        log_level: str = "INFO",
+        package: Path = DEFAULT_OUTPUT,
+        overrides: Mapping[str, Any] | None = None,
     ) -> LocalDelivery:
-        """Find the provisioned resources on the configured endpoint and wire the runner to them."""
+        """Find the provisioned resources on the configured endpoint and wire the runner to them.
+
+        When the table's stream has a deployed event source mapping (Terraform made the stack), the runner takes
+        its settings and runs its function's own package in a fresh process; otherwise it calls the handler
+        in this process with the contract's mapping defaults. `overrides` replaces settings either way.
+        """
         sqs = aws.sqs()
         try:
             stream_arn = aws.dynamodb().describe_table(TableName=settings.table_name)["Table"]["LatestStreamArn"]
             queues = [sqs.get_queue_url(QueueName=name)["QueueUrl"] for name in _inbox_names(settings)]
-            dead_letter_url = sqs.get_queue_url(QueueName=settings.dead_letter_queue)["QueueUrl"]
         except (ClientError, KeyError) as error:
             raise NotProvisionedError(
                 f"local resources are missing ({type(error).__name__}); run `gas-alerts local provision` first"
             ) from error
-        topic_arn = settings.topic_arn or find_topic_arn(aws.sns(), settings.topic_name)
-        digest_topic_arn = find_topic_arn(aws.sns(), settings.digest_topic_name)
-        if not topic_arn or not digest_topic_arn:
-            missing = settings.topic_name if not topic_arn else settings.digest_topic_name
-            raise NotProvisionedError(f"topic {missing} not found; run `gas-alerts local provision` first")
-        environment = lambda_environment(settings.table_name, topic_arn, digest_topic_arn, log_level)
+        mapping = deployed_mapping(aws.lambda_client(), stream_arn)
+        if mapping is not None:
+            mapped = replace(MappingSettings.from_api(mapping), **(overrides or {}))
+            configuration = aws.lambda_client().get_function(FunctionName=mapped.function_arn)["Configuration"]
+            handler: Any = PackagedFunction(package, configuration, os.environ.get("AWS_ENDPOINT_URL"))
+            dead_letter_url = sqs_destination(mapped.on_failure_arn, lambda name: _queue_url(sqs, name))
+            logger.info("delivering through the deployed mapping %s to %s", mapping.get("UUID"), mapped.function_arn)
+        else:
+            mapped = replace(MappingSettings(), **(overrides or {}))
+            handler = publisher_handler(_environment(settings, log_level))
+            dead_letter_url = _queue_url(sqs, settings.dead_letter_queue)
         runner = StreamRunner(
             streams=aws.dynamodb_streams(),
             stream_arn=stream_arn,
-            handler=publisher_handler(environment),
+            handler=handler,
             checkpoint=Checkpoint(settings.state_dir / CHECKPOINT_FILE),
-            pattern=stream_filter_pattern(),
-            batch_size=batch_size,
-            max_retry_attempts=max_retry_attempts,
+            pattern=mapped.patterns[0],
+            extra_patterns=mapped.patterns[1:],
+            batch_size=mapped.batch_size,
+            max_retry_attempts=mapped.max_retry_attempts,
+            bisect_on_error=mapped.bisect_on_error,
+            report_batch_item_failures=mapped.report_batch_item_failures,
+            starting_position=mapped.starting_position,
             dead_letter=sqs_dead_letter(sqs, dead_letter_url),
         )
         names = _inbox_names(settings)
-        inboxes = [
-            Inbox(url, RateWatch(f"the subscription of queue {name}")) for name, url in zip(names, queues, strict=True)
-        ]
+        watches = [RateWatch(f"the subscription of queue {name}") for name in names]
+        inboxes = [Inbox(url, watch) for url, watch in zip(queues, watches, strict=True)]
         return cls(runner, sqs, inboxes, settings.outbox)
 
     def deliver_once(self) -> tuple[DeliveryStats, list[tuple[DeliveredAlert, Path]]]:
@@ -129,6 +152,23 @@ class LocalDelivery:
         for inbox, emails in received:
             inbox.watch.record([alert.received_at_ms for alert, _ in emails])
         return stats, [email for _, emails in received for email in emails]
+
+
+def _environment(settings: Settings, log_level: str) -> dict[str, str]:
+    """The publisher's environment as Terraform sets it, from the topics found by name."""
+    topic_arn = settings.topic_arn or find_topic_arn(aws.sns(), settings.topic_name)
+    digest_topic_arn = find_topic_arn(aws.sns(), settings.digest_topic_name)
+    if not topic_arn or not digest_topic_arn:
+        missing = settings.topic_name if not topic_arn else settings.digest_topic_name
+        raise NotProvisionedError(f"topic {missing} not found; run `gas-alerts local provision` first")
+    return lambda_environment(settings.table_name, topic_arn, digest_topic_arn, log_level)
+
+
+def _queue_url(sqs: SQSClient, name: str) -> str:
+    try:
+        return sqs.get_queue_url(QueueName=name)["QueueUrl"]
+    except ClientError as error:
+        raise NotProvisionedError(f"queue {name} not found; run `gas-alerts local provision` first") from error
 
 
 def _inbox_names(settings: Settings) -> list[str]:

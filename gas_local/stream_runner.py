@@ -11,7 +11,9 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
+
+from botocore.exceptions import ClientError
 
 from gas_publisher.event_filter import matches
 
@@ -22,7 +24,14 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 Handler = Callable[[dict[str, Any], Any], Mapping[str, Any] | None]
 Record = dict[str, Any]
+StartingPosition = Literal["TRIM_HORIZON", "LATEST"]
 GET_RECORDS_LIMIT = 1000
+# An open shard is caught up after this many empty pages in a row; a later pass goes on from where it stopped.
+MAX_EMPTY_PAGES = 5
+# The checkpoint of a closed shard read to its end: its children may be read.
+SHARD_END = "END"
+# What _invoke returns when the handler raised (the whole batch failed, and may be bisected).
+INVOCATION_ERROR = -1
 
 
 @dataclass
@@ -76,7 +85,15 @@ class LocalContext:
 
 @dataclass
 class StreamRunner:
-    """Reads a table stream and invokes a handler the way an event source mapping with these settings does."""
+    """Reads a table stream and invokes a handler the way an event source mapping with these settings does.
+
+    Reading follows the DynamoDB Streams API as documented: the shard list is paged, a parent shard is read to
+    its end before its children (so the stream's order holds across a split), empty pages on an open shard do not
+    mean the end (reading goes on until MAX_EMPTY_PAGES in a row), and a checkpoint the stream no longer holds
+    (older than its 24 hours) restarts the shard at its oldest record with a warning; the sent ledger keeps that
+    from sending anything twice. Delivery follows the mapping's settings: the filters, batch size, retries,
+    bisecting a batch whose invocation failed, per-record failures, and the on-failure destination.
+    """
 
     streams: DynamoDBStreamsClient
     stream_arn: str
@@ -84,10 +101,15 @@ class StreamRunner:
     checkpoint: Checkpoint
     pattern: Mapping[str, Any]
     batch_size: int = 10
-    max_retry_attempts: int = 2
+    max_retry_attempts: int = 5
+    bisect_on_error: bool = True
+    report_batch_item_failures: bool = True
+    starting_position: StartingPosition = "TRIM_HORIZON"
+    extra_patterns: Sequence[Mapping[str, Any]] = ()
     dead_letter: Callable[[dict[str, Any]], None] | None = None
     retry_delay: float = 0.2
     on_batch: Callable[[Sequence[Record]], None] | None = None
+    _iterators: dict[str, str] = field(default_factory=dict)
 
     def run(
         self, *, follow: bool = False, poll_interval: float = 1.0, should_stop: Callable[[], bool] = lambda: False
@@ -101,37 +123,94 @@ class StreamRunner:
             time.sleep(poll_interval)
 
     def poll(self, stats: DeliveryStats) -> None:
-        """One pass over every shard, up to the end of what the stream holds now."""
-        description = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]
-        for shard in description.get("Shards", []):
-            self._drain_shard(shard["ShardId"], stats)
+        """One pass over every shard, parents first, up to what the stream holds now."""
+        shards = self._shards()
+        described = {shard["ShardId"] for shard in shards}
+        pending = list(shards)
+        while pending:
+            ready = [shard for shard in pending if self._parent_done(shard, described)]
+            if not ready:
+                return  # a parent is not read to its end yet: its children wait for the next pass
+            for shard in ready:
+                pending.remove(shard)
+                self._drain_shard(shard, stats)
 
-    def _drain_shard(self, shard_id: str, stats: DeliveryStats) -> None:
-        last = self.checkpoint.get(self.stream_arn, shard_id)
-        if last is None:
-            iterator = self.streams.get_shard_iterator(
-                StreamArn=self.stream_arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
-            )["ShardIterator"]
-        else:
-            iterator = self.streams.get_shard_iterator(
-                StreamArn=self.stream_arn,
-                ShardId=shard_id,
-                ShardIteratorType="AFTER_SEQUENCE_NUMBER",
-                SequenceNumber=last,
-            )["ShardIterator"]
-        while iterator:
-            response = self.streams.get_records(ShardIterator=iterator, Limit=GET_RECORDS_LIMIT)
+    def _shards(self) -> list[Mapping[str, Any]]:
+        """Every shard of the stream, through all DescribeStream pages."""
+        shards: list[Mapping[str, Any]] = []
+        last = ""
+        while True:
+            if last:
+                response = self.streams.describe_stream(StreamArn=self.stream_arn, ExclusiveStartShardId=last)
+            else:
+                response = self.streams.describe_stream(StreamArn=self.stream_arn)
+            shards += response["StreamDescription"].get("Shards", [])
+            last = response["StreamDescription"].get("LastEvaluatedShardId", "")
+            if not last:
+                return shards
+
+    def _parent_done(self, shard: Mapping[str, Any], described: set[str]) -> bool:
+        parent = shard.get("ParentShardId")
+        # A parent the stream no longer lists was trimmed: nothing of it is left to read first.
+        return not parent or parent not in described or self.checkpoint.get(self.stream_arn, parent) == SHARD_END
+
+    def _drain_shard(self, shard: Mapping[str, Any], stats: DeliveryStats) -> None:
+        shard_id = shard["ShardId"]
+        if self.checkpoint.get(self.stream_arn, shard_id) == SHARD_END:
+            return
+        iterator: str | None = self._iterators.pop(shard_id, None) or self._iterator(shard_id)
+        empty = 0
+        while iterator and empty < MAX_EMPTY_PAGES:
+            try:
+                response = self.streams.get_records(ShardIterator=iterator, Limit=GET_RECORDS_LIMIT)
+            except ClientError as error:
+                if _code(error) != "ExpiredIteratorException":
+                    raise
+                iterator = self._iterator(shard_id)
+                continue
             records: list[Record] = [dict(r) for r in response.get("Records", [])]
-            if not records:
-                return
-            stats.read += len(records)
-            lambda_records = [self._lambda_shape(record) for record in records]
-            matched = [record for record in lambda_records if matches(self.pattern, record)]
-            stats.matched += len(matched)
-            for batch in _chunks(matched, self.batch_size):
-                self._deliver(shard_id, batch, stats)
-            self.checkpoint.set(self.stream_arn, shard_id, records[-1]["dynamodb"]["SequenceNumber"])
-            iterator = response.get("NextShardIterator", "")
+            iterator = response.get("NextShardIterator")
+            empty = 0 if records else empty + 1
+            if records:
+                self._deliver_records(shard_id, records, stats)
+        if iterator:
+            self._iterators[shard_id] = iterator  # an open shard: the next pass goes on from here
+        else:
+            self.checkpoint.set(self.stream_arn, shard_id, SHARD_END)
+
+    def _iterator(self, shard_id: str) -> str:
+        """An iterator just after the checkpoint, or at the starting position; a trimmed checkpoint starts over."""
+        last = self.checkpoint.get(self.stream_arn, shard_id)
+        if last is not None:
+            try:
+                return self.streams.get_shard_iterator(
+                    StreamArn=self.stream_arn,
+                    ShardId=shard_id,
+                    ShardIteratorType="AFTER_SEQUENCE_NUMBER",
+                    SequenceNumber=last,
+                )["ShardIterator"]
+            except ClientError as error:
+                if _code(error) != "TrimmedDataAccessException":
+                    raise
+                logger.warning(
+                    "the checkpoint of shard %s is older than the stream keeps (24 hours); reading it again from its "
+                    "oldest record (the sent ledger keeps anything from being sent twice)",
+                    shard_id,
+                )
+        position: StartingPosition = "TRIM_HORIZON" if last is not None else self.starting_position
+        return self.streams.get_shard_iterator(StreamArn=self.stream_arn, ShardId=shard_id, ShardIteratorType=position)[
+            "ShardIterator"
+        ]
+
+    def _deliver_records(self, shard_id: str, records: list[Record], stats: DeliveryStats) -> None:
+        stats.read += len(records)
+        lambda_records = [self._lambda_shape(record) for record in records]
+        patterns = [self.pattern, *self.extra_patterns]
+        matched = [record for record in lambda_records if any(matches(pattern, record) for pattern in patterns)]
+        stats.matched += len(matched)
+        for batch in _chunks(matched, self.batch_size):
+            self._deliver(shard_id, batch, self.max_retry_attempts, stats)
+        self.checkpoint.set(self.stream_arn, shard_id, records[-1]["dynamodb"]["SequenceNumber"])
 
     def _lambda_shape(self, record: Record) -> Record:
         """What Lambda passes for a stream record: the same fields plus the source ARN, times as epoch seconds."""
@@ -141,31 +220,43 @@ class StreamRunner:
             body["ApproximateCreationDateTime"] = int(created.timestamp())
         return {**record, "dynamodb": body, "eventSourceARN": self.stream_arn}
 
-    def _deliver(self, shard_id: str, batch: list[Record], stats: DeliveryStats) -> None:
+    def _deliver(self, shard_id: str, batch: list[Record], retries_left: int, stats: DeliveryStats) -> None:
+        """Invoke until the batch succeeds, bisecting it on an invocation error; exhausted records go to the DLQ."""
         pending = batch
-        for attempt in range(self.max_retry_attempts + 1):
+        attempt = 0
+        while True:
             if self.on_batch is not None:
                 self.on_batch(pending)
             stats.invocations += 1
-            failed_from = self._invoke(pending)
-            if failed_from is None:
+            outcome = self._invoke(pending)
+            if outcome is None:
                 return
-            pending = pending[failed_from:]
-            if attempt < self.max_retry_attempts:
+            if outcome == INVOCATION_ERROR and self.bisect_on_error and len(pending) > 1 and retries_left > 0:
+                middle = len(pending) // 2
                 stats.retried_records += len(pending)
-                time.sleep(self.retry_delay * 2**attempt)
+                for half in (pending[:middle], pending[middle:]):
+                    self._deliver(shard_id, half, retries_left - 1, stats)
+                return
+            pending = pending[max(outcome, 0) :]
+            if retries_left == 0:
+                break
+            retries_left -= 1
+            stats.retried_records += len(pending)
+            time.sleep(self.retry_delay * 2**attempt)
+            attempt += 1
         stats.dead_lettered += len(pending)
-        self._send_to_dead_letter(shard_id, pending)
+        self._send_to_dead_letter(shard_id, pending, attempt + 1)
 
     def _invoke(self, batch: list[Record]) -> int | None:
-        """Invoke once; return the index to resume from, or None when the whole batch succeeded."""
+        """Invoke once: None when the batch succeeded, else the index to resume from (INVOCATION_ERROR if it raised)."""
         try:
             response = self.handler({"Records": batch}, LocalContext()) or {}
         except Exception:
             logger.exception("the handler raised; the whole batch counts as failed")
-            return 0
+            return INVOCATION_ERROR
         failures = response.get("batchItemFailures") or []
-        if not failures:
+        if not failures or not self.report_batch_item_failures:
+            # Without ReportBatchItemFailures, Lambda reads only an invocation error as a failure.
             return None
         positions = {record["dynamodb"]["SequenceNumber"]: index for index, record in enumerate(batch)}
         identifiers = [failure.get("itemIdentifier") for failure in failures if isinstance(failure, Mapping)]
@@ -174,13 +265,10 @@ class StreamRunner:
             return 0
         return min(positions[identifier] for identifier in identifiers)
 
-    def _send_to_dead_letter(self, shard_id: str, records: Sequence[Record]) -> None:
+    def _send_to_dead_letter(self, shard_id: str, records: Sequence[Record], invocations: int) -> None:
         """Record the exhausted batch the way Lambda's on-failure destination does, so it can be redriven."""
         message = {
-            "requestContext": {
-                "condition": "RetryAttemptsExhausted",
-                "approximateInvokeCount": self.max_retry_attempts + 1,
-            },
+            "requestContext": {"condition": "RetryAttemptsExhausted", "approximateInvokeCount": invocations},
             "DDBStreamBatchInfo": {
                 "shardId": shard_id,
                 "startSequenceNumber": records[0]["dynamodb"]["SequenceNumber"],
@@ -206,3 +294,7 @@ def sqs_dead_letter(client: SQSClient, queue_url: str) -> Callable[[dict[str, An
 def _chunks(records: list[Record], size: int) -> Iterator[list[Record]]:
     for start in range(0, len(records), size):
         yield records[start : start + size]
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from gas_alerts.settings import Settings
 from gas_cli.commands.common import RegionsOption, console, friendly_errors, show_alert, split_regions
+from gas_local.package import DEFAULT_OUTPUT
 
 
 def local_provision(
@@ -31,18 +33,36 @@ def local_provision(
 
 def local_deliver(
     follow: Annotated[bool, typer.Option(help="Keep polling the stream until interrupted.")] = False,
-    batch_size: Annotated[int, typer.Option(min=1, max=100, help="Records per handler call.")] = 10,
-    max_retries: Annotated[int, typer.Option(min=0, max=10, help="Retries of a failing batch before the DLQ.")] = 2,
+    batch_size: Annotated[
+        int | None,
+        typer.Option(min=1, max=100, help="Records per handler call (default: the deployed mapping's, else 10)."),
+    ] = None,
+    max_retries: Annotated[
+        int | None,
+        typer.Option(min=0, max=10, help="Retries of a failing batch before the DLQ (default: the mapping's, else 5)."),
+    ] = None,
     poll_interval: Annotated[float, typer.Option(min=0.1, help="Seconds between polls with --follow.")] = 2.0,
+    package: Annotated[
+        Path, typer.Option(help="The publisher zip a deployed function runs (`make package` writes it).")
+    ] = DEFAULT_OUTPUT,
 ) -> None:
-    """Play Lambda's event source mapping: stream → filter → real handler → SNS → inbox → outbox."""
+    """Play Lambda's event source mapping: stream → filter → the publisher → SNS → inboxes → outbox.
+
+    When Terraform deployed the stack, its mapping's settings are used and the function's own package runs in a
+    fresh process; otherwise the handler runs in this process with the same defaults as the Terraform variables.
+    """
     import time
 
     from gas_local.delivery import LocalDelivery
 
     settings = Settings.from_environment()
     with friendly_errors():
-        delivery = LocalDelivery.connect(settings, batch_size=batch_size, max_retry_attempts=max_retries)
+        overrides = {
+            name: value
+            for name, value in (("batch_size", batch_size), ("max_retry_attempts", max_retries))
+            if value is not None
+        }
+        delivery = LocalDelivery.connect(settings, package=package, overrides=overrides)
         total = 0
         try:
             while True:

@@ -65,6 +65,11 @@ ATTR_LOW_WEEKS: str = _CONTRACT["message_attributes"]["low_weeks"]["name"]
 ATTR_REGIONS_FALLEN: str = _CONTRACT["digest_attributes"]["regions_fallen"]["name"]
 ATTR_LARGEST_DROP_CENTS: str = _CONTRACT["digest_attributes"]["largest_drop_cents"]["name"]
 
+# How the stream feeds the publisher, for Terraform's event source mapping and the local stream runner alike.
+MAPPING: dict[str, Any] = {
+    name: value for name, value in _CONTRACT["event_source_mapping"].items() if name != "comment"
+}
+
 HANDLER: str = _CONTRACT["lambda"]["handler"]
 # The names of the variables the handler reads; Terraform sets exactly these.
 ENV_TABLE_NAME: str = _CONTRACT["lambda"]["environment"]["table_name"]

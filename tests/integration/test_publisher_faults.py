@@ -111,13 +111,13 @@ def test_a_lost_checkpoint_redelivers_the_stream_but_sends_nothing_twice(setting
     """GIVEN the runner lost its checkpoint after delivering WHEN it starts over THEN it re-reads, and sends nothing."""
     provision(settings)
     store(settings, ALERT_WEEKS)
-    delivery = LocalDelivery.connect(settings)
-    _, first = delivery.deliver_once()
+    _, first = LocalDelivery.connect(settings).deliver_once()
     (settings.state_dir / CHECKPOINT_FILE).unlink()
 
-    stats, second = delivery.deliver_once()
+    stats, second = LocalDelivery.connect(settings).deliver_once()
 
-    assert sorted((week_of(alert), alert.region) for alert, _ in first) == EXPECTED
+    alerts = [alert for alert, _ in first if not alert.is_digest]
+    assert sorted((week_of(alert), alert.region) for alert in alerts) == EXPECTED
     assert (stats.matched, stats.dead_lettered, second) == (3, 0, [])
 
 

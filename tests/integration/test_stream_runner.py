@@ -131,9 +131,19 @@ def test_exhausted_retries_go_to_the_dead_letter_queue(settings: Settings) -> No
 
 
 def test_handler_crash_retries_the_whole_batch(settings: Settings) -> None:
-    """An exception from the handler counts as a failure of the whole batch, which is retried."""
+    """Without bisecting, an exception from the handler fails the whole batch, which is retried whole."""
     handler = SpyHandler(raise_times=1)
     for day in WEEKS[:2]:
         put(settings, day, alert=True)
-    runner_for(settings, handler).run()
+    runner_for(settings, handler, bisect_on_error=False).run()
     assert handler.batches == [[d.isoformat() for d in WEEKS[:2]]] * 2
+
+
+def test_a_crashing_batch_is_bisected_as_the_terraform_mapping_does(settings: Settings) -> None:
+    """With bisecting (the Terraform mapping's setting, and the default), a crashed batch is retried in halves."""
+    handler = SpyHandler(raise_times=1)
+    for day in WEEKS[:4]:
+        put(settings, day, alert=True)
+    runner_for(settings, handler).run()
+    weeks = [day.isoformat() for day in WEEKS[:4]]
+    assert handler.batches == [weeks, weeks[:2], weeks[2:]]
