@@ -63,6 +63,8 @@ class CheckPlan:
     baseline: bool = False
     latest_stored: date | None = None
     window_gap: bool = False
+    # One alert item per region the source published late in the newest stored week, when it is a drop.
+    late: Sequence[WeekRecord] = ()
 
     @property
     def newest(self) -> WeekRecord | None:
@@ -264,7 +266,36 @@ def plan_check(
     ]
     # The window starts after the newest stored week: weeks in between may exist that it cannot see.
     window_gap = bool(new_steps) and source[0].week > latest_stored
-    return CheckPlan(writes=writes, revisions=revisions, latest_stored=latest_stored, window_gap=window_gap)
+    newest_stored = next(step for step in steps if step.week == latest_stored)
+    late = [] if new_steps else late_alerts(stored_by_week[latest_stored], newest_stored, recorded_at)
+    return CheckPlan(writes=writes, revisions=revisions, latest_stored=latest_stored, window_gap=window_gap, late=late)
+
+
+def late_alerts(stored: WeekRecord, step: Step, recorded_at: str) -> list[WeekRecord]:
+    """An alert item for each region the source added to the newest stored week whose value is a drop.
+
+    A region published after its week was stored comes in as a revision, which never alerts; its subscribers
+    would otherwise never hear of that week's fall. It alerts once, as if it had come with the week: against its
+    own base, with its low-week count. A later week makes it stale, so only the newest stored week is looked at.
+    """
+    comparison = step.comparison
+    added = [region for region in comparison.drops if region not in stored.prices]
+    return [
+        WeekRecord(
+            week=step.week,
+            prices={region: step.judged.prices[region]},
+            previous_week=comparison.since.get(region, comparison.previous_week),
+            previous_prices={region: comparison.previous_prices[region]},
+            drops=(region,),
+            alert=True,
+            origin=Origin.WEEKLY,
+            recorded_at=recorded_at,
+            low_weeks={region: comparison.low_weeks[region]},
+            low_since={region: comparison.low_since[region]},
+            late_region=region,
+        )
+        for region in added
+    ]
 
 
 def plan_backfill(

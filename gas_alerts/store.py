@@ -36,6 +36,8 @@ class WriteResult:
     revised: list[date] = field(default_factory=list)
     alerting: WeekRecord | None = None
     conflict: bool = False
+    # Regions the source published late in the newest stored week, whose alert items were written.
+    late: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -123,14 +125,15 @@ class PriceTable:
         return outcome
 
     def write_check(self, plan: CheckPlan, seen_at: str) -> WriteResult:
-        """Write a check's new weeks and revisions all or nothing (`conflict` if another run wrote first)."""
-        if not self.write_all(plan.writes, plan.revisions, seen_at):
+        """Write a check's new weeks, revisions and late alerts all or nothing (`conflict`: another run wrote first)."""
+        if not self.write_all([*plan.writes, *plan.late], plan.revisions, seen_at):
             return WriteResult(conflict=True)
         newest = plan.newest
         return WriteResult(
             written=[record.week for record in plan.writes],
             revised=[revision.week for revision in plan.revisions if revision.changes_prices],
             alerting=newest if newest is not None and newest.alert else None,
+            late=[record.late_region for record in plan.late],
         )
 
     def write_all(self, records: Sequence[WeekRecord], revisions: Sequence[Revision], seen_at: str) -> bool:
@@ -146,7 +149,7 @@ class PriceTable:
         write_id = uuid.uuid4().hex
         stamped = [replace(record, write_id=write_id) for record in records]
         if len(stamped) == 1 and not revisions:
-            return self.put_new_week(stamped[0]) or self._written_by(write_id, [stamped[0].week])
+            return self.put_new_week(stamped[0]) or self._written_by(write_id, [stamped[0].key()])
         operations: list[Any] = [{"Put": {"TableName": self.name, **_new_week_put(r)}} for r in stamped]
         operations += [
             {"Update": {"TableName": self.name, **_revision_update(r, seen_at, write_id)}} for r in revisions
@@ -158,14 +161,14 @@ class PriceTable:
         except ClientError as error:
             reasons = error.response.get("CancellationReasons", [])
             if _code(error) == "TransactionCanceledException" and any(map(_lost_condition, reasons)):
-                return self._written_by(write_id, [r.week for r in stamped] + [r.week for r in revisions])
+                return self._written_by(write_id, [r.key() for r in stamped] + [week_key(r.week) for r in revisions])
             raise
         return True
 
-    def _written_by(self, write_id: str, weeks: Sequence[date]) -> bool:
-        """Whether every one of these weeks was last written by the write with this id (a consistent read)."""
-        items = batch_get(self.client, self.name, [week_key(week) for week in weeks])
-        return len(items) == len(weeks) and all(item.get("write_id", {}).get("S") == write_id for item in items)
+    def _written_by(self, write_id: str, keys: Sequence[dict[str, Any]]) -> bool:
+        """Whether every one of these items was last written by the write with this id (a consistent read)."""
+        items = batch_get(self.client, self.name, list(keys))
+        return len(items) == len(keys) and all(item.get("write_id", {}).get("S") == write_id for item in items)
 
 
 def _new_week_put(record: WeekRecord) -> dict[str, Any]:

@@ -22,6 +22,8 @@ class CheckSummary:
     revised: list[date] = field(default_factory=list)
     # "week region price: reason" for each value the data-quality guard held in the weeks written.
     held: tuple[str, ...] = ()
+    # Regions the source published late in the newest stored week, alerted now.
+    late: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, plan: CheckPlan, result: WriteResult) -> CheckSummary:
@@ -34,6 +36,7 @@ class CheckSummary:
             baseline=plan.baseline,
             alerts=result.alerting.drops if result.alerting else (),
             revised=result.revised,
+            late=tuple(result.late),
             held=tuple(
                 f"{record.week} {REGION_BY_ID[region].name} {record.prices[region]}: {reason}"
                 for record in written
@@ -55,6 +58,9 @@ class CheckSummary:
         if self.revised:
             count = len(self.revised)
             outcome += f"; the source revised {count} stored week{'s' if count > 1 else ''}"
+        if self.late:
+            names = ", ".join(REGION_BY_ID[region].name for region in self.late)
+            outcome += f"; published late and alerted now: {names}"
         if self.held:
             count = len(self.held)
             outcome += f"; {count} value{'s' if count > 1 else ''} held as suspect (see the logs)"

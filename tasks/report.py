@@ -59,7 +59,8 @@ def publish_run_report(
         markdown=trend_markdown(weeks, plan.revisions),
         description="State average over the checked window",
     )
-    alerts = alerts_for(result.alerting) if result.alerting else []
+    alerting = [result.alerting] if result.alerting else []
+    alerts = [alert for record in [*alerting, *(plan.late if result.late else [])] for alert in alerts_for(record)]
     for alert in alerts:
         emit_event(**drop_event(alert))
     held = [event for record in plan.writes if result.written for event in suspect_events(record)]

@@ -13,6 +13,8 @@ from gas_publisher.contract import DATASET_ID, PARTITION_KEY, REGION_BY_ID, SORT
 
 AttributeValue = dict[str, Any]
 Item = dict[str, AttributeValue]
+# Alerts for regions the source published after their week was stored; the weekly Query never reads them.
+LATE_PARTITION = f"{DATASET_ID}#late"
 # Far above any real revision count; the bound keeps int() of a hostile 9.9E+125 from building a huge integer.
 MAX_REV = 1_000_000
 # A stored reason is a line of text; anything longer was not written by the flow and is cut.
@@ -121,11 +123,22 @@ class WeekRecord:
     since: Mapping[str, date] = field(default_factory=dict)
     low_weeks: Mapping[str, int] = field(default_factory=dict)
     low_since: Mapping[str, date] = field(default_factory=dict)
+    # Set on the item that alerts for one region the source published after the week was stored.
+    late_region: str = ""
 
     @property
     def comparison(self) -> Comparison:
         """How this week compared with the weeks before it."""
         return Comparison(**{name: getattr(self, name) for name in Comparison.__dataclass_fields__})
+
+    def key(self) -> Item:
+        """The item's primary key: the week's, or for a late region's alert its own in the late partition."""
+        if self.late_region:
+            return {
+                PARTITION_KEY: {"S": LATE_PARTITION},
+                SORT_KEY: {"S": f"{self.week.isoformat()}#{self.late_region}"},
+            }
+        return week_key(self.week)
 
     @property
     def trusted(self) -> dict[str, Decimal]:
@@ -139,7 +152,7 @@ class WeekRecord:
     def to_item(self) -> Item:
         """Encode as a low-level DynamoDB item (the form PutItem and stream images use)."""
         item: Item = {
-            **week_key(self.week),
+            **self.key(),
             "prices": encode_prices(self.prices),
             **self.comparison.to_attributes(),
             "alert": {"BOOL": self.alert},
@@ -155,7 +168,13 @@ class WeekRecord:
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> WeekRecord:
         """Decode a low-level item or stream image, rejecting anything that is not a week item."""
-        if _string(item, PARTITION_KEY) != DATASET_ID:
+        partition, sort = _string(item, PARTITION_KEY), _string(item, SORT_KEY)
+        late_region = ""
+        if partition == LATE_PARTITION:
+            sort, _, late_region = sort.partition("#")
+            if not is_known_region(late_region):
+                raise MalformedItemError(f"{SORT_KEY} names an unknown late region: {late_region[:40]!r}")
+        elif partition != DATASET_ID:
             raise MalformedItemError(f"{PARTITION_KEY} is not the dataset partition {DATASET_ID!r}")
         previous = item.get("previous_week")
         drops = _list(item, "drops")
@@ -166,7 +185,7 @@ class WeekRecord:
         if not isinstance(alert, Mapping) or not isinstance(alert.get("BOOL"), bool):
             raise MalformedItemError("alert is not a boolean")
         return cls(
-            week=_date(_string(item, SORT_KEY), SORT_KEY),
+            week=_date(sort, SORT_KEY),
             prices=_prices(item, "prices"),
             previous_week=None if previous is None else _date(_string(item, "previous_week"), "previous_week"),
             previous_prices=_prices(item, "previous_prices") if "previous_prices" in item else {},
@@ -180,6 +199,7 @@ class WeekRecord:
             since=_region_map(item, "since", _day),
             low_weeks=_region_map(item, "low_weeks", _count),
             low_since=_region_map(item, "low_since", _day),
+            late_region=late_region,
         )
 
 

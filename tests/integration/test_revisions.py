@@ -11,13 +11,14 @@ from gas_alerts.compare import find_revision
 from gas_alerts.settings import Settings
 from gas_alerts.source import rows_from_csv
 from gas_alerts.store import PriceTable
-from gas_local.provision import ensure_table
+from gas_local.delivery import LocalDelivery
+from gas_local.provision import ensure_table, provision
 from gas_local.socrata import local_socrata
 from gas_publisher.contract import stream_filter_pattern
 from gas_publisher.event_filter import matches
 from gas_publisher.week import WeekRecord, week_key
-from tests.support.data import FULL_HISTORY_CSV, LATEST_SNAPSHOT_CSV, snapshot_weeks
-from tests.support.steps import backfill
+from tests.support.data import FULL_HISTORY_CSV, LATEST_SNAPSHOT_CSV, api_row, snapshot_weeks
+from tests.support.steps import backfill, weekly_check
 from tests.support.streams import stream_records
 
 ERROR_WEEK = date(2023, 2, 13)
@@ -83,3 +84,27 @@ def test_a_backfilled_week_after_a_correction_compares_with_the_corrected_value(
     following = WeekRecord.from_item(item(settings.table_name, NEXT_WEEK))
     assert following.previous_prices["albany"] == Decimal("3.57")
     assert (following.alert, following.origin) == (False, "backfill")
+
+
+def test_a_region_published_late_alerts_once_when_its_value_is_a_drop(settings: Settings) -> None:
+    """Albany missing from the newest week, then filled in lower than its last week: it alerts once, and only once."""
+    w1, w2 = date(2026, 3, 2), date(2026, 3, 9)
+    full = {"albany": "3.50", "nassau": "3.40", "utica": "3.30", "buffalo": "3.20", "new_york_state": "3.35"}
+    provision(settings)
+    delivery = LocalDelivery.connect(settings)
+    with local_socrata([api_row(w1, **full)]) as source:
+        weekly_check(source.url, settings.table_name)
+        source.rows.append(api_row(w2, **{**full, "albany": None, "nassau": "3.41"}))
+        weekly_check(source.url, settings.table_name)
+        first = [alert for alert, _ in delivery.deliver_once()[1] if not alert.is_digest]
+        source.rows[-1] = api_row(w2, **{**full, "albany": "3.44", "nassau": "3.41"})
+        late = weekly_check(source.url, settings.table_name)
+        second = [alert for alert, _ in delivery.deliver_once()[1] if not alert.is_digest]
+        weekly_check(source.url, settings.table_name)
+        third = [alert for alert, _ in delivery.deliver_once()[1] if not alert.is_digest]
+
+    assert (first, late.revised) == ([], [w2])
+    assert [(alert.region, alert.drop_cents, f"This week ({w2})" in alert.body) for alert in second] == [
+        ("albany", "6", True)
+    ]
+    assert third == [], "the late value alerts once"
