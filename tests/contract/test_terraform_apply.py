@@ -7,11 +7,7 @@ import hashlib
 import json
 import os
 import shutil
-import socket
 import subprocess
-import sys
-import time
-import urllib.request
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,22 +18,13 @@ import boto3
 import pytest
 
 from gas_local.package import DEFAULT_SOURCE, FILE_MODE, FIXED_DATE_TIME, build_package
+from gas_local.terraform import PACKAGE_IN_COPY, Terraform, cli_config, copy_stack, terraform_environment
 from gas_publisher import contract
 from tests.support.hcl import MODULES, labelled
+from tests.support.terraform import Tools
 
-REPO = Path(__file__).resolve().parents[2]
-INFRA = REPO / "infra"
 REGION = "us-east-1"
-MIRROR_DIR_NAME = "registry.terraform.io"
-# Like `find / -maxdepth 4 -type d -name registry.terraform.io`, without the kernel's pseudo file systems.
-MIRROR_SEARCH_DEPTH = 4
-NOT_SEARCHED = frozenset({Path("/proc"), Path("/sys"), Path("/dev"), Path("/run")})
-# What a developer's own working files in infra/ may hold; none of it belongs in the test's copy.
-NOT_COPIED = (".terraform", ".terraform.lock.hcl", "*.tfstate*", "build", "terraform.tfvars", "*.auto.tfvars")
-NOT_COPIED_OVERRIDES = ("*_override.tf", "*_override.tf.json")
 LOCAL_VARS = ("-var-file=terraform.tfvars.example", "-var", "deletion_protection=false")
-TERRAFORM_TIMEOUT_S = 900
-MOTO_START_TIMEOUT_S = 30
 
 
 # ---- the package -----------------------------------------------------------------------------------------------------
@@ -91,174 +78,7 @@ def test_package_holds_only_sorted_sources_with_fixed_metadata(source_copy: Path
     assert {entry.compress_type for entry in entries} == {zipfile.ZIP_DEFLATED}
 
 
-# ---- finding the tools -----------------------------------------------------------------------------------------------
-
-
-def find_provider_mirror(root: Path = Path("/"), depth: int = MIRROR_SEARCH_DEPTH) -> Path | None:
-    """The folder holding registry.terraform.io/hashicorp/aws, searched breadth-first at most depth levels deep."""
-    level = [root]
-    for _ in range(depth):
-        below: list[Path] = []
-        for folder in level:
-            for child in _subfolders(folder):
-                if child.name == MIRROR_DIR_NAME and (child / "hashicorp" / "aws").is_dir():
-                    return folder
-                below.append(child)
-        level = below
-    return None
-
-
-def _subfolders(folder: Path) -> list[Path]:
-    try:
-        entries = list(os.scandir(folder))
-    except OSError:  # unreadable folders are simply not searched
-        return []
-    return sorted(
-        Path(entry.path)
-        for entry in entries
-        if entry.is_dir(follow_symlinks=False) and Path(entry.path) not in NOT_SEARCHED
-    )
-
-
-@dataclass(frozen=True)
-class Tools:
-    """The terraform binary and the folder of its provider mirror."""
-
-    terraform: str
-    mirror: Path
-
-
-@pytest.fixture(scope="module")
-def tools() -> Tools:
-    """Terraform and a provider mirror with hashicorp/aws, or a skip that names the missing one."""
-    terraform = shutil.which("terraform")
-    if terraform is None:
-        pytest.skip("terraform is not on PATH")
-    mirror = find_provider_mirror()
-    if mirror is None:
-        pytest.skip(f"no provider mirror: no {MIRROR_DIR_NAME}/hashicorp/aws within {MIRROR_SEARCH_DEPTH} levels of /")
-    return Tools(terraform, mirror)
-
-
-# ---- the local AWS and the copy of the stack -------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
-def wait_until_listening(endpoint: str, server: subprocess.Popen[bytes]) -> None:
-    """Return once the server answers on its endpoint; fail if it exits or stays silent."""
-    deadline = time.monotonic() + MOTO_START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        assert server.poll() is None, f"moto exited with code {server.returncode}"
-        try:
-            with urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1):  # noqa: S310 (our own http URL)
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise AssertionError(f"moto did not answer on {endpoint} within {MOTO_START_TIMEOUT_S} s")
-
-
-@pytest.fixture(scope="module")
-def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A moto server in a process of its own on 127.0.0.1, stopped by its PID afterwards."""
-    # Not ThreadedMotoServer: moto's state is global to a process, so an in-process server would share the tables
-    # and topics other tests leave in the session's server, and "nothing is left" could not be checked.
-    port = free_port()
-    endpoint = f"http://127.0.0.1:{port}"
-    log = tmp_path_factory.mktemp("moto") / "moto.log"
-    with log.open("wb") as output:
-        server = subprocess.Popen(  # noqa: S603 (this interpreter, with arguments written in this file)
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_until_listening(endpoint, server)
-        yield endpoint
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=MOTO_START_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-
-
-def copy_stack(destination: Path) -> Path:
-    """Copy infra/ and the contract files it reads, laid out as in the repository; return the copied infra/."""
-    infra = destination / "infra"
-    shutil.copytree(INFRA, infra, ignore=shutil.ignore_patterns(*NOT_COPIED, *NOT_COPIED_OVERRIDES))
-    contract_copy = destination / "lambda" / "gas_publisher"
-    contract_copy.mkdir(parents=True)
-    for path in (DEFAULT_SOURCE / "gas_publisher").glob("*.json"):
-        shutil.copy2(path, contract_copy / path.name)
-    return infra
-
-
-def cli_config(directory: Path, mirror: Path) -> Path:
-    """A Terraform CLI config that installs hashicorp providers from the mirror only, so init needs no network."""
-    config = directory / "terraform.tfrc"
-    config.write_text(
-        "provider_installation {\n"
-        "  filesystem_mirror {\n"
-        f"    path    = {json.dumps(str(mirror))}\n"
-        '    include = ["registry.terraform.io/hashicorp/*"]\n'
-        "  }\n"
-        "}\n",
-        encoding="utf-8",
-    )
-    return config
-
-
-def terraform_environment(home: Path, config: Path, endpoint: str) -> dict[str, str]:
-    """A clean environment: the mirror config, and the AWS provider pointed at moto with fake credentials."""
-    # Built from scratch, so a developer's AWS_PROFILE or real keys can never reach the provider.
-    return {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": str(home),
-        "TF_CLI_CONFIG_FILE": str(config),
-        "TF_IN_AUTOMATION": "1",
-        "TF_INPUT": "0",
-        "CHECKPOINT_DISABLE": "1",
-        "AWS_ENDPOINT_URL": endpoint,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
-
-
-@dataclass(frozen=True)
-class Terraform:
-    """Runs terraform in the copied stack."""
-
-    binary: str
-    workdir: Path
-    environment: dict[str, str]
-
-    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
-        """Run one terraform command and return its result, whatever its exit code."""
-        return subprocess.run(  # noqa: S603 (terraform from PATH, with arguments written in this file)
-            [self.binary, *args, "-no-color"],
-            cwd=self.workdir,
-            env=self.environment,
-            capture_output=True,
-            text=True,
-            timeout=TERRAFORM_TIMEOUT_S,
-            check=False,
-        )
-
-    def succeed(self, *args: str) -> str:
-        """Run one terraform command that must exit 0, and return its standard output."""
-        result = self.run(*args)
-        assert result.returncode == 0, f"terraform {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
-        return result.stdout
+# ---- the stack on a local AWS ----------------------------------------------------------------------------------------
 
 
 def one_line(text: str) -> str:
@@ -278,21 +98,20 @@ class Stack:
 
 
 @pytest.fixture(scope="module")
-def stack(tools: Tools, moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def stack(terraform_tools: Tools, moto_process: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """infra/ checked, initialised offline and applied once to moto; destroyed again if a test left it standing."""
     work = tmp_path_factory.mktemp("terraform")
     infra = copy_stack(work)
-    environment = terraform_environment(work, cli_config(work, tools.mirror), moto_endpoint)
-    terraform = Terraform(tools.terraform, infra, environment)
+    environment = terraform_environment(moto_process, home=work, config=cli_config(work, terraform_tools.mirror))
+    terraform = Terraform(terraform_tools.terraform, infra, environment)
     terraform.succeed("fmt", "-check", "-recursive")
     terraform.succeed("init", "-backend=false")
     terraform.succeed("validate")
     plan_without_package = terraform.run("plan", *LOCAL_VARS)
-    code_sha256 = build_package(DEFAULT_SOURCE, infra / "build" / "gas-alerts-publisher.zip")
+    code_sha256 = build_package(DEFAULT_SOURCE, infra / PACKAGE_IN_COPY)
     terraform.succeed("apply", "-auto-approve", *LOCAL_VARS)
-    outputs = {name: item["value"] for name, item in json.loads(terraform.succeed("output", "-json")).items()}
     try:
-        yield Stack(terraform, moto_endpoint, code_sha256, outputs, plan_without_package)
+        yield Stack(terraform, moto_process, code_sha256, terraform.outputs(), plan_without_package)
     finally:
         if terraform.run("state", "list").stdout.strip():
             terraform.run("destroy", "-auto-approve", *LOCAL_VARS)
