@@ -64,9 +64,10 @@ def test_each_module_has_the_standard_files(directory: Path) -> None:
 
 
 def test_root_wires_exactly_the_four_modules() -> None:
-    """The root stack calls the price_table, alert_topic, operator_topic and publisher modules, only local ones."""
-    sources = {module_call(name)["source"] for name in labelled(INFRA, "module")}
-    assert sources == {f"./modules/{name}" for name in ROOT_MODULE_NAMES}
+    """The root calls price_table, subscriber_topic (for alerts and digest), operator_topic and publisher, all local."""
+    calls = {name: module_call(name)["source"] for name in labelled(INFRA, "module")}
+    assert set(calls.values()) == {f"./modules/{name}" for name in ROOT_MODULE_NAMES}
+    assert calls["alerts"] == calls["digest"] == "./modules/subscriber_topic"
 
 
 def test_every_key_and_key_policy_comes_from_the_kms_key_module() -> None:
@@ -79,7 +80,7 @@ def test_every_key_and_key_policy_comes_from_the_kms_key_module() -> None:
         for call in labelled(directory, "module").values()
         if call["source"] == "../kms_key"
     }
-    assert callers == {"price_table", "alert_topic", "operator_topic", "publisher"}
+    assert callers == {"price_table", "subscriber_topic", "operator_topic", "publisher"}
 
 
 @pytest.mark.parametrize("module", MODULE_NAMES)

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import zipfile
@@ -21,7 +22,7 @@ from gas_local.package import DEFAULT_SOURCE, FILE_MODE, FIXED_DATE_TIME, build_
 from gas_local.terraform import PACKAGE_IN_COPY, Terraform, cli_config, copy_stack, terraform_environment
 from gas_publisher import contract
 from tests.support.hcl import MODULES, labelled
-from tests.support.terraform import Tools
+from tests.support.terraform import Tools, example_subscribers, subscriber_filter
 
 REGION = "us-east-1"
 LOCAL_VARS = ("-var-file=terraform.tfvars.example", "-var", "deletion_protection=false")
@@ -86,6 +87,12 @@ def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def messages(stderr: str) -> str:
+    """Terraform's error output without the source it quotes (which may hold every subscriber), as one line."""
+    quoted = re.compile(r"^\s*(\d+:|├|│)")
+    return one_line("\n".join(line for line in stderr.splitlines() if not quoted.match(line)))
+
+
 @dataclass
 class Stack:
     """The applied stack and what was seen on the way there."""
@@ -148,20 +155,56 @@ def test_table_has_the_contract_keys_and_a_new_image_stream(stack: Stack) -> Non
     assert table.get("SSEDescription", {}).get("SSEType") == "KMS"
 
 
-def test_topic_has_one_subscription_per_example_subscriber(stack: Stack) -> None:
-    """The alert topic exists; filtered subscribers get their policy on message attributes, the others neither."""
-    sns = boto3.client("sns", endpoint_url=stack.endpoint, region_name=REGION)
-    topic_arn = stack.outputs["topic_arn"]
-    assert sns.get_topic_attributes(TopicArn=topic_arn)["Attributes"]["KmsMasterKeyId"]
-    expected = stack.outputs["subscriber_filter_policies"]
-    seen: dict[str, Any] = {}
+def subscriptions(endpoint: str, topic_arn: str) -> dict[str, tuple[dict[str, Any], str | None]]:
+    """Each subscription of a topic on moto: its endpoint to its filter policy and filter policy scope."""
+    sns = boto3.client("sns", endpoint_url=endpoint, region_name=REGION)
+    found = {}
     for subscription in sns.list_subscriptions_by_topic(TopicArn=topic_arn)["Subscriptions"]:
         attributes = sns.get_subscription_attributes(SubscriptionArn=subscription["SubscriptionArn"])["Attributes"]
-        policy = json.loads(attributes.get("FilterPolicy", "{}"))
-        assert attributes.get("FilterPolicyScope") == ("MessageAttributes" if policy else None)
-        seen[subscription["Endpoint"]] = policy
-    assert seen == expected
-    assert {} in seen.values(), "the example should keep a subscriber without a filter"
+        found[subscription["Endpoint"]] = (
+            json.loads(attributes.get("FilterPolicy", "{}")),
+            attributes.get("FilterPolicyScope"),
+        )
+    return found
+
+
+def test_both_topics_exist_encrypted_with_the_default_names(stack: Stack) -> None:
+    """The alert and digest topics exist under the names gas_alerts/settings.py defaults to, each with a KMS key."""
+    sns = boto3.client("sns", endpoint_url=stack.endpoint, region_name=REGION)
+    for name, arn in (("topic_name", "topic_arn"), ("digest_topic_name", "digest_topic_arn")):
+        assert stack.outputs[arn].rsplit(":", 1)[-1] == stack.outputs[name]
+        assert sns.get_topic_attributes(TopicArn=stack.outputs[arn])["Attributes"]["KmsMasterKeyId"]
+    assert (stack.outputs["topic_name"], stack.outputs["digest_topic_name"]) == (
+        "gas-alerts-price-drops",
+        "gas-alerts-weekly-digest",
+    )
+
+
+def test_each_example_subscriber_gets_the_policy_subscriber_filter_builds(stack: Stack) -> None:
+    """Every example subscriber is on its own topic only, with exactly SubscriberFilter(...).policy() as its filter."""
+    alerts = subscriptions(stack.endpoint, stack.outputs["topic_arn"])
+    digests = subscriptions(stack.endpoint, stack.outputs["digest_topic_arn"])
+    for entry in example_subscribers():
+        mine, other = (digests, alerts) if entry.get("digest") else (alerts, digests)
+        expected = subscriber_filter(entry).policy()
+        policy, scope = mine[entry["email"]]
+        assert policy == expected, entry["email"]
+        # SNS refuses a scope without a policy, so a subscriber to every message has neither.
+        assert scope == ("MessageAttributes" if expected else None), entry["email"]
+        assert entry["email"] not in other
+    assert len(alerts) + len(digests) == len(example_subscribers())
+
+
+def test_filter_policy_outputs_show_what_each_topic_holds(stack: Stack) -> None:
+    """The two filter policy outputs are the policies on moto, per topic, keyed by lower-cased email."""
+    for topic, output in (
+        ("topic_arn", "subscriber_filter_policies"),
+        ("digest_topic_arn", "digest_subscriber_filter_policies"),
+    ):
+        seen = {
+            email.lower(): policy for email, (policy, _) in subscriptions(stack.endpoint, stack.outputs[topic]).items()
+        }
+        assert seen == stack.outputs[output]
 
 
 def test_dead_letter_queue_exists(stack: Stack) -> None:
@@ -178,9 +221,38 @@ def test_function_runs_the_built_package(stack: Stack) -> None:
     assert configuration["CodeSha256"] == stack.code_sha256
     assert configuration["Handler"] == contract.HANDLER
     variables = configuration["Environment"]["Variables"]
-    assert set(variables) == set(contract.HANDLER_ENVIRONMENT)
-    assert variables["TABLE_NAME"] == stack.outputs["table_name"]
-    assert variables["TOPIC_ARN"] == stack.outputs["topic_arn"]
+    assert sorted(variables) == sorted(contract.HANDLER_ENVIRONMENT)
+    assert variables[contract.ENV_TABLE_NAME] == stack.outputs["table_name"]
+    assert variables[contract.ENV_TOPIC_ARN] == stack.outputs["topic_arn"]
+    assert variables[contract.ENV_DIGEST_TOPIC_ARN] == stack.outputs["digest_topic_arn"]
+
+
+def test_publisher_may_publish_to_both_topics_and_use_their_keys(stack: Stack) -> None:
+    """The function's role allows sns:Publish on exactly the two topics, and the two topic keys through SNS."""
+    iam = boto3.client("iam", endpoint_url=stack.endpoint, region_name=REGION)
+    role = stack.outputs["publisher_function_name"]
+    [name] = iam.list_role_policies(RoleName=role)["PolicyNames"]
+    document = iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+    statements = json.loads(document) if isinstance(document, str) else document
+    publish = {arn for s in statements["Statement"] if s["Action"] == "sns:Publish" for arn in _listed(s["Resource"])}
+    assert publish == {stack.outputs["topic_arn"], stack.outputs["digest_topic_arn"]}
+    sns = boto3.client("sns", endpoint_url=stack.endpoint, region_name=REGION)
+    keys = {
+        sns.get_topic_attributes(TopicArn=stack.outputs[arn])["Attributes"]["KmsMasterKeyId"]
+        for arn in ("topic_arn", "digest_topic_arn")
+    }
+    via_sns = {
+        arn
+        for s in statements["Statement"]
+        if s.get("Condition", {}).get("StringEquals", {}).get("kms:ViaService") == f"sns.{REGION}.amazonaws.com"
+        for arn in _listed(s["Resource"])
+    }
+    assert via_sns == keys
+
+
+def _listed(value: str | list[str]) -> list[str]:
+    """IAM writes a single resource as a string and several as a list."""
+    return [value] if isinstance(value, str) else value
 
 
 def test_event_source_mapping_has_the_configured_settings(stack: Stack) -> None:
@@ -209,6 +281,81 @@ def test_a_second_plan_has_nothing_to_change(stack: Stack) -> None:
     """Right after apply, plan -detailed-exitcode exits 0: no resource drifts on every run."""
     result = stack.terraform.run("plan", "-detailed-exitcode", *LOCAL_VARS)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def write_subscribers(stack: Stack, name: str, subscribers: list[dict[str, Any]]) -> str:
+    """A variables file in the stack's folder that sets only the subscribers; returns the -var-file argument."""
+    (stack.terraform.workdir / name).write_text(json.dumps({"subscribers": subscribers}), encoding="utf-8")
+    return f"-var-file={name}"
+
+
+def test_a_plan_refuses_subscriber_fields_of_the_other_kind_and_names_them(stack: Stack) -> None:
+    """A digest subscriber with regions, or an alert subscriber with a digest threshold, stops the plan by email."""
+    bad: list[dict[str, Any]] = [
+        {"email": "digest@example.com", "digest": True, "regions": ["albany"]},
+        {"email": "alerts@example.com", "min_regions_fallen": 5},
+        {"email": "fine@example.com", "digest": True, "min_regions_fallen": 5},
+    ]
+    result = stack.terraform.run(
+        "plan", "-refresh=false", *LOCAL_VARS, write_subscribers(stack, "kinds.tfvars.json", bad)
+    )
+    message = messages(result.stderr)
+    assert result.returncode == 1
+    assert "Digest subscriber(s) digest@example.com: regions, min_drop_cents, max_price" in message
+    assert (
+        "Subscriber(s) alerts@example.com: min_regions_fallen and min_largest_drop_cents filter the weekly digest"
+        in message
+    )
+    assert "fine@example.com" not in message
+    assert message.count("Error:") == 2
+
+
+def test_a_plan_refuses_a_policy_sns_would_refuse_and_names_the_subscriber(stack: Stack) -> None:
+    """A number with 6 decimal places and an unknown region stop the plan, each message naming its subscriber."""
+    bad: list[dict[str, Any]] = [
+        {"email": "pennies@example.com", "max_price": 3.123456},
+        {"email": "typo@example.com", "regions": ["albny"]},
+        {"email": "fine@example.com", "max_price": 3.12345},
+    ]
+    result = stack.terraform.run(
+        "plan", "-refresh=false", *LOCAL_VARS, write_subscribers(stack, "sns.tfvars.json", bad)
+    )
+    message = messages(result.stderr)
+    assert result.returncode == 1
+    assert "Subscriber pennies@example.com: SNS takes filter numbers with at most 5 decimal places" in message
+    assert "got 3.123456." in message
+    assert "Subscriber typo@example.com: unknown region albny." in message
+    assert "fine@example.com" not in message
+    assert message.count("Error:") == 2
+
+
+def test_the_topic_module_refuses_too_many_keys_or_combinations(stack: Stack) -> None:
+    """Given policies beyond 5 keys or 150 combinations, the subscriber_topic module stops the plan by email."""
+    # The root's own fields cannot reach these limits (5 keys at most, 17 regions), so the module is planned alone.
+    root = stack.terraform.workdir.parent / "limits"
+    root.mkdir(exist_ok=True)
+    too_many_keys = {f"key{n}": ["x"] for n in range(6)}
+    too_many_combinations = {"a": [str(n) for n in range(13)], "b": [str(n) for n in range(12)]}
+    subscribers = [
+        {"email": "keys@example.com", "filter_policy": json.dumps(too_many_keys)},
+        {"email": "combinations@example.com", "filter_policy": json.dumps(too_many_combinations)},
+        {"email": "fine@example.com", "filter_policy": json.dumps({"a": [str(n) for n in range(150)]})},
+    ]
+    configuration = {
+        "provider": {"aws": {"region": REGION}},
+        "module": {
+            "topic": {"source": "../infra/modules/subscriber_topic", "name": "limits", "subscribers": subscribers}
+        },
+    }
+    (root / "main.tf.json").write_text(json.dumps(configuration), encoding="utf-8")
+    terraform = Terraform(stack.terraform.binary, root, stack.terraform.environment)
+    terraform.succeed("init", "-backend=false")
+    result = terraform.run("plan")
+    message = messages(result.stderr)
+    assert result.returncode == 1
+    assert "Subscriber keys@example.com: the filter policy has 6 keys; SNS allows at most 5." in message
+    assert "Subscriber combinations@example.com: the filter policy has 156 value combinations" in message
+    assert "fine@example.com" not in message
 
 
 # Runs last (pytest keeps file order): it takes the stack down for good.

@@ -1,4 +1,4 @@
-"""Shared by the Terraform tests: the tools they need and a moto server in a process of its own."""
+"""Shared by the Terraform tests: the tools they need, a moto server in a process of its own, and subscriber entries."""
 
 from __future__ import annotations
 
@@ -7,15 +7,23 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from gas_alerts.filter_policy import SubscriberFilter
 from gas_local.terraform import MIRROR_DIR_NAME, MIRROR_SEARCH_DEPTH, find_provider_mirror, find_terraform
+from tests.support.hcl import INFRA, parse
 
 MOTO_START_TIMEOUT_S = 30
+EXAMPLE_TFVARS = INFRA / "terraform.tfvars.example"
+# The subscriber fields that are numbers of cents, dollars or percent (Decimal in SubscriberFilter), and counts (int).
+DECIMAL_FIELDS = ("min_drop_cents", "max_price", "min_drop_percent", "min_largest_drop_cents")
+COUNT_FIELDS = ("min_low_weeks", "min_regions_fallen")
 
 
 @dataclass(frozen=True)
@@ -83,3 +91,42 @@ def moto_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+
+
+def example_subscribers() -> list[dict[str, Any]]:
+    """The subscribers of infra/terraform.tfvars.example, as Terraform reads them."""
+    subscribers: list[dict[str, Any]] = parse(EXAMPLE_TFVARS)["subscribers"]
+    return subscribers
+
+
+def subscriber_filter(entry: Mapping[str, Any]) -> SubscriberFilter:
+    """The SubscriberFilter of one Terraform subscribers entry (the same choice, in the Python helper's types)."""
+
+    def decimal(name: str) -> Decimal | None:
+        return None if entry.get(name) is None else Decimal(str(entry[name]))
+
+    def count(name: str) -> int | None:
+        return None if entry.get(name) is None else int(entry[name])
+
+    return SubscriberFilter(
+        regions=tuple(entry.get("regions", ())),
+        min_drop_cents=decimal("min_drop_cents"),
+        max_price=decimal("max_price"),
+        min_drop_percent=decimal("min_drop_percent"),
+        min_low_weeks=count("min_low_weeks"),
+        digest=bool(entry.get("digest", False)),
+        min_regions_fallen=count("min_regions_fallen"),
+        min_largest_drop_cents=decimal("min_largest_drop_cents"),
+    )
+
+
+def terraform_subscriber(email: str, choice: SubscriberFilter) -> dict[str, Any]:
+    """The Terraform subscribers entry for one SubscriberFilter: the fields it sets, as JSON numbers."""
+    entry: dict[str, Any] = {"email": email, "digest": choice.digest}
+    if choice.regions:
+        entry["regions"] = list(choice.regions)
+    for name in (*DECIMAL_FIELDS, *COUNT_FIELDS):
+        value = getattr(choice, name)
+        if value is not None:
+            entry[name] = int(value) if value == int(value) else float(value)
+    return entry

@@ -133,6 +133,28 @@ data "aws_iam_policy_document" "permissions" {
   }
 
   statement {
+    sid = "PublishToTheDigestTopic"
+    actions = [
+      "sns:Publish", # the weekly digest: one message listing every region that fell
+    ]
+    resources = [var.digest_topic_arn]
+  }
+
+  statement {
+    sid = "UseDigestTopicKeyThroughSns"
+    actions = [
+      "kms:Decrypt",         # SNS checks it for publishers of an encrypted topic
+      "kms:GenerateDataKey", # SNS encrypts the digest message with a data key
+    ]
+    resources = [var.digest_topic_kms_key_arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["sns.${var.aws_region}.amazonaws.com"]
+    }
+  }
+
+  statement {
     sid = "SendFailedBatchesToTheDeadLetterQueue"
     actions = [
       "sqs:SendMessage", # the mapping's on-failure destination, sent with the function's role
@@ -172,7 +194,7 @@ resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_272:The package is built from the repository by make package and pinned by its hash; no signing profile exists to verify it.
   #checkov:skip=CKV_AWS_50:X-Ray needs a wildcard-resource permission and adds cost; logs plus the error and dead-letter alarms cover this single-purpose function.
   function_name    = var.function_name
-  description      = "Publishes one SNS alert per dropped region from the price table's stream"
+  description      = "Publishes one SNS alert per dropped region, and the weekly digest, from the price table's stream"
   role             = aws_iam_role.this.arn
   handler          = var.handler
   runtime          = var.runtime

@@ -106,6 +106,16 @@ variable "topic_kms_key_arn" {
   description = "KMS key of the alert topic, needed to publish to it."
 }
 
+variable "digest_topic_arn" {
+  type        = string
+  description = "ARN of the weekly digest topic, the only other topic the function may publish to."
+}
+
+variable "digest_topic_kms_key_arn" {
+  type        = string
+  description = "KMS key of the digest topic, needed to publish to it."
+}
+
 variable "stream_filter_pattern" {
   type        = any
   description = "Decoded event filter pattern for the stream (lambda/gas_publisher/stream_filter.json); only matching records invoke the function."
