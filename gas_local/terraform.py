@@ -1,4 +1,4 @@
-"""Terraform on a local AWS: find it and a provider mirror, copy infra/ out of the repository, and run it there."""
+"""Terraform on a local AWS: find it and a provider mirror, copy infra/ out of the repository, and apply it there."""
 
 from __future__ import annotations
 
@@ -6,13 +6,14 @@ import json
 import os
 import shutil
 import subprocess
-from collections.abc import Mapping
+import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gas_alerts.settings import DEFAULT_AWS_REGION
-from gas_local.package import DEFAULT_OUTPUT, DEFAULT_SOURCE, REPO
+from gas_alerts.settings import DEFAULT_AWS_REGION, Settings
+from gas_local.package import DEFAULT_OUTPUT, DEFAULT_SOURCE, REPO, build_package
 
 INFRA = REPO / "infra"
 MIRROR_DIR_NAME = "registry.terraform.io"
@@ -24,6 +25,7 @@ NOT_COPIED = (".terraform", ".terraform.lock.hcl", "*.tfstate*", "build", "terra
 NOT_COPIED_OVERRIDES = ("*_override.tf", "*_override.tf.json")
 # The zip's place in a copy, where infra/'s default lambda_package_path points (build/ under infra/).
 PACKAGE_IN_COPY = DEFAULT_OUTPUT.relative_to(INFRA)
+LOCAL_VAR_FILE = "local.tfvars.json"
 TERRAFORM_TIMEOUT_S = 900
 # Without a mirror, init downloads the provider; these let a user's own CLI config, cache and proxy still apply.
 PASSED_THROUGH_WITHOUT_MIRROR = (
@@ -36,10 +38,21 @@ PASSED_THROUGH_WITHOUT_MIRROR = (
     "NO_PROXY",
     "no_proxy",
 )
+# The suffixes infra/main.tf appends to name_prefix; the local stack's settings must follow them to use Terraform.
+TERRAFORM_NAME_SUFFIXES = {
+    "table_name": "-prices",
+    "topic_name": "-price-drops",
+    "digest_topic_name": "-weekly-digest",
+    "dead_letter_queue": "-publisher-dlq",
+}
 
 
 class TerraformError(RuntimeError):
     """A terraform command failed; the message holds its output."""
+
+
+class ProviderUnavailableError(RuntimeError):
+    """terraform init could not install hashicorp/aws (no mirror, and the registry did not answer)."""
 
 
 def find_terraform() -> str | None:
@@ -161,3 +174,77 @@ class Terraform:
     def outputs(self) -> dict[str, Any]:
         """The root module's outputs, name to value."""
         return {name: item["value"] for name, item in json.loads(self.succeed("output", "-json")).items()}
+
+
+def terraform_name_prefix(settings: Settings) -> str | None:
+    """The name_prefix that gives Terraform's resources the settings' names, or None when no prefix does."""
+    prefix = settings.table_name.removesuffix(TERRAFORM_NAME_SUFFIXES["table_name"])
+    names = {field: prefix + suffix for field, suffix in TERRAFORM_NAME_SUFFIXES.items()}
+    return prefix if all(getattr(settings, field) == name for field, name in names.items()) else None
+
+
+def local_variables(name_prefix: str, subscribers: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
+    """Variables for a local apply: the stack's names, no alarm emails, a table that may go, and no stream mapping."""
+    return {
+        "aws_region": DEFAULT_AWS_REGION,
+        "name_prefix": name_prefix,
+        "subscribers": list(subscribers),
+        "alarm_emails": [],
+        "deletion_protection": False,
+        # moto's mapping cannot run the function, yet it takes every record off the stream; the local stream
+        # runner plays the mapping instead, so the stream must stay for it to read.
+        "create_stream_mapping": False,
+    }
+
+
+@dataclass(frozen=True)
+class Applied:
+    """A stack Terraform applied: its outputs, how many resources its state holds, and how long apply took."""
+
+    terraform: Terraform
+    outputs: dict[str, Any]
+    resources: int
+    seconds: float
+
+
+def apply_local_stack(
+    workdir: Path,
+    endpoint: str,
+    variables: Mapping[str, Any],
+    *,
+    binary: str,
+    mirror: Path | None,
+    log: Path | None = None,
+) -> Applied:
+    """Copy infra/ into workdir, build the package there, init (from the mirror if any) and apply it to endpoint."""
+    # The endpoint is a fresh moto each time, so a state left from an earlier run would describe nothing real.
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True)
+    infra = copy_stack(workdir)
+    build_package(DEFAULT_SOURCE, infra / PACKAGE_IN_COPY)
+    (infra / LOCAL_VAR_FILE).write_text(json.dumps(dict(variables), indent=2), encoding="utf-8")
+    config = cli_config(workdir, mirror) if mirror is not None else None
+    home = Path(os.environ.get("HOME") or workdir)
+    terraform = Terraform(binary, infra, terraform_environment(endpoint, home=home, config=config), log)
+    init = terraform.run("init", "-backend=false")
+    if init.returncode != 0:
+        where = f"the mirror at {mirror}" if mirror is not None else "the registry, and no provider mirror was found"
+        details = f"; see {log}" if log is not None else f"\n{init.stderr}"
+        raise ProviderUnavailableError(
+            f"terraform init could not install hashicorp/aws from {where}: {_summary(init.stderr)}{details}"
+        )
+    started = time.monotonic()
+    terraform.succeed("apply", "-auto-approve", f"-var-file={LOCAL_VAR_FILE}")
+    seconds = time.monotonic() - started
+    # `state list` names data sources too (data.… or module.x.data.…); only managed resources are counted.
+    addresses = terraform.succeed("state", "list").split()
+    resources = len([a for a in addresses if not a.startswith("data.") and ".data." not in a])
+    return Applied(terraform, terraform.outputs(), resources, seconds)
+
+
+def _summary(output: str) -> str:
+    """The first `Error:` line of terraform's output, which names the failure, else its last line."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    errors = [line.removeprefix("Error:").strip() for line in lines if line.startswith("Error:")]
+    return (errors or lines[-1:] or ["no output"])[0]

@@ -130,6 +130,7 @@ module "publisher" {
   digest_topic_arn         = module.digest.topic_arn
   digest_topic_kms_key_arn = module.digest.kms_key_arn
 
+  create_stream_mapping  = var.create_stream_mapping
   stream_filter_pattern  = jsondecode(file(local.stream_filter_file))
   dead_letter_queue_name = local.dead_letter_queue
   alarm_topic_arns       = [module.operator.topic_arn]

@@ -79,6 +79,12 @@ variable "alarm_emails" {
   default     = []
 }
 
+variable "create_stream_mapping" {
+  type        = bool
+  description = "Connect the table's stream to the publisher (keep true on AWS). `make up` sets false on moto, where the mapping cannot run the function but takes the stream's records from the local stream runner."
+  default     = true
+}
+
 variable "lambda_package_path" {
   type        = string
   description = "Path of the publisher's deployment zip; null means build/gas-alerts-publisher.zip in this folder, where `make package` writes it."

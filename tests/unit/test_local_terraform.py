@@ -1,17 +1,21 @@
-"""gas_local.terraform's helpers: finding a provider mirror, copying infra/, and a clean environment for terraform."""
+"""gas_local.terraform's helpers: finding a provider mirror, the names a local apply gets, and its clean environment."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
+from gas_alerts.settings import Settings
 from gas_local.terraform import (
     MIRROR_DIR_NAME,
     copy_stack,
     find_provider_mirror,
     terraform_environment,
+    terraform_name_prefix,
 )
 
 ENDPOINT = "http://127.0.0.1:5000"
+DEFAULTS = Settings.from_environment({})
 
 
 def make_mirror(root: Path, *parts: str) -> Path:
@@ -32,6 +36,29 @@ def test_a_mirror_too_deep_or_without_hashicorp_aws_is_not_found(tmp_path: Path)
     make_mirror(tmp_path, "a", "b", "c", "d")
     (tmp_path / "x" / MIRROR_DIR_NAME / "hashicorp" / "random").mkdir(parents=True)
     assert find_provider_mirror(tmp_path, depth=4) is None
+
+
+def test_default_settings_give_the_default_name_prefix() -> None:
+    """With no GAS_ALERTS_* variable set, the settings' names are what infra/ makes from name_prefix gas-alerts."""
+    assert terraform_name_prefix(DEFAULTS) == "gas-alerts"
+
+
+def test_names_that_follow_infra_naming_give_their_prefix() -> None:
+    """Names with infra/'s suffixes after one common prefix give that prefix."""
+    settings = dataclasses.replace(
+        DEFAULTS,
+        table_name="demo-prices",
+        topic_name="demo-price-drops",
+        digest_topic_name="demo-weekly-digest",
+        dead_letter_queue="demo-publisher-dlq",
+    )
+    assert terraform_name_prefix(settings) == "demo"
+
+
+def test_names_off_infra_naming_give_no_prefix() -> None:
+    """A topic name that Terraform could not give alongside the table's means no prefix fits."""
+    assert terraform_name_prefix(dataclasses.replace(DEFAULTS, topic_name="my-own-topic")) is None
+    assert terraform_name_prefix(dataclasses.replace(DEFAULTS, table_name="prices")) is None
 
 
 def test_the_environment_never_carries_the_users_aws_identity(tmp_path: Path) -> None:

@@ -223,6 +223,8 @@ resource "aws_lambda_function" "this" {
 }
 
 resource "aws_lambda_event_source_mapping" "this" {
+  count = var.create_stream_mapping ? 1 : 0
+
   function_name    = aws_lambda_function.this.arn
   event_source_arn = var.stream_arn
   # From the oldest record still in the stream: a write made before the mapping existed is still
@@ -250,6 +252,12 @@ resource "aws_lambda_event_source_mapping" "this" {
   }
 
   depends_on = [aws_iam_role_policy.this]
+}
+
+# The mapping had no count before create_stream_mapping; this keeps an existing deployment's mapping in place.
+moved {
+  from = aws_lambda_event_source_mapping.this
+  to   = aws_lambda_event_source_mapping.this[0]
 }
 
 # ---- alarms --------------------------------------------------------------------------------------------

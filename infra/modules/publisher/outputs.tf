@@ -21,8 +21,8 @@ output "log_group_name" {
 }
 
 output "event_source_mapping_uuid" {
-  description = "UUID of the stream-to-function mapping (aws lambda get-event-source-mapping --uuid ...)."
-  value       = aws_lambda_event_source_mapping.this.uuid
+  description = "UUID of the stream-to-function mapping (aws lambda get-event-source-mapping --uuid ...); null without one."
+  value       = one(aws_lambda_event_source_mapping.this[*].uuid)
 }
 
 output "dead_letter_queue_name" {

@@ -121,6 +121,12 @@ variable "stream_filter_pattern" {
   description = "Decoded event filter pattern for the stream (lambda/gas_publisher/stream_filter.json); only matching records invoke the function."
 }
 
+variable "create_stream_mapping" {
+  type        = bool
+  description = "Connect the table's stream to the function. Only a stack on moto sets false: moto cannot run the function, yet its mapping takes each record off the stream, away from the local stream runner that stands in for the mapping."
+  default     = true
+}
+
 variable "batch_size" {
   type        = number
   description = "Most stream records per invocation."
