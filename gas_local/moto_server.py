@@ -1,10 +1,17 @@
-"""A moto server on 127.0.0.1 inside this process, with the environment pointed at it."""
+"""The local AWS: moto on 127.0.0.1, in this process or in one of its own, with stream records kept for our runner.
+
+moto cannot run a Lambda function (no Docker), yet when a table's stream has an event source mapping it hands the
+records to the function, fails, and then drops them from the stream. Locally the stream runner plays that mapping,
+so the records must stay: every moto this project starts keeps them.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import sys
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 from moto.server import ThreadedMotoServer
 
@@ -25,9 +32,20 @@ def local_aws_environment(endpoint: str) -> dict[str, str]:
     }
 
 
+def keep_stream_records() -> None:
+    """Make moto leave a stream's records in place instead of handing them to a function it cannot run."""
+    from moto.awslambda.models import LambdaBackend
+
+    def leave_them(self: LambdaBackend, function_arn: str, items: list[Any], source: str) -> None:
+        """The local stream runner delivers them, as the mapping would."""
+
+    LambdaBackend.send_dynamodb_items = leave_them  # type: ignore[assignment,method-assign]
+
+
 @contextmanager
 def local_aws(port: int = 0) -> Iterator[str]:
     """Run moto on 127.0.0.1 (a free port by default) and point boto3 at it; yields the endpoint."""
+    keep_stream_records()
     # werkzeug logs every request at INFO, which would bury the product's own output.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
@@ -39,3 +57,15 @@ def local_aws(port: int = 0) -> Iterator[str]:
             yield endpoint
     finally:
         server.stop()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """`python -m gas_local.moto_server -H 127.0.0.1 -p 5000`: moto's own server, keeping stream records."""
+    from moto.server import main as moto_main
+
+    keep_stream_records()
+    moto_main(list(argv) if argv is not None else sys.argv[1:])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,4 +1,4 @@
-"""Creates on the configured endpoint the resources Terraform creates: table with stream, topic, queues."""
+"""Creates on the configured endpoint what Terraform creates (table with stream, topics, queues), and local inboxes."""
 
 from __future__ import annotations
 
@@ -30,6 +30,16 @@ class LocalResources:
     dead_letter_url: str
     digest_topic_arn: str
     digest_inbox_url: str
+    digest_inbox_subscription_arn: str
+
+
+@dataclass(frozen=True)
+class Inbox:
+    """A local SQS queue subscribed to a topic, standing in for an email subscriber with the same filter policy."""
+
+    topic_arn: str
+    url: str
+    subscription_arn: str
 
 
 def table_definition(table_name: str) -> dict[str, Any]:
@@ -120,28 +130,56 @@ def _allow_topic(queue_arn: str, topic_arn: str) -> dict[str, Any]:
     }
 
 
-def provision(settings: Settings, policy: dict[str, Any] | None = None) -> LocalResources:
-    """Create (or find) the table, the alert and digest topics with an inbox queue each, and the dead-letter queue."""
+def ensure_inbox(sns: SNSClient, sqs: SQSClient, *, topic_arn: str, queue: str, policy: dict[str, Any]) -> Inbox:
+    """Create the inbox queue unless it exists and subscribe it to the topic with this filter policy."""
+    url, arn = ensure_queue(sqs, queue)
+    subscription_arn = ensure_inbox_subscription(
+        sns, sqs, topic_arn=topic_arn, queue_url=url, queue_arn=arn, policy=policy
+    )
+    return Inbox(topic_arn, url, subscription_arn)
+
+
+def ensure_inboxes(
+    settings: Settings,
+    *,
+    topic_arn: str,
+    digest_topic_arn: str,
+    policy: dict[str, Any] | None = None,
+    digest_policy: dict[str, Any] | None = None,
+) -> tuple[Inbox, Inbox]:
+    """Subscribe the alert inbox to the alert topic and the digest inbox to the digest topic, each with its policy."""
+    sns, sqs = aws.sns(), aws.sqs()
+    return (
+        ensure_inbox(sns, sqs, topic_arn=topic_arn, queue=settings.inbox_queue, policy=policy or {}),
+        ensure_inbox(
+            sns, sqs, topic_arn=digest_topic_arn, queue=settings.digest_inbox_queue, policy=digest_policy or {}
+        ),
+    )
+
+
+def provision(
+    settings: Settings, policy: dict[str, Any] | None = None, digest_policy: dict[str, Any] | None = None
+) -> LocalResources:
+    """Create (or find) the table, both topics, the two inbox queues with their subscriptions, and the DLQ."""
     sns, sqs = aws.sns(), aws.sqs()
     stream_arn = ensure_table(aws.dynamodb(), settings.table_name)
-    topic_arn = sns.create_topic(Name=settings.topic_name)["TopicArn"]
-    inbox_url, inbox_arn = ensure_queue(sqs, settings.inbox_queue)
-    subscription_arn = ensure_inbox_subscription(
-        sns, sqs, topic_arn=topic_arn, queue_url=inbox_url, queue_arn=inbox_arn, policy=policy or {}
+    alerts, digest = ensure_inboxes(
+        settings,
+        # CreateTopic returns the existing topic's ARN when one has this name.
+        topic_arn=sns.create_topic(Name=settings.topic_name)["TopicArn"],
+        digest_topic_arn=sns.create_topic(Name=settings.digest_topic_name)["TopicArn"],
+        policy=policy,
+        digest_policy=digest_policy,
     )
     dead_letter_url, _ = ensure_queue(sqs, settings.dead_letter_queue)
-    digest_topic_arn = sns.create_topic(Name=settings.digest_topic_name)["TopicArn"]
-    digest_inbox_url, digest_inbox_arn = ensure_queue(sqs, settings.digest_inbox_queue)
-    ensure_inbox_subscription(
-        sns, sqs, topic_arn=digest_topic_arn, queue_url=digest_inbox_url, queue_arn=digest_inbox_arn, policy={}
-    )
     return LocalResources(
-        settings.table_name,
-        stream_arn,
-        topic_arn,
-        inbox_url,
-        subscription_arn,
-        dead_letter_url,
-        digest_topic_arn,
-        digest_inbox_url,
+        table_name=settings.table_name,
+        stream_arn=stream_arn,
+        topic_arn=alerts.topic_arn,
+        inbox_url=alerts.url,
+        inbox_subscription_arn=alerts.subscription_arn,
+        dead_letter_url=dead_letter_url,
+        digest_topic_arn=digest.topic_arn,
+        digest_inbox_url=digest.url,
+        digest_inbox_subscription_arn=digest.subscription_arn,
     )

@@ -16,7 +16,18 @@ from pathlib import Path
 import httpx
 
 from gas_alerts.settings import Settings
+from gas_local.environment import patched_environment
 from gas_local.moto_server import local_aws_environment
+from gas_local.provision import ensure_inboxes
+from gas_local.terraform import (
+    ProviderUnavailableError,
+    TerraformError,
+    apply_local_stack,
+    find_provider_mirror,
+    find_terraform,
+    local_variables,
+    terraform_name_prefix,
+)
 
 HOST = "127.0.0.1"
 POOL = "gas-alerts"
@@ -76,6 +87,8 @@ class StackState:
 
     ports: Ports
     processes: list[Started] = field(default_factory=list)
+    # Which way the AWS resources were made on moto (Terraform, or `gas-alerts local provision`) and why.
+    provisioned_by: str = ""
 
     @classmethod
     def load(cls, path: Path) -> StackState | None:
@@ -83,12 +96,16 @@ class StackState:
         if not path.exists():
             return None
         data = json.loads(path.read_text(encoding="utf-8"))
-        return cls(Ports(**data["ports"]), [Started(**process) for process in data["processes"]])
+        processes = [Started(**process) for process in data["processes"]]
+        return cls(Ports(**data["ports"]), processes, data.get("provisioned_by", ""))
 
     def save(self, path: Path) -> None:
         """Record the stack (written after each start, so a failed `up` can still be taken down)."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"ports": asdict(self.ports), "processes": [asdict(p) for p in self.processes]}))
+        processes = [asdict(p) for p in self.processes]
+        path.write_text(
+            json.dumps({"ports": asdict(self.ports), "processes": processes, "provisioned_by": self.provisioned_by})
+        )
 
 
 class LocalStack:
@@ -102,6 +119,8 @@ class LocalStack:
         self.home = settings.state_dir / "stack"
         self.logs = self.home / "logs"
         self.state_file = self.home / "processes.json"
+        # A copy of infra/ with its Terraform state, outside the repository so the checkout stays clean.
+        self.terraform_dir = self.home / "terraform"
         self.bin = Path(sys.executable).parent
 
     def environment(self) -> dict[str, str]:
@@ -141,11 +160,13 @@ class LocalStack:
             ["prefect", "server", "start", "--host", HOST, "--port", str(self.ports.prefect)],
             env,
         )
-        self._start(state, "moto", ["moto_server", "-H", HOST, "-p", str(self.ports.moto)], env)
+        self._start(
+            state, "moto", ["python", "-m", "gas_local.moto_server", "-H", HOST, "-p", str(self.ports.moto)], env
+        )
         _wait_healthy(f"{self.ports.prefect_api}/health", "the Prefect server", self.logs / "prefect-server.log")
         _wait_healthy(f"{self.ports.moto_endpoint}/moto-api/", "moto", self.logs / "moto.log")
-        self.report("creating the table, stream, topic and queues on moto")
-        self._run("provision", [str(self.bin / "gas-alerts"), "local", "provision"], env)
+        state.provisioned_by = self.provision_aws(env)
+        state.save(self.state_file)
         self.report("creating the work pool and deploying prefect.yaml")
         self._run("prefect-setup", [str(self.bin / "python"), "deployments/setup.py", "--pool", POOL], env)
         self._run("deploy", [str(self.bin / "prefect"), "--no-prompt", "deploy", "--all"], env)
@@ -157,6 +178,55 @@ class LocalStack:
         if dead:
             raise StackError(f"{', '.join(dead)} stopped right after starting; see the logs in {self.logs}")
         return state
+
+    def provision_aws(self, env: Mapping[str, str]) -> str:
+        """Make the AWS side on moto with Terraform if terraform and its provider can be had; say which way and why."""
+        self.logs.mkdir(parents=True, exist_ok=True)
+        terraform = find_terraform()
+        name_prefix = terraform_name_prefix(self.settings)
+        if terraform is None:
+            reason = "terraform is not on PATH"
+        elif name_prefix is None:
+            reason = (
+                "the GAS_ALERTS_* resource names do not follow infra/'s naming "
+                "(<prefix>-prices, -price-drops, -weekly-digest, -publisher-dlq)"
+            )
+        else:
+            try:
+                return self._provision_with_terraform(terraform, name_prefix)
+            except ProviderUnavailableError as error:
+                reason = str(error)
+        self.report(f"creating the table, stream, topics and queues with `gas-alerts local provision` ({reason})")
+        self._run("provision", [str(self.bin / "gas-alerts"), "local", "provision"], env)
+        return f"`gas-alerts local provision`, not Terraform: {reason}"
+
+    def _provision_with_terraform(self, terraform: str, name_prefix: str) -> str:
+        mirror = find_provider_mirror()
+        source = f"the provider mirror at {mirror}" if mirror else "the registry (no provider mirror was found)"
+        self.report(f"applying infra/ to moto with Terraform, hashicorp/aws from {source} (about a minute)")
+        log = self.logs / "terraform.log"
+        try:
+            applied = apply_local_stack(
+                self.terraform_dir,
+                self.ports.moto_endpoint,
+                local_variables(name_prefix),
+                binary=terraform,
+                mirror=mirror,
+                log=log,
+            )
+        except TerraformError as error:
+            raise StackError(f"terraform could not apply infra/ to moto; see {log}") from error
+        self.report("subscribing the local inboxes to the alert and digest topics")
+        with patched_environment(local_aws_environment(self.ports.moto_endpoint)):
+            ensure_inboxes(
+                self.settings,
+                topic_arn=applied.outputs["topic_arn"],
+                digest_topic_arn=applied.outputs["digest_topic_arn"],
+            )
+        return (
+            f"Terraform: infra/ applied to moto, {applied.resources} resources in {applied.seconds:.0f} s, "
+            f"hashicorp/aws from {source}; working copy and state in {self.terraform_dir}"
+        )
 
     def down(self) -> list[str]:
         """Stop exactly the processes `up` recorded (each with its process group), newest first."""
@@ -179,6 +249,8 @@ class LocalStack:
         rows = [(p.name, f"running (pid {p.pid})" if _alive(p) else "stopped") for p in state.processes]
         rows.append(("Prefect API", "healthy" if _healthy(f"{state.ports.prefect_api}/health") else "not answering"))
         rows.append(("moto", "healthy" if _healthy(f"{state.ports.moto_endpoint}/moto-api/") else "not answering"))
+        if state.provisioned_by:
+            rows.append(("AWS resources", state.provisioned_by))
         return rows
 
     def _start(self, state: StackState, name: str, argv: Sequence[str], env: Mapping[str, str]) -> None:

@@ -1,4 +1,4 @@
-# The gas-alerts stack: price table, alert topic, publisher Lambda, operator alarms and the flow runner's policy.
+# The gas-alerts stack: price table, alert and digest topics, publisher Lambda, operator alarms and the flow runner's policy.
 
 provider "aws" {
   region = var.aws_region
@@ -26,6 +26,7 @@ locals {
 
   table_name        = "${var.name_prefix}-prices"
   topic_name        = "${var.name_prefix}-price-drops"
+  digest_topic_name = "${var.name_prefix}-weekly-digest"
   dead_letter_queue = "${var.name_prefix}-publisher-dlq"
   function_name     = "${var.name_prefix}-publisher"
   operator_topic    = "${var.name_prefix}-operator"
@@ -42,14 +43,56 @@ module "table" {
   deletion_protection = var.deletion_protection
 }
 
-module "alerts" {
-  source = "./modules/alert_topic"
+locals {
+  alert_attributes  = local.contract.message_attributes
+  digest_attributes = local.contract.digest_attributes
 
-  name                 = local.topic_name
-  subscribers          = var.subscribers
-  region_ids           = local.region_ids
-  region_attribute     = local.contract.message_attributes.region.name
-  drop_cents_attribute = local.contract.message_attributes.drop_cents.name
+  # SubscriberFilter.policy() of gas_alerts/filter_policy.py, in Terraform: the regions sorted and de-duplicated, and
+  # one numeric rule for each threshold that is set above 0; a key is left out when unset, so {} means every message.
+  alert_subscribers = [
+    for s in var.subscribers : {
+      email = s.email
+      filter_policy = jsonencode(merge(
+        { for name, ids in { (local.alert_attributes.region.name) = sort(distinct(s.regions)) } : name => ids if length(ids) > 0 },
+        {
+          for rule in [
+            [local.alert_attributes.drop_cents.name, ">=", s.min_drop_cents],
+            [local.alert_attributes.price.name, "<=", s.max_price],
+            [local.alert_attributes.drop_percent.name, ">=", s.min_drop_percent],
+            [local.alert_attributes.low_weeks.name, ">=", s.min_low_weeks],
+          ] : rule[0] => [{ numeric = [rule[1], rule[2]] }] if coalesce(rule[2], 0) > 0
+        },
+      ))
+    } if !s.digest
+  ]
+  digest_subscribers = [
+    for s in var.subscribers : {
+      email = s.email
+      filter_policy = jsonencode({
+        for rule in [
+          [local.digest_attributes.regions_fallen.name, ">=", s.min_regions_fallen],
+          [local.digest_attributes.largest_drop_cents.name, ">=", s.min_largest_drop_cents],
+        ] : rule[0] => [{ numeric = [rule[1], rule[2]] }] if coalesce(rule[2], 0) > 0
+      })
+    } if s.digest
+  ]
+}
+
+# One email per region that dropped, to each subscriber whose filter admits it.
+module "alerts" {
+  source = "./modules/subscriber_topic"
+
+  name         = local.topic_name
+  subscribers  = local.alert_subscribers
+  known_values = { (local.alert_attributes.region.name) = local.region_ids }
+}
+
+# One email a week listing every region that fell, to each digest subscriber whose filter admits it.
+module "digest" {
+  source = "./modules/subscriber_topic"
+
+  name        = local.digest_topic_name
+  subscribers = local.digest_subscribers
 }
 
 module "operator" {
@@ -70,9 +113,10 @@ module "publisher" {
 
   # The variable names come from the contract, which the handler reads them by too.
   environment = {
-    (local.contract.lambda.environment.table_name) = module.table.table_name
-    (local.contract.lambda.environment.topic_arn)  = module.alerts.topic_arn
-    (local.contract.lambda.environment.log_level)  = var.log_level
+    (local.contract.lambda.environment.table_name)       = module.table.table_name
+    (local.contract.lambda.environment.topic_arn)        = module.alerts.topic_arn
+    (local.contract.lambda.environment.digest_topic_arn) = module.digest.topic_arn
+    (local.contract.lambda.environment.log_level)        = var.log_level
   }
   required_environment = values(local.contract.lambda.environment)
 
@@ -81,12 +125,20 @@ module "publisher" {
   table_kms_key_arn = module.table.kms_key_arn
   ledger_partition  = local.ledger_partition
 
-  topic_arn         = module.alerts.topic_arn
-  topic_kms_key_arn = module.alerts.kms_key_arn
+  topic_arn                = module.alerts.topic_arn
+  topic_kms_key_arn        = module.alerts.kms_key_arn
+  digest_topic_arn         = module.digest.topic_arn
+  digest_topic_kms_key_arn = module.digest.kms_key_arn
 
-  stream_filter_pattern  = jsondecode(file(local.stream_filter_file))
-  dead_letter_queue_name = local.dead_letter_queue
-  alarm_topic_arns       = [module.operator.topic_arn]
+  stream_filter_pattern = jsondecode(file(local.stream_filter_file))
+  # The local stream runner plays the mapping with these same values when none is deployed.
+  batch_size                     = local.contract.event_source_mapping.batch_size
+  maximum_retry_attempts         = local.contract.event_source_mapping.maximum_retry_attempts
+  maximum_record_age_in_seconds  = local.contract.event_source_mapping.maximum_record_age_in_seconds
+  starting_position              = local.contract.event_source_mapping.starting_position
+  bisect_batch_on_function_error = local.contract.event_source_mapping.bisect_batch_on_function_error
+  dead_letter_queue_name         = local.dead_letter_queue
+  alarm_topic_arns               = [module.operator.topic_arn]
 }
 
 # Whoever runs the Prefect flow (an IAM user whose keys go into a prefect-aws AwsCredentials block, or a worker's

@@ -26,8 +26,23 @@ output "topic_arn" {
 }
 
 output "subscriber_filter_policies" {
-  description = "The SNS filter policy of each subscriber's email subscription ({} means every alert)."
+  description = "The SNS filter policy of each alert subscriber's email subscription, by lower-cased email ({} means every alert)."
   value       = module.alerts.filter_policies
+}
+
+output "digest_topic_name" {
+  description = "Weekly digest topic name (GAS_ALERTS_DIGEST_TOPIC)."
+  value       = module.digest.topic_name
+}
+
+output "digest_topic_arn" {
+  description = "Weekly digest topic ARN (the publisher Lambda's DIGEST_TOPIC_ARN)."
+  value       = module.digest.topic_arn
+}
+
+output "digest_subscriber_filter_policies" {
+  description = "The SNS filter policy of each digest subscriber's email subscription, by lower-cased email ({} means every digest)."
+  value       = module.digest.filter_policies
 }
 
 output "operator_topic_arn" {
@@ -72,6 +87,8 @@ output "prefect_environment" {
     GAS_ALERTS_TABLE     = module.table.table_name
     GAS_ALERTS_TOPIC     = module.alerts.topic_name
     GAS_ALERTS_TOPIC_ARN = module.alerts.topic_arn
-    GAS_ALERTS_DLQ       = module.publisher.dead_letter_queue_name
+    # The flow writes only to the table; the other names keep the rest of its Settings (gas_alerts/settings.py) on this stack.
+    GAS_ALERTS_DIGEST_TOPIC = module.digest.topic_name
+    GAS_ALERTS_DLQ          = module.publisher.dead_letter_queue_name
   }
 }

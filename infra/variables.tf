@@ -8,7 +8,7 @@ variable "aws_region" {
 
 variable "name_prefix" {
   type        = string
-  description = "Prefix of every resource name; the default gives gas-alerts-prices, gas-alerts-price-drops and gas-alerts-publisher-dlq, the names the flow uses when no GAS_ALERTS_* variable is set."
+  description = "Prefix of every resource name; the default gives gas-alerts-prices, gas-alerts-price-drops, gas-alerts-weekly-digest and gas-alerts-publisher-dlq, the names the flow uses when no GAS_ALERTS_* variable is set."
   default     = "gas-alerts"
 
   validation {
@@ -19,12 +19,58 @@ variable "name_prefix" {
 
 variable "subscribers" {
   type = list(object({
-    email          = string
-    regions        = optional(list(string), [])
-    min_drop_cents = optional(number, 0)
+    email  = string
+    digest = optional(bool, false)
+    # Per-region alerts (digest = false): each narrows which alerts the subscriber receives.
+    regions          = optional(list(string), [])
+    min_drop_cents   = optional(number)
+    max_price        = optional(number)
+    min_drop_percent = optional(number)
+    min_low_weeks    = optional(number)
+    # The weekly digest (digest = true): each narrows which weeks' digests the subscriber receives.
+    min_regions_fallen     = optional(number)
+    min_largest_drop_cents = optional(number)
   }))
-  description = "Who gets price-drop emails. regions (ids from lambda/gas_publisher/contract.json) and min_drop_cents narrow what each receives; leave both out for every alert."
+  description = "Who gets emails. digest = false (the default): one email per region that dropped, narrowed by regions (ids from lambda/gas_publisher/contract.json), min_drop_cents, max_price ($/gal), min_drop_percent and min_low_weeks. digest = true: one email a week listing every region that fell, narrowed by min_regions_fallen and min_largest_drop_cents. Leave the filters out for every message."
   default     = []
+
+  validation {
+    condition     = length(distinct([for s in var.subscribers : "${s.digest}:${lower(s.email)}"])) == length(var.subscribers)
+    error_message = "Subscriber(s) ${join(", ", distinct([for s in var.subscribers : s.email if length([for t in var.subscribers : t if t.digest == s.digest && lower(t.email) == lower(s.email)]) > 1]))} appear more than once for the same topic; an address may be listed once with digest = false and once with digest = true."
+  }
+
+  validation {
+    condition     = alltrue([for s in var.subscribers : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", s.email))])
+    error_message = "Subscriber(s) ${join(", ", [for s in var.subscribers : s.email if !can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", s.email))])}: not a valid email address."
+  }
+
+  validation {
+    condition = alltrue([
+      for s in var.subscribers : alltrue([
+        for n in [s.min_drop_cents, s.min_low_weeks, s.min_regions_fallen, s.min_largest_drop_cents] : coalesce(n, 0) >= 0 && floor(coalesce(n, 0)) == coalesce(n, 0)
+      ])
+    ])
+    error_message = "Subscriber(s) ${join(", ", [for s in var.subscribers : s.email if !alltrue([for n in [s.min_drop_cents, s.min_low_weeks, s.min_regions_fallen, s.min_largest_drop_cents] : coalesce(n, 0) >= 0 && floor(coalesce(n, 0)) == coalesce(n, 0)])])}: min_drop_cents, min_low_weeks, min_regions_fallen and min_largest_drop_cents are whole numbers, 0 or more (0 means no limit)."
+  }
+
+  validation {
+    condition     = alltrue([for s in var.subscribers : try(s.max_price > 0, true) && coalesce(s.min_drop_percent, 0) >= 0])
+    error_message = "Subscriber(s) ${join(", ", [for s in var.subscribers : s.email if !(try(s.max_price > 0, true) && coalesce(s.min_drop_percent, 0) >= 0)])}: max_price must be above 0 dollars a gallon and min_drop_percent 0 or more."
+  }
+
+  # The same rule as gas_alerts/filter_policy.py: a digest covers every region that fell, so per-region choices have no
+  # message attribute to filter on there, and the digest's own thresholds none on a per-region alert.
+  validation {
+    condition = alltrue([
+      for s in var.subscribers : !s.digest || (length(s.regions) == 0 && alltrue([for n in [s.min_drop_cents, s.max_price, s.min_drop_percent, s.min_low_weeks] : coalesce(n, 0) == 0]))
+    ])
+    error_message = "Digest subscriber(s) ${join(", ", [for s in var.subscribers : s.email if s.digest && !(length(s.regions) == 0 && alltrue([for n in [s.min_drop_cents, s.max_price, s.min_drop_percent, s.min_low_weeks] : coalesce(n, 0) == 0]))])}: regions, min_drop_cents, max_price, min_drop_percent and min_low_weeks are for per-region alerts; a digest lists every region that fell. Leave them out, or set digest = false."
+  }
+
+  validation {
+    condition     = alltrue([for s in var.subscribers : s.digest || alltrue([for n in [s.min_regions_fallen, s.min_largest_drop_cents] : coalesce(n, 0) == 0])])
+    error_message = "Subscriber(s) ${join(", ", [for s in var.subscribers : s.email if !s.digest && !alltrue([for n in [s.min_regions_fallen, s.min_largest_drop_cents] : coalesce(n, 0) == 0])])}: min_regions_fallen and min_largest_drop_cents filter the weekly digest only. Set digest = true, or leave them out."
+  }
 }
 
 variable "alarm_emails" {

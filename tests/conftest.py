@@ -39,10 +39,15 @@ TESTS = Path(__file__).resolve().parent
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test of the flow tier runs real Prefect flows: mark it, so `-m "not prefect"` leaves it out."""
+    """Mark the slow tiers, so `-m "not prefect and not terraform"` leaves them out.
+
+    Every test of the flow tier runs real Prefect flows; every test that needs terraform_tools runs real Terraform.
+    """
     for item in items:
         if (TESTS / "flows") in Path(str(item.path)).parents:
             item.add_marker(pytest.mark.prefect)
+        if "terraform_tools" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.terraform)
 
 
 @pytest.fixture(scope="session")

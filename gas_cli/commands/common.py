@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
@@ -31,6 +32,11 @@ def split_regions(value: str | None) -> list[str] | None:
         return list(known_regions(part.strip() for part in value.split(",") if part.strip()))
     except UnknownRegionError as error:
         raise typer.BadParameter(str(error)) from None
+
+
+def decimal_option(value: float | None) -> Decimal | None:
+    """A CLI number as the exact decimal a person typed (3.00 stays 3.00, not 2.99999...)."""
+    return None if value is None else Decimal(str(value))
 
 
 @contextmanager

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Annotated
 
 import typer
@@ -13,7 +12,14 @@ from rich.table import Table
 from gas_alerts.prices import WeekPrices
 from gas_alerts.settings import Settings
 from gas_alerts.source import DEFAULT_SOURCE
-from gas_cli.commands.common import RegionsOption, console, friendly_errors, prefect_defaults, split_regions
+from gas_cli.commands.common import (
+    RegionsOption,
+    console,
+    decimal_option,
+    friendly_errors,
+    prefect_defaults,
+    split_regions,
+)
 from gas_publisher.contract import REGION_BY_ID, REGION_IDS
 
 DATE_FORMATS = ["%Y-%m-%d"]
@@ -93,9 +99,9 @@ def replay(
     with friendly_errors():
         subscriber = SubscriberFilter(
             regions=tuple(chosen or ()),
-            min_drop_cents=_decimal(min_drop_cents),
-            max_price=_decimal(max_price),
-            min_drop_percent=_decimal(min_drop_percent),
+            min_drop_cents=decimal_option(min_drop_cents),
+            max_price=decimal_option(max_price),
+            min_drop_percent=decimal_option(min_drop_percent),
             min_low_weeks=min_low_weeks,
         )
         policy = subscriber.policy()
@@ -127,11 +133,6 @@ def replay(
     console.print(
         f"{len(report.alerts)} alerts in {len(report.weeks)} {weeks} ({span}){threshold}{held}", soft_wrap=True
     )
-
-
-def _decimal(value: float | None) -> Decimal | None:
-    """A CLI number as the exact decimal a person typed (3.00 stays 3.00, not 2.99999...)."""
-    return None if value is None else Decimal(str(value))
 
 
 def _history(source: str | None, table: str | None) -> list[WeekPrices]:

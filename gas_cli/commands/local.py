@@ -8,27 +8,71 @@ from typing import Annotated
 import typer
 
 from gas_alerts.settings import Settings
-from gas_cli.commands.common import RegionsOption, console, friendly_errors, show_alert, split_regions
+from gas_cli.commands.common import (
+    RegionsOption,
+    console,
+    decimal_option,
+    friendly_errors,
+    show_alert,
+    split_regions,
+)
 from gas_local.package import DEFAULT_OUTPUT
 
 
 def local_provision(
+    *,
     regions: RegionsOption = None,
     min_drop_cents: Annotated[
         int | None, typer.Option(min=1, help="Only deliver drops of at least this many cents to the local inbox.")
     ] = None,
+    max_price: Annotated[
+        float | None, typer.Option(min=0.01, help="Only deliver alerts whose new price is at most this many $/gal.")
+    ] = None,
+    min_drop_percent: Annotated[
+        float | None, typer.Option(min=0.1, help="Only deliver drops of at least this many percent.")
+    ] = None,
+    min_low_weeks: Annotated[
+        int | None, typer.Option(min=1, help="Only deliver alerts for a price that is the lowest in this many weeks.")
+    ] = None,
+    digest_min_regions_fallen: Annotated[
+        int | None, typer.Option(min=1, help="Only deliver weekly digests in which this many regions fell or more.")
+    ] = None,
+    digest_min_largest_drop_cents: Annotated[
+        int | None,
+        typer.Option(min=1, help="Only deliver weekly digests whose largest drop is this many cents or more."),
+    ] = None,
 ) -> None:
-    """Create the table with its stream, the topic, the inbox queue and subscription, and the DLQ (idempotent)."""
-    from gas_alerts.filter_policy import filter_policy
+    """Create the table with its stream, both topics, an inbox queue subscribed to each, and the DLQ (idempotent)."""
+    from gas_alerts.filter_policy import SubscriberFilter
     from gas_local.provision import provision
 
     settings = Settings.from_environment()
     with friendly_errors():
-        policy = filter_policy(split_regions(regions), min_drop_cents)
-        resources = provision(settings, policy)
-    console.print(f"table      {resources.table_name}\nstream     {resources.stream_arn}")
-    console.print(f"topic      {resources.topic_arn}\ninbox      {resources.inbox_url}")
-    console.print(f"filter     {policy or 'none (every alert)'}\ndead-letter {resources.dead_letter_url}")
+        policy = SubscriberFilter(
+            regions=tuple(split_regions(regions) or ()),
+            min_drop_cents=decimal_option(min_drop_cents),
+            max_price=decimal_option(max_price),
+            min_drop_percent=decimal_option(min_drop_percent),
+            min_low_weeks=min_low_weeks,
+        ).policy()
+        digest_policy = SubscriberFilter(
+            digest=True,
+            min_regions_fallen=digest_min_regions_fallen,
+            min_largest_drop_cents=decimal_option(digest_min_largest_drop_cents),
+        ).policy()
+        resources = provision(settings, policy, digest_policy)
+    lines = (
+        f"table      {resources.table_name}",
+        f"stream     {resources.stream_arn}",
+        f"topic      {resources.topic_arn}",
+        f"inbox      {resources.inbox_url}",
+        f"filter     {policy or 'none (every alert)'}",
+        f"digest     {resources.digest_topic_arn}",
+        f"inbox      {resources.digest_inbox_url}",
+        f"filter     {digest_policy or 'none (every digest)'}",
+        f"dead-letter {resources.dead_letter_url}",
+    )
+    console.print("\n".join(lines), soft_wrap=True)
 
 
 def local_deliver(

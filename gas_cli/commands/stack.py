@@ -20,9 +20,9 @@ def local_up() -> None:
     """Start a Prefect server (UI), moto, a process worker and the stream runner, and deploy prefect.yaml."""
     stack = _stack()
     try:
-        with console.status("Starting the local stack (about 30 s)…") as status:
+        with console.status("Starting the local stack (about 30 s, a minute more with Terraform)…") as status:
             stack.report = status.update
-            stack.up()
+            state = stack.up()
     except StackError as error:
         errors.print(f"error: {error}")
         errors.print("Stop whatever did start with `make down`.")
@@ -31,6 +31,7 @@ def local_up() -> None:
     console.print(
         f"[bold]Local stack is up.[/bold] Prefect UI: {stack.ports.prefect_ui}  (logs in {stack.logs})", soft_wrap=True
     )
+    console.print(f"AWS resources on moto made by {state.provisioned_by}", soft_wrap=True)
     console.print("Run the weekly check on the worker, with the live data.ny.gov source:")
     console.print(f"  PREFECT_API_URL={api} .venv/bin/prefect deployment run 'check-gas-prices/weekly'", soft_wrap=True)
     console.print("or offline, from the CSV export bundled in data/:")

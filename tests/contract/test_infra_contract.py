@@ -7,26 +7,26 @@ import json
 import re
 import zipfile
 from pathlib import Path
+from typing import Any
 
+import hcl2
 import pytest
 
-from gas_alerts.filter_policy import filter_policy
 from gas_alerts.settings import ENVIRONMENT
 from gas_local.package import DEFAULT_OUTPUT, DEFAULT_SOURCE, build_package
 from gas_publisher import contract
 from tests.support.hcl import (
     INFRA,
-    MODULES,
     REPO,
     ROOT,
     labelled,
-    locals_of,
     module_call,
     module_scope,
     parse,
     resource,
-    single,
+    unquote,
 )
+from tests.support.terraform import example_subscribers, subscriber_filter
 
 HANDLER_SOURCE = REPO / "lambda" / "gas_publisher" / "handler.py"
 # Set by the Lambda runtime itself (reserved names), so Terraform must not and need not set them.
@@ -83,15 +83,6 @@ def test_terraform_reads_the_stream_filter_file_the_local_runner_loads() -> None
     assert module_scope("publisher").lookup("var.stream_filter_pattern") == contract.stream_filter_pattern()
 
 
-def test_event_source_mapping_filters_with_the_re_encoded_pattern() -> None:
-    """The mapping's only filter is the decoded file, re-encoded as JSON."""
-    mapping = resource("publisher", "aws_lambda_event_source_mapping")
-    [only_filter] = single(mapping["filter_criteria"])["filter"]
-    assert only_filter["pattern"] == "${jsonencode(var.stream_filter_pattern)}"
-    assert mapping["event_source_arn"] == "${var.stream_arn}"
-    assert module_call("publisher")["stream_arn"] == "${module.table.stream_arn}"
-
-
 def test_lambda_handler_is_the_contract_handler() -> None:
     """The function's handler is contract.HANDLER, passed by reference into the module."""
     assert module_call("publisher")["handler"] == "${local.contract.lambda.handler}"
@@ -107,14 +98,6 @@ def test_terraform_deploys_the_zip_make_package_writes() -> None:
     function = resource("publisher", "aws_lambda_function")
     assert function["filename"] == "${var.package_path}"
     assert function["source_code_hash"] == "${filebase64sha256(var.package_path)}"
-
-
-def test_a_missing_package_stops_the_plan_with_the_command_that_builds_it() -> None:
-    """A precondition checks the zip exists and names `make package`, instead of a raw file() error."""
-    preconditions = single(resource("publisher", "aws_lambda_function")["lifecycle"])["precondition"]
-    [exists] = [p for p in preconditions if "fileexists" in p["condition"]]
-    assert exists["condition"] == "${fileexists(var.package_path)}"
-    assert "run `make package`" in exists["error_message"]
 
 
 def test_lambda_handler_is_in_the_built_package(tmp_path: Path) -> None:
@@ -176,86 +159,44 @@ def publisher_environment() -> dict[str, str]:
 
 
 def test_environment_names_match_the_contract() -> None:
-    """The function's environment sets exactly contract.HANDLER_ENVIRONMENT, and the module checks it before apply."""
-    assert set(publisher_environment()) == set(contract.HANDLER_ENVIRONMENT)
-    assert module_call("publisher")["required_environment"] == "${values(local.contract.lambda.environment)}"
-    function = resource("publisher", "aws_lambda_function")
-    assert single(function["environment"])["variables"] == "${var.environment}"
-    preconditions = single(function["lifecycle"])["precondition"]
-    assert any("var.required_environment" in p["condition"] for p in preconditions)
+    """The function's environment names, read through local.contract, are exactly contract.HANDLER_ENVIRONMENT."""
+    assert sorted(publisher_environment()) == sorted(contract.HANDLER_ENVIRONMENT)
 
 
 def test_environment_names_are_the_ones_the_handler_reads() -> None:
-    """Every variable the handler reads is set by Terraform, provided by the runtime, or local-only."""
+    """The handler reads exactly the variables Terraform sets, besides those the runtime provides or local-only ones."""
     read = environ_names_read(HANDLER_SOURCE.read_text(encoding="utf-8"))
     assert {"TABLE_NAME", "TOPIC_ARN"} <= read, "the scan no longer finds the handler's reads"
-    assert read - RUNTIME_PROVIDED - LOCAL_ONLY == set(contract.HANDLER_ENVIRONMENT)
+    assert read - RUNTIME_PROVIDED - LOCAL_ONLY == set(publisher_environment())
     assert not set(publisher_environment()) & RUNTIME_PROVIDED
 
 
-def test_environment_values_point_at_this_stack() -> None:
-    """TABLE_NAME is the table created here and TOPIC_ARN the alert topic created here."""
-    environment = publisher_environment()
-    assert environment[contract.ENV_TABLE_NAME] == "${module.table.table_name}"
-    assert environment[contract.ENV_TOPIC_ARN] == "${module.alerts.topic_arn}"
+def documented_examples() -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Each subscriber entry infra/README.md shows with the filter policy it says the entry gets."""
+    readme = (INFRA / "README.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `(\{ email = .*?\})` \| `(\{.*?\})` \|", readme, re.MULTILINE)
+    return [(hcl2.loads(f"entry = {entry}\n")["entry"], json.loads(policy)) for entry, policy in rows]
 
 
-def test_subscription_filters_use_the_contract_attribute_names() -> None:
-    """Filter policies are keyed by the message attribute names the publisher sets (contract.json)."""
-    scope = module_scope("alerts")
-    assert scope.lookup("var.region_attribute") == contract.ATTR_REGION
-    assert scope.lookup("var.drop_cents_attribute") == contract.ATTR_DROP_CENTS
-
-
-def test_filter_policy_expression_has_the_shape_of_the_python_helper() -> None:
-    """Terraform builds {region: [sorted ids], drop_cents: [{numeric: [>=, N]}]} minus unset keys, like the helper."""
-    expression = re.sub(r"\s+", " ", locals_of(MODULES / "alert_topic")["filter_policies"])
-    assert "(var.region_attribute) = sort(distinct(s.regions))" in expression
-    assert "if length(ids) > 0" in expression
-    assert "(var.drop_cents_attribute) = s.min_drop_cents" in expression
-    assert '[{numeric = [">=", cents]}] if cents > 0' in expression
-    subscription = resource("alert_topic", "aws_sns_topic_subscription")
-    assert "jsonencode(local.filter_policies[each.key])" in subscription["filter_policy"]
-    assert filter_policy(["new_york_city", "albany", "albany"], 5) == {
-        contract.ATTR_REGION: ["albany", "new_york_city"],
-        contract.ATTR_DROP_CENTS: [{"numeric": [">=", 5]}],
-    }
-
-
-def test_documented_filter_policy_example_is_what_the_helper_produces() -> None:
-    """The example policy in the alert_topic module README is exactly filter_policy() of its example subscriber."""
-    readme = (MODULES / "alert_topic" / "README.md").read_text(encoding="utf-8")
-    documented = re.search(r"filter policy `(\{.*?\})`", readme, re.DOTALL)
-    assert documented, "the alert_topic README no longer shows an example filter policy"
-    assert json.loads(documented.group(1)) == filter_policy(["new_york_city", "albany"], 5)
-
-
-def test_a_subscriber_without_a_filter_gets_neither_policy_nor_scope() -> None:
-    """Policy and scope are set under the same condition, so SNS never sees a scope without a policy."""
-    subscription = resource("alert_topic", "aws_sns_topic_subscription")
-    has_policy = "${length(local.filter_policies[each.key]) > 0 ? "
-    assert subscription["filter_policy"] == has_policy + "jsonencode(local.filter_policies[each.key]) : null}"
-    assert subscription["filter_policy_scope"] == has_policy + '"MessageAttributes" : null}'
-
-
-def test_subscriber_regions_are_checked_against_the_contract() -> None:
-    """The topic module refuses unknown region ids, and the root gives it the contract's region list."""
-    assert "local.contract.regions" in locals_of(INFRA)["region_ids"]
-    assert module_call("alerts")["region_ids"] == "${local.region_ids}"
-    subscription = resource("alert_topic", "aws_sns_topic_subscription")
-    [precondition] = single(subscription["lifecycle"])["precondition"]
-    assert precondition["condition"] == "${length(local.unknown_regions) == 0}"
-    assert "var.region_ids" in locals_of(MODULES / "alert_topic")["unknown_regions"]
+def test_documented_filter_policies_are_what_subscriber_filter_builds() -> None:
+    """Every example policy in infra/README.md's table is SubscriberFilter(...).policy() of the entry beside it."""
+    examples = documented_examples()
+    assert len(examples) >= 4, "the README no longer shows its table of subscriber examples"
+    for entry, documented in examples:
+        assert subscriber_filter(unquote(entry)).policy() == documented, entry
 
 
 def test_example_subscribers_are_valid_for_the_python_helper() -> None:
-    """Every subscriber in terraform.tfvars.example uses known regions and yields a policy filter_policy() accepts."""
+    """Each subscriber of terraform.tfvars.example gives a policy SubscriberFilter accepts, and it shows each kind."""
     example = parse(INFRA / "terraform.tfvars.example")
-    subscribers = example["subscribers"]
-    assert any("regions" in s and "min_drop_cents" in s for s in subscribers), "the example should show both filters"
-    for subscriber in subscribers:
-        assert set(subscriber.get("regions", [])) <= set(contract.REGION_IDS)
-        filter_policy(subscriber.get("regions"), subscriber.get("min_drop_cents"))
+    subscribers = example_subscribers()
+    policies = [subscriber_filter(subscriber).policy() for subscriber in subscribers]
+    digests = [policy for subscriber, policy in zip(subscribers, policies, strict=True) if subscriber.get("digest")]
+    assert {} in digests, "the example's subscriber to every drop takes the digest"
+    assert any(s.get("digest") and s.get("min_regions_fallen") == 5 for s in subscribers)
+    assert any(not s.get("digest") and ("max_price" in s or "min_low_weeks" in s) for s in subscribers)
+    alerts = [policy for subscriber, policy in zip(subscribers, policies, strict=True) if not subscriber.get("digest")]
+    assert all(alerts), "a subscriber to every alert should take the digest instead"
     assert set(example) <= set(labelled(INFRA, "variable")), "the example sets a variable the stack does not have"
 
 
@@ -264,7 +205,12 @@ SETTINGS_DEFAULTS = {name: default for name, default, _ in ENVIRONMENT}
 
 @pytest.mark.parametrize(
     ("local_name", "setting"),
-    [("table_name", "GAS_ALERTS_TABLE"), ("topic_name", "GAS_ALERTS_TOPIC"), ("dead_letter_queue", "GAS_ALERTS_DLQ")],
+    [
+        ("table_name", "GAS_ALERTS_TABLE"),
+        ("topic_name", "GAS_ALERTS_TOPIC"),
+        ("digest_topic_name", "GAS_ALERTS_DIGEST_TOPIC"),
+        ("dead_letter_queue", "GAS_ALERTS_DLQ"),
+    ],
 )
 def test_default_names_are_the_code_defaults(local_name: str, setting: str) -> None:
     """With the default name_prefix, each resource gets the name the flow uses when its variable is unset."""
@@ -272,9 +218,10 @@ def test_default_names_are_the_code_defaults(local_name: str, setting: str) -> N
 
 
 def test_resources_use_the_default_names() -> None:
-    """The table, topic and dead-letter queue are named from those locals."""
+    """The table, both topics and the dead-letter queue are named from those locals."""
     assert module_scope("table").lookup("var.name") == SETTINGS_DEFAULTS["GAS_ALERTS_TABLE"]
     assert module_scope("alerts").lookup("var.name") == SETTINGS_DEFAULTS["GAS_ALERTS_TOPIC"]
+    assert module_scope("digest").lookup("var.name") == SETTINGS_DEFAULTS["GAS_ALERTS_DIGEST_TOPIC"]
     assert module_scope("publisher").lookup("var.dead_letter_queue_name") == SETTINGS_DEFAULTS["GAS_ALERTS_DLQ"]
 
 

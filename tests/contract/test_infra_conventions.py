@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from gas_publisher.contract import MAPPING
 from tests.support.hcl import (
     ALL_DIRS,
     INFRA,
@@ -16,6 +17,7 @@ from tests.support.hcl import (
     ROOT_MODULE_NAMES,
     labelled,
     module_call,
+    module_scope,
     parse,
     policy_statements,
     tf_files,
@@ -64,9 +66,10 @@ def test_each_module_has_the_standard_files(directory: Path) -> None:
 
 
 def test_root_wires_exactly_the_four_modules() -> None:
-    """The root stack calls the price_table, alert_topic, operator_topic and publisher modules, only local ones."""
-    sources = {module_call(name)["source"] for name in labelled(INFRA, "module")}
-    assert sources == {f"./modules/{name}" for name in ROOT_MODULE_NAMES}
+    """The root calls price_table, subscriber_topic (for alerts and digest), operator_topic and publisher, all local."""
+    calls = {name: module_call(name)["source"] for name in labelled(INFRA, "module")}
+    assert set(calls.values()) == {f"./modules/{name}" for name in ROOT_MODULE_NAMES}
+    assert calls["alerts"] == calls["digest"] == "./modules/subscriber_topic"
 
 
 def test_every_key_and_key_policy_comes_from_the_kms_key_module() -> None:
@@ -79,7 +82,7 @@ def test_every_key_and_key_policy_comes_from_the_kms_key_module() -> None:
         for call in labelled(directory, "module").values()
         if call["source"] == "../kms_key"
     }
-    assert callers == {"price_table", "alert_topic", "operator_topic", "publisher"}
+    assert callers == {"price_table", "subscriber_topic", "operator_topic", "publisher"}
 
 
 @pytest.mark.parametrize("module", MODULE_NAMES)
@@ -182,16 +185,24 @@ def test_table_is_on_demand_recoverable_and_encrypted_with_its_key() -> None:
 
 
 def test_stream_mapping_handles_partial_failure_with_bounds_and_a_dead_letter_queue() -> None:
-    """The mapping reports per-record failures, bisects, bounds retries and record age, and fails over to SQS."""
+    """The mapping reports per-record failures, fails over to SQS, and takes its bounds from the contract."""
     mapping = typed(MODULES / "publisher", "resource")[("aws_lambda_event_source_mapping", "this")]
-    variables = labelled(MODULES / "publisher", "variable")
+    scope = module_scope("publisher")
     assert mapping["function_response_types"] == ["ReportBatchItemFailures"]
-    assert mapping["bisect_batch_on_function_error"] is True
-    assert 1 <= variables["batch_size"]["default"] <= 25
-    assert 0 <= variables["maximum_retry_attempts"]["default"] <= 10
-    assert 60 <= variables["maximum_record_age_in_seconds"]["default"] <= 86400
     assert mapping["destination_config"] == [{"on_failure": [{"destination_arn": "${aws_sqs_queue.this.arn}"}]}]
-    assert mapping["starting_position"] == "TRIM_HORIZON"
+    settings = {
+        "batch_size": "batch_size",
+        "maximum_retry_attempts": "maximum_retry_attempts",
+        "maximum_record_age_in_seconds": "maximum_record_age_in_seconds",
+        "starting_position": "starting_position",
+        "bisect_batch_on_function_error": "bisect_batch_on_function_error",
+    }
+    # The same values the local stream runner uses when no mapping is deployed (gas_local.mapping).
+    assert {argument: scope.resolve(mapping[argument]) for argument in settings} == {
+        argument: MAPPING[name] for argument, name in settings.items()
+    }
+    assert MAPPING["bisect_batch_on_function_error"] is True
+    assert 0 <= MAPPING["maximum_retry_attempts"] <= 10
     queue = typed(MODULES / "publisher", "resource")[("aws_sqs_queue", "this")]
     assert queue.get("sqs_managed_sse_enabled") is True or "kms_master_key_id" in queue
 

@@ -239,16 +239,43 @@ def test_publisher_dynamodb_actions_are_exactly_what_its_code_calls() -> None:
     assert used == set(ledger["actions"])
 
 
-def test_publisher_publishes_only_to_the_alert_topic() -> None:
-    """The Lambda calls PublishBatch, which sns:Publish authorises, on the alert topic only."""
+def test_publisher_publishes_only_to_the_alert_and_digest_topics() -> None:
+    """The Lambda calls PublishBatch, which sns:Publish authorises, on the alert topic and the digest topic only."""
     used = CallScanner("sns").in_files(sorted(LAMBDA_PACKAGE.glob("*.py")))
     assert "PublishBatch" in used
     # Publisher.publish() also matches the SNS Publish operation by name; either way sns:Publish is the action.
     assert iam_actions("sns", used) == {"sns:Publish"}
-    publish = statement(policy_statements(MODULES / "publisher", "permissions"), "PublishToTheAlertTopic")
-    assert publish["actions"] == ["sns:Publish"]
-    assert publish["resources"] == ["${var.topic_arn}"]
-    assert module_call("publisher")["topic_arn"] == "${module.alerts.topic_arn}"
+    statements = policy_statements(MODULES / "publisher", "permissions")
+    publishing = {s["sid"]: s["resources"] for s in statements if any(a.startswith("sns:") for a in s["actions"])}
+    assert publishing == {
+        "PublishToTheAlertTopic": ["${var.topic_arn}"],
+        "PublishToTheDigestTopic": ["${var.digest_topic_arn}"],
+    }
+    assert all(statement(statements, sid)["actions"] == ["sns:Publish"] for sid in publishing)
+    call = module_call("publisher")
+    assert (call["topic_arn"], call["digest_topic_arn"]) == ("${module.alerts.topic_arn}", "${module.digest.topic_arn}")
+
+
+def test_publisher_uses_each_topic_key_only_through_sns() -> None:
+    """The publisher may use the alert and the digest topic's keys, each only for calls SNS makes on its behalf."""
+    statements = policy_statements(MODULES / "publisher", "permissions")
+    for sid, key in (
+        ("UseTopicKeyThroughSns", "topic_kms_key_arn"),
+        ("UseDigestTopicKeyThroughSns", "digest_topic_kms_key_arn"),
+    ):
+        grant = statement(statements, sid)
+        assert grant["resources"] == [f"${{var.{key}}}"]
+        assert set(grant["actions"]) == {"kms:Decrypt", "kms:GenerateDataKey"}
+        [condition] = grant["condition"]
+        assert (condition["variable"], condition["values"]) == (
+            "kms:ViaService",
+            ["sns.${var.aws_region}.amazonaws.com"],
+        )
+    call = module_call("publisher")
+    assert (call["topic_kms_key_arn"], call["digest_topic_kms_key_arn"]) == (
+        "${module.alerts.kms_key_arn}",
+        "${module.digest.kms_key_arn}",
+    )
 
 
 def test_publisher_reads_only_this_table_stream() -> None:
@@ -297,7 +324,7 @@ def test_key_policies_let_services_use_keys_only_where_needed() -> None:
     assert logs["conditions"] == [
         {"test": "ArnEquals", "variable": "kms:EncryptionContext:aws:logs:arn", "values": ["${local.log_group_arn}"]}
     ]
-    for topic in ("alert_topic", "operator_topic"):
+    for topic in ("subscriber_topic", "operator_topic"):
         sns = statement(grants[(topic, "key")], "SnsUsesKeyForThisAccount")
         assert [c["variable"] for c in sns["conditions"]] == ["aws:SourceAccount"]
-    assert {s["sid"] for s in grants[("alert_topic", "key")]} == {"SnsUsesKeyForThisAccount"}
+    assert {s["sid"] for s in grants[("subscriber_topic", "key")]} == {"SnsUsesKeyForThisAccount"}

@@ -6,12 +6,9 @@ import base64
 import hashlib
 import json
 import os
+import re
 import shutil
-import socket
 import subprocess
-import sys
-import time
-import urllib.request
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,22 +19,13 @@ import boto3
 import pytest
 
 from gas_local.package import DEFAULT_SOURCE, FILE_MODE, FIXED_DATE_TIME, build_package
+from gas_local.terraform import PACKAGE_IN_COPY, Terraform, cli_config, copy_stack, terraform_environment
 from gas_publisher import contract
 from tests.support.hcl import MODULES, labelled
+from tests.support.terraform import Tools, example_subscribers, subscriber_filter
 
-REPO = Path(__file__).resolve().parents[2]
-INFRA = REPO / "infra"
 REGION = "us-east-1"
-MIRROR_DIR_NAME = "registry.terraform.io"
-# Like `find / -maxdepth 4 -type d -name registry.terraform.io`, without the kernel's pseudo file systems.
-MIRROR_SEARCH_DEPTH = 4
-NOT_SEARCHED = frozenset({Path("/proc"), Path("/sys"), Path("/dev"), Path("/run")})
-# What a developer's own working files in infra/ may hold; none of it belongs in the test's copy.
-NOT_COPIED = (".terraform", ".terraform.lock.hcl", "*.tfstate*", "build", "terraform.tfvars", "*.auto.tfvars")
-NOT_COPIED_OVERRIDES = ("*_override.tf", "*_override.tf.json")
 LOCAL_VARS = ("-var-file=terraform.tfvars.example", "-var", "deletion_protection=false")
-TERRAFORM_TIMEOUT_S = 900
-MOTO_START_TIMEOUT_S = 30
 
 
 # ---- the package -----------------------------------------------------------------------------------------------------
@@ -91,179 +79,18 @@ def test_package_holds_only_sorted_sources_with_fixed_metadata(source_copy: Path
     assert {entry.compress_type for entry in entries} == {zipfile.ZIP_DEFLATED}
 
 
-# ---- finding the tools -----------------------------------------------------------------------------------------------
-
-
-def find_provider_mirror(root: Path = Path("/"), depth: int = MIRROR_SEARCH_DEPTH) -> Path | None:
-    """The folder holding registry.terraform.io/hashicorp/aws, searched breadth-first at most depth levels deep."""
-    level = [root]
-    for _ in range(depth):
-        below: list[Path] = []
-        for folder in level:
-            for child in _subfolders(folder):
-                if child.name == MIRROR_DIR_NAME and (child / "hashicorp" / "aws").is_dir():
-                    return folder
-                below.append(child)
-        level = below
-    return None
-
-
-def _subfolders(folder: Path) -> list[Path]:
-    try:
-        entries = list(os.scandir(folder))
-    except OSError:  # unreadable folders are simply not searched
-        return []
-    return sorted(
-        Path(entry.path)
-        for entry in entries
-        if entry.is_dir(follow_symlinks=False) and Path(entry.path) not in NOT_SEARCHED
-    )
-
-
-@dataclass(frozen=True)
-class Tools:
-    """The terraform binary and the folder of its provider mirror."""
-
-    terraform: str
-    mirror: Path
-
-
-@pytest.fixture(scope="module")
-def tools() -> Tools:
-    """Terraform and a provider mirror with hashicorp/aws, or a skip that names the missing one."""
-    terraform = shutil.which("terraform")
-    if terraform is None:
-        pytest.skip("terraform is not on PATH")
-    mirror = find_provider_mirror()
-    if mirror is None:
-        pytest.skip(f"no provider mirror: no {MIRROR_DIR_NAME}/hashicorp/aws within {MIRROR_SEARCH_DEPTH} levels of /")
-    return Tools(terraform, mirror)
-
-
-# ---- the local AWS and the copy of the stack -------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
-def wait_until_listening(endpoint: str, server: subprocess.Popen[bytes]) -> None:
-    """Return once the server answers on its endpoint; fail if it exits or stays silent."""
-    deadline = time.monotonic() + MOTO_START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        assert server.poll() is None, f"moto exited with code {server.returncode}"
-        try:
-            with urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1):  # noqa: S310 (our own http URL)
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise AssertionError(f"moto did not answer on {endpoint} within {MOTO_START_TIMEOUT_S} s")
-
-
-@pytest.fixture(scope="module")
-def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A moto server in a process of its own on 127.0.0.1, stopped by its PID afterwards."""
-    # Not ThreadedMotoServer: moto's state is global to a process, so an in-process server would share the tables
-    # and topics other tests leave in the session's server, and "nothing is left" could not be checked.
-    port = free_port()
-    endpoint = f"http://127.0.0.1:{port}"
-    log = tmp_path_factory.mktemp("moto") / "moto.log"
-    with log.open("wb") as output:
-        server = subprocess.Popen(  # noqa: S603 (this interpreter, with arguments written in this file)
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_until_listening(endpoint, server)
-        yield endpoint
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=MOTO_START_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-
-
-def copy_stack(destination: Path) -> Path:
-    """Copy infra/ and the contract files it reads, laid out as in the repository; return the copied infra/."""
-    infra = destination / "infra"
-    shutil.copytree(INFRA, infra, ignore=shutil.ignore_patterns(*NOT_COPIED, *NOT_COPIED_OVERRIDES))
-    contract_copy = destination / "lambda" / "gas_publisher"
-    contract_copy.mkdir(parents=True)
-    for path in (DEFAULT_SOURCE / "gas_publisher").glob("*.json"):
-        shutil.copy2(path, contract_copy / path.name)
-    return infra
-
-
-def cli_config(directory: Path, mirror: Path) -> Path:
-    """A Terraform CLI config that installs hashicorp providers from the mirror only, so init needs no network."""
-    config = directory / "terraform.tfrc"
-    config.write_text(
-        "provider_installation {\n"
-        "  filesystem_mirror {\n"
-        f"    path    = {json.dumps(str(mirror))}\n"
-        '    include = ["registry.terraform.io/hashicorp/*"]\n'
-        "  }\n"
-        "}\n",
-        encoding="utf-8",
-    )
-    return config
-
-
-def terraform_environment(home: Path, config: Path, endpoint: str) -> dict[str, str]:
-    """A clean environment: the mirror config, and the AWS provider pointed at moto with fake credentials."""
-    # Built from scratch, so a developer's AWS_PROFILE or real keys can never reach the provider.
-    return {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": str(home),
-        "TF_CLI_CONFIG_FILE": str(config),
-        "TF_IN_AUTOMATION": "1",
-        "TF_INPUT": "0",
-        "CHECKPOINT_DISABLE": "1",
-        "AWS_ENDPOINT_URL": endpoint,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
-
-
-@dataclass(frozen=True)
-class Terraform:
-    """Runs terraform in the copied stack."""
-
-    binary: str
-    workdir: Path
-    environment: dict[str, str]
-
-    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
-        """Run one terraform command and return its result, whatever its exit code."""
-        return subprocess.run(  # noqa: S603 (terraform from PATH, with arguments written in this file)
-            [self.binary, *args, "-no-color"],
-            cwd=self.workdir,
-            env=self.environment,
-            capture_output=True,
-            text=True,
-            timeout=TERRAFORM_TIMEOUT_S,
-            check=False,
-        )
-
-    def succeed(self, *args: str) -> str:
-        """Run one terraform command that must exit 0, and return its standard output."""
-        result = self.run(*args)
-        assert result.returncode == 0, f"terraform {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
-        return result.stdout
+# ---- the stack on a local AWS ----------------------------------------------------------------------------------------
 
 
 def one_line(text: str) -> str:
     """Terraform wraps its messages at 78 columns; compare them as one line."""
     return " ".join(text.split())
+
+
+def messages(stderr: str) -> str:
+    """Terraform's error output without the source it quotes (which may hold every subscriber), as one line."""
+    quoted = re.compile(r"^\s*(\d+:|├|│)")
+    return one_line("\n".join(line for line in stderr.splitlines() if not quoted.match(line)))
 
 
 @dataclass
@@ -278,21 +105,20 @@ class Stack:
 
 
 @pytest.fixture(scope="module")
-def stack(tools: Tools, moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def stack(terraform_tools: Tools, moto_process: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """infra/ checked, initialised offline and applied once to moto; destroyed again if a test left it standing."""
     work = tmp_path_factory.mktemp("terraform")
     infra = copy_stack(work)
-    environment = terraform_environment(work, cli_config(work, tools.mirror), moto_endpoint)
-    terraform = Terraform(tools.terraform, infra, environment)
+    environment = terraform_environment(moto_process, home=work, config=cli_config(work, terraform_tools.mirror))
+    terraform = Terraform(terraform_tools.terraform, infra, environment)
     terraform.succeed("fmt", "-check", "-recursive")
     terraform.succeed("init", "-backend=false")
     terraform.succeed("validate")
     plan_without_package = terraform.run("plan", *LOCAL_VARS)
-    code_sha256 = build_package(DEFAULT_SOURCE, infra / "build" / "gas-alerts-publisher.zip")
+    code_sha256 = build_package(DEFAULT_SOURCE, infra / PACKAGE_IN_COPY)
     terraform.succeed("apply", "-auto-approve", *LOCAL_VARS)
-    outputs = {name: item["value"] for name, item in json.loads(terraform.succeed("output", "-json")).items()}
     try:
-        yield Stack(terraform, moto_endpoint, code_sha256, outputs, plan_without_package)
+        yield Stack(terraform, moto_process, code_sha256, terraform.outputs(), plan_without_package)
     finally:
         if terraform.run("state", "list").stdout.strip():
             terraform.run("destroy", "-auto-approve", *LOCAL_VARS)
@@ -329,20 +155,56 @@ def test_table_has_the_contract_keys_and_a_new_image_stream(stack: Stack) -> Non
     assert table.get("SSEDescription", {}).get("SSEType") == "KMS"
 
 
-def test_topic_has_one_subscription_per_example_subscriber(stack: Stack) -> None:
-    """The alert topic exists; filtered subscribers get their policy on message attributes, the others neither."""
-    sns = boto3.client("sns", endpoint_url=stack.endpoint, region_name=REGION)
-    topic_arn = stack.outputs["topic_arn"]
-    assert sns.get_topic_attributes(TopicArn=topic_arn)["Attributes"]["KmsMasterKeyId"]
-    expected = stack.outputs["subscriber_filter_policies"]
-    seen: dict[str, Any] = {}
+def subscriptions(endpoint: str, topic_arn: str) -> dict[str, tuple[dict[str, Any], str | None]]:
+    """Each subscription of a topic on moto: its endpoint to its filter policy and filter policy scope."""
+    sns = boto3.client("sns", endpoint_url=endpoint, region_name=REGION)
+    found = {}
     for subscription in sns.list_subscriptions_by_topic(TopicArn=topic_arn)["Subscriptions"]:
         attributes = sns.get_subscription_attributes(SubscriptionArn=subscription["SubscriptionArn"])["Attributes"]
-        policy = json.loads(attributes.get("FilterPolicy", "{}"))
-        assert attributes.get("FilterPolicyScope") == ("MessageAttributes" if policy else None)
-        seen[subscription["Endpoint"]] = policy
-    assert seen == expected
-    assert {} in seen.values(), "the example should keep a subscriber without a filter"
+        found[subscription["Endpoint"]] = (
+            json.loads(attributes.get("FilterPolicy", "{}")),
+            attributes.get("FilterPolicyScope"),
+        )
+    return found
+
+
+def test_both_topics_exist_encrypted_with_the_default_names(stack: Stack) -> None:
+    """The alert and digest topics exist under the names gas_alerts/settings.py defaults to, each with a KMS key."""
+    sns = boto3.client("sns", endpoint_url=stack.endpoint, region_name=REGION)
+    for name, arn in (("topic_name", "topic_arn"), ("digest_topic_name", "digest_topic_arn")):
+        assert stack.outputs[arn].rsplit(":", 1)[-1] == stack.outputs[name]
+        assert sns.get_topic_attributes(TopicArn=stack.outputs[arn])["Attributes"]["KmsMasterKeyId"]
+    assert (stack.outputs["topic_name"], stack.outputs["digest_topic_name"]) == (
+        "gas-alerts-price-drops",
+        "gas-alerts-weekly-digest",
+    )
+
+
+def test_each_example_subscriber_gets_the_policy_subscriber_filter_builds(stack: Stack) -> None:
+    """Every example subscriber is on its own topic only, with exactly SubscriberFilter(...).policy() as its filter."""
+    alerts = subscriptions(stack.endpoint, stack.outputs["topic_arn"])
+    digests = subscriptions(stack.endpoint, stack.outputs["digest_topic_arn"])
+    for entry in example_subscribers():
+        mine, other = (digests, alerts) if entry.get("digest") else (alerts, digests)
+        expected = subscriber_filter(entry).policy()
+        policy, scope = mine[entry["email"]]
+        assert policy == expected, entry["email"]
+        # SNS refuses a scope without a policy, so a subscriber to every message has neither.
+        assert scope == ("MessageAttributes" if expected else None), entry["email"]
+        assert entry["email"] not in other
+    assert len(alerts) + len(digests) == len(example_subscribers())
+
+
+def test_filter_policy_outputs_show_what_each_topic_holds(stack: Stack) -> None:
+    """The two filter policy outputs are the policies on moto, per topic, keyed by lower-cased email."""
+    for topic, output in (
+        ("topic_arn", "subscriber_filter_policies"),
+        ("digest_topic_arn", "digest_subscriber_filter_policies"),
+    ):
+        seen = {
+            email.lower(): policy for email, (policy, _) in subscriptions(stack.endpoint, stack.outputs[topic]).items()
+        }
+        assert seen == stack.outputs[output]
 
 
 def test_dead_letter_queue_exists(stack: Stack) -> None:
@@ -359,9 +221,38 @@ def test_function_runs_the_built_package(stack: Stack) -> None:
     assert configuration["CodeSha256"] == stack.code_sha256
     assert configuration["Handler"] == contract.HANDLER
     variables = configuration["Environment"]["Variables"]
-    assert set(variables) == set(contract.HANDLER_ENVIRONMENT)
-    assert variables["TABLE_NAME"] == stack.outputs["table_name"]
-    assert variables["TOPIC_ARN"] == stack.outputs["topic_arn"]
+    assert sorted(variables) == sorted(contract.HANDLER_ENVIRONMENT)
+    assert variables[contract.ENV_TABLE_NAME] == stack.outputs["table_name"]
+    assert variables[contract.ENV_TOPIC_ARN] == stack.outputs["topic_arn"]
+    assert variables[contract.ENV_DIGEST_TOPIC_ARN] == stack.outputs["digest_topic_arn"]
+
+
+def test_publisher_may_publish_to_both_topics_and_use_their_keys(stack: Stack) -> None:
+    """The function's role allows sns:Publish on exactly the two topics, and the two topic keys through SNS."""
+    iam = boto3.client("iam", endpoint_url=stack.endpoint, region_name=REGION)
+    role = stack.outputs["publisher_function_name"]
+    [name] = iam.list_role_policies(RoleName=role)["PolicyNames"]
+    document = iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+    statements = json.loads(document) if isinstance(document, str) else document
+    publish = {arn for s in statements["Statement"] if s["Action"] == "sns:Publish" for arn in _listed(s["Resource"])}
+    assert publish == {stack.outputs["topic_arn"], stack.outputs["digest_topic_arn"]}
+    sns = boto3.client("sns", endpoint_url=stack.endpoint, region_name=REGION)
+    keys = {
+        sns.get_topic_attributes(TopicArn=stack.outputs[arn])["Attributes"]["KmsMasterKeyId"]
+        for arn in ("topic_arn", "digest_topic_arn")
+    }
+    via_sns = {
+        arn
+        for s in statements["Statement"]
+        if s.get("Condition", {}).get("StringEquals", {}).get("kms:ViaService") == f"sns.{REGION}.amazonaws.com"
+        for arn in _listed(s["Resource"])
+    }
+    assert via_sns == keys
+
+
+def _listed(value: str | list[str]) -> list[str]:
+    """IAM writes a single resource as a string and several as a list."""
+    return [value] if isinstance(value, str) else value
 
 
 def test_event_source_mapping_has_the_configured_settings(stack: Stack) -> None:
@@ -390,6 +281,81 @@ def test_a_second_plan_has_nothing_to_change(stack: Stack) -> None:
     """Right after apply, plan -detailed-exitcode exits 0: no resource drifts on every run."""
     result = stack.terraform.run("plan", "-detailed-exitcode", *LOCAL_VARS)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def write_subscribers(stack: Stack, name: str, subscribers: list[dict[str, Any]]) -> str:
+    """A variables file in the stack's folder that sets only the subscribers; returns the -var-file argument."""
+    (stack.terraform.workdir / name).write_text(json.dumps({"subscribers": subscribers}), encoding="utf-8")
+    return f"-var-file={name}"
+
+
+def test_a_plan_refuses_subscriber_fields_of_the_other_kind_and_names_them(stack: Stack) -> None:
+    """A digest subscriber with regions, or an alert subscriber with a digest threshold, stops the plan by email."""
+    bad: list[dict[str, Any]] = [
+        {"email": "digest@example.com", "digest": True, "regions": ["albany"]},
+        {"email": "alerts@example.com", "min_regions_fallen": 5},
+        {"email": "fine@example.com", "digest": True, "min_regions_fallen": 5},
+    ]
+    result = stack.terraform.run(
+        "plan", "-refresh=false", *LOCAL_VARS, write_subscribers(stack, "kinds.tfvars.json", bad)
+    )
+    message = messages(result.stderr)
+    assert result.returncode == 1
+    assert "Digest subscriber(s) digest@example.com: regions, min_drop_cents, max_price" in message
+    assert (
+        "Subscriber(s) alerts@example.com: min_regions_fallen and min_largest_drop_cents filter the weekly digest"
+        in message
+    )
+    assert "fine@example.com" not in message
+    assert message.count("Error:") == 2
+
+
+def test_a_plan_refuses_a_policy_sns_would_refuse_and_names_the_subscriber(stack: Stack) -> None:
+    """A number with 6 decimal places and an unknown region stop the plan, each message naming its subscriber."""
+    bad: list[dict[str, Any]] = [
+        {"email": "pennies@example.com", "max_price": 3.123456},
+        {"email": "typo@example.com", "regions": ["albny"]},
+        {"email": "fine@example.com", "max_price": 3.12345},
+    ]
+    result = stack.terraform.run(
+        "plan", "-refresh=false", *LOCAL_VARS, write_subscribers(stack, "sns.tfvars.json", bad)
+    )
+    message = messages(result.stderr)
+    assert result.returncode == 1
+    assert "Subscriber pennies@example.com: SNS takes filter numbers with at most 5 decimal places" in message
+    assert "got 3.123456." in message
+    assert "Subscriber typo@example.com: unknown region albny." in message
+    assert "fine@example.com" not in message
+    assert message.count("Error:") == 2
+
+
+def test_the_topic_module_refuses_too_many_keys_or_combinations(stack: Stack) -> None:
+    """Given policies beyond 5 keys or 150 combinations, the subscriber_topic module stops the plan by email."""
+    # The root's own fields cannot reach these limits (5 keys at most, 17 regions), so the module is planned alone.
+    root = stack.terraform.workdir.parent / "limits"
+    root.mkdir(exist_ok=True)
+    too_many_keys = {f"key{n}": ["x"] for n in range(6)}
+    too_many_combinations = {"a": [str(n) for n in range(13)], "b": [str(n) for n in range(12)]}
+    subscribers = [
+        {"email": "keys@example.com", "filter_policy": json.dumps(too_many_keys)},
+        {"email": "combinations@example.com", "filter_policy": json.dumps(too_many_combinations)},
+        {"email": "fine@example.com", "filter_policy": json.dumps({"a": [str(n) for n in range(150)]})},
+    ]
+    configuration = {
+        "provider": {"aws": {"region": REGION}},
+        "module": {
+            "topic": {"source": "../infra/modules/subscriber_topic", "name": "limits", "subscribers": subscribers}
+        },
+    }
+    (root / "main.tf.json").write_text(json.dumps(configuration), encoding="utf-8")
+    terraform = Terraform(stack.terraform.binary, root, stack.terraform.environment)
+    terraform.succeed("init", "-backend=false")
+    result = terraform.run("plan")
+    message = messages(result.stderr)
+    assert result.returncode == 1
+    assert "Subscriber keys@example.com: the filter policy has 6 keys; SNS allows at most 5." in message
+    assert "Subscriber combinations@example.com: the filter policy has 156 value combinations" in message
+    assert "fine@example.com" not in message
 
 
 # Runs last (pytest keeps file order): it takes the stack down for good.

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from typer.testing import CliRunner
 
+from gas_alerts import aws
+from gas_alerts.filter_policy import SubscriberFilter
 from gas_alerts.settings import Settings
 from gas_cli.app import app
 
@@ -27,3 +31,27 @@ def test_provision_is_idempotent_and_shows_the_filter(settings: Settings) -> Non
     assert "{'region': ['albany'], 'drop_cents': [{'numeric': ['>=', 3]}]}" in first.output
     assert second.exit_code == 0, second.output
     assert "none (every alert)" in second.output
+
+
+def test_provision_builds_alert_and_digest_policies_from_the_new_options(settings: Settings) -> None:
+    """The price, percent, weeks-low and digest options become the inbox policies SubscriberFilter builds."""
+    options = ["--max-price", "3.25", "--min-drop-percent", "2.5", "--min-low-weeks", "4"]
+    digest = ["--digest-min-regions-fallen", "5", "--digest-min-largest-drop-cents", "10"]
+    result = runner.invoke(app, ["local", "provision", *options, *digest], env=settings.to_environment())
+    assert result.exit_code == 0, result.output
+    expected_alerts = SubscriberFilter(
+        max_price=Decimal("3.25"), min_drop_percent=Decimal("2.5"), min_low_weeks=4
+    ).policy()
+    expected_digest = SubscriberFilter(digest=True, min_regions_fallen=5, min_largest_drop_cents=Decimal(10)).policy()
+    assert f"filter     {expected_alerts}" in result.output
+    assert f"filter     {expected_digest}" in result.output
+    digest_inbox = aws.sqs().get_queue_url(QueueName=settings.digest_inbox_queue)["QueueUrl"]
+    assert digest_inbox in result.output
+
+
+def test_provision_refuses_a_price_sns_would_refuse(settings: Settings) -> None:
+    """A price with 6 decimal places exits 1 with SNS's limit named, before anything is created."""
+    result = runner.invoke(app, ["local", "provision", "--max-price", "3.123456"], env=settings.to_environment())
+    assert result.exit_code == 1
+    assert "more than 5 decimal places" in result.output
+    assert settings.table_name not in aws.dynamodb().list_tables()["TableNames"]

@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parents[2]
 INFRA = REPO / "infra"
 MODULES = INFRA / "modules"
 # The modules the root calls, and the key module each encrypted piece calls for its own key.
-ROOT_MODULE_NAMES = ("price_table", "alert_topic", "operator_topic", "publisher")
+ROOT_MODULE_NAMES = ("price_table", "subscriber_topic", "operator_topic", "publisher")
 MODULE_NAMES = (*ROOT_MODULE_NAMES, "kms_key")
 ALL_DIRS = (INFRA, *(MODULES / name for name in MODULE_NAMES))
 

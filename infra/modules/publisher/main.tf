@@ -133,6 +133,28 @@ data "aws_iam_policy_document" "permissions" {
   }
 
   statement {
+    sid = "PublishToTheDigestTopic"
+    actions = [
+      "sns:Publish", # the weekly digest: one message listing every region that fell
+    ]
+    resources = [var.digest_topic_arn]
+  }
+
+  statement {
+    sid = "UseDigestTopicKeyThroughSns"
+    actions = [
+      "kms:Decrypt",         # SNS checks it for publishers of an encrypted topic
+      "kms:GenerateDataKey", # SNS encrypts the digest message with a data key
+    ]
+    resources = [var.digest_topic_kms_key_arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["sns.${var.aws_region}.amazonaws.com"]
+    }
+  }
+
+  statement {
     sid = "SendFailedBatchesToTheDeadLetterQueue"
     actions = [
       "sqs:SendMessage", # the mapping's on-failure destination, sent with the function's role
@@ -172,7 +194,7 @@ resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_272:The package is built from the repository by make package and pinned by its hash; no signing profile exists to verify it.
   #checkov:skip=CKV_AWS_50:X-Ray needs a wildcard-resource permission and adds cost; logs plus the error and dead-letter alarms cover this single-purpose function.
   function_name    = var.function_name
-  description      = "Publishes one SNS alert per dropped region from the price table's stream"
+  description      = "Publishes one SNS alert per dropped region, and the weekly digest, from the price table's stream"
   role             = aws_iam_role.this.arn
   handler          = var.handler
   runtime          = var.runtime
@@ -201,17 +223,15 @@ resource "aws_lambda_function" "this" {
 }
 
 resource "aws_lambda_event_source_mapping" "this" {
-  function_name    = aws_lambda_function.this.arn
-  event_source_arn = var.stream_arn
-  # From the oldest record still in the stream: a write made before the mapping existed is still
-  # delivered, and a re-created mapping re-reads at most 24 hours, which the sent ledger de-duplicates.
-  starting_position = "TRIM_HORIZON"
+  function_name     = aws_lambda_function.this.arn
+  event_source_arn  = var.stream_arn
+  starting_position = var.starting_position
   batch_size        = var.batch_size
 
   # Both halves of partial failure: the handler names failed records, and a failing batch is split, retried a
   # bounded number of times, then recorded in the dead-letter queue instead of blocking the shard.
   function_response_types        = ["ReportBatchItemFailures"]
-  bisect_batch_on_function_error = true
+  bisect_batch_on_function_error = var.bisect_batch_on_function_error
   maximum_retry_attempts         = var.maximum_retry_attempts
   maximum_record_age_in_seconds  = var.maximum_record_age_in_seconds
 
@@ -229,6 +249,7 @@ resource "aws_lambda_event_source_mapping" "this" {
 
   depends_on = [aws_iam_role_policy.this]
 }
+
 
 # ---- alarms --------------------------------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ output "log_group_name" {
 }
 
 output "event_source_mapping_uuid" {
-  description = "UUID of the stream-to-function mapping (aws lambda get-event-source-mapping --uuid ...)."
+  description = "UUID of the stream-to-function mapping (aws lambda get-event-source-mapping --uuid ...); null without one."
   value       = aws_lambda_event_source_mapping.this.uuid
 }
 

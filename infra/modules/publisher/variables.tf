@@ -106,9 +106,36 @@ variable "topic_kms_key_arn" {
   description = "KMS key of the alert topic, needed to publish to it."
 }
 
+variable "digest_topic_arn" {
+  type        = string
+  description = "ARN of the weekly digest topic, the only other topic the function may publish to."
+}
+
+variable "digest_topic_kms_key_arn" {
+  type        = string
+  description = "KMS key of the digest topic, needed to publish to it."
+}
+
 variable "stream_filter_pattern" {
   type        = any
   description = "Decoded event filter pattern for the stream (lambda/gas_publisher/stream_filter.json); only matching records invoke the function."
+}
+
+variable "starting_position" {
+  type        = string
+  description = "Where a new mapping starts reading the stream (contract.json event_source_mapping). TRIM_HORIZON delivers a write made before the mapping existed; a re-created mapping then re-reads at most 24 hours, which the sent ledger de-duplicates."
+  default     = "TRIM_HORIZON"
+
+  validation {
+    condition     = contains(["TRIM_HORIZON", "LATEST"], var.starting_position)
+    error_message = "starting_position must be TRIM_HORIZON or LATEST."
+  }
+}
+
+variable "bisect_batch_on_function_error" {
+  type        = bool
+  description = "Split a batch whose invocation failed in two and retry each half (contract.json event_source_mapping)."
+  default     = true
 }
 
 variable "batch_size" {

@@ -1,4 +1,4 @@
-# Outputs of the alert topic module: the topic for the publisher, its key, and what each subscriber filters on.
+# Outputs of the subscriber topic module: the topic for the publisher, its key, and what each subscriber filters on.
 
 output "topic_arn" {
   description = "ARN of the topic."
@@ -16,6 +16,6 @@ output "kms_key_arn" {
 }
 
 output "filter_policies" {
-  description = "The filter policy of each subscriber's email subscription, keyed by lower-cased email ({} = every alert)."
+  description = "The filter policy of each subscriber's email subscription, keyed by lower-cased email ({} = every message)."
   value       = local.filter_policies
 }

@@ -1,4 +1,4 @@
-# Provider requirements of the alert topic module (aws >= 5.80, the same floor as the root module).
+# Provider requirements of the subscriber topic module (aws >= 5.80, the same floor as the root module).
 terraform {
   required_version = ">= 1.6.0, < 2.0.0"
 

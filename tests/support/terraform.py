@@ -1,0 +1,132 @@
+"""Shared by the Terraform tests: the tools they need, a moto server in a process of its own, and subscriber entries."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gas_alerts.filter_policy import SubscriberFilter
+from gas_local.terraform import MIRROR_DIR_NAME, MIRROR_SEARCH_DEPTH, find_provider_mirror, find_terraform
+from tests.support.hcl import INFRA, parse
+
+MOTO_START_TIMEOUT_S = 30
+EXAMPLE_TFVARS = INFRA / "terraform.tfvars.example"
+# The subscriber fields that are numbers of cents, dollars or percent (Decimal in SubscriberFilter), and counts (int).
+DECIMAL_FIELDS = ("min_drop_cents", "max_price", "min_drop_percent", "min_largest_drop_cents")
+COUNT_FIELDS = ("min_low_weeks", "min_regions_fallen")
+
+
+@dataclass(frozen=True)
+class Tools:
+    """The terraform binary and the folder of its provider mirror."""
+
+    terraform: str
+    mirror: Path
+
+
+@pytest.fixture(scope="module")
+def terraform_tools() -> Tools:
+    """Terraform and a provider mirror with hashicorp/aws, or a skip that names the missing one."""
+    terraform = find_terraform()
+    if terraform is None:
+        pytest.skip("terraform is not on PATH")
+    mirror = find_provider_mirror()
+    if mirror is None:
+        pytest.skip(f"no provider mirror: no {MIRROR_DIR_NAME}/hashicorp/aws within {MIRROR_SEARCH_DEPTH} levels of /")
+    return Tools(terraform, mirror)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def wait_until_listening(endpoint: str, server: subprocess.Popen[bytes]) -> None:
+    """Return once the server answers on its endpoint; fail if it exits or stays silent."""
+    deadline = time.monotonic() + MOTO_START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        assert server.poll() is None, f"moto exited with code {server.returncode}"
+        try:
+            with urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1):  # noqa: S310 (our own http URL)
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError(f"moto did not answer on {endpoint} within {MOTO_START_TIMEOUT_S} s")
+
+
+@pytest.fixture(scope="module")
+def moto_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A moto server in a process of its own on 127.0.0.1, stopped by its PID afterwards."""
+    # Not ThreadedMotoServer: moto's state is global to a process, so an in-process server would share the tables
+    # and topics other tests leave in the session's server, and "nothing is left" could not be checked.
+    port = free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    log = tmp_path_factory.mktemp("moto") / "moto.log"
+    with log.open("wb") as output:
+        server = subprocess.Popen(  # noqa: S603 (this interpreter, with arguments written in this file)
+            [sys.executable, "-m", "gas_local.moto_server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_until_listening(endpoint, server)
+        yield endpoint
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=MOTO_START_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def example_subscribers() -> list[dict[str, Any]]:
+    """The subscribers of infra/terraform.tfvars.example, as Terraform reads them."""
+    subscribers: list[dict[str, Any]] = parse(EXAMPLE_TFVARS)["subscribers"]
+    return subscribers
+
+
+def subscriber_filter(entry: Mapping[str, Any]) -> SubscriberFilter:
+    """The SubscriberFilter of one Terraform subscribers entry (the same choice, in the Python helper's types)."""
+
+    def decimal(name: str) -> Decimal | None:
+        return None if entry.get(name) is None else Decimal(str(entry[name]))
+
+    def count(name: str) -> int | None:
+        return None if entry.get(name) is None else int(entry[name])
+
+    return SubscriberFilter(
+        regions=tuple(entry.get("regions", ())),
+        min_drop_cents=decimal("min_drop_cents"),
+        max_price=decimal("max_price"),
+        min_drop_percent=decimal("min_drop_percent"),
+        min_low_weeks=count("min_low_weeks"),
+        digest=bool(entry.get("digest", False)),
+        min_regions_fallen=count("min_regions_fallen"),
+        min_largest_drop_cents=decimal("min_largest_drop_cents"),
+    )
+
+
+def terraform_subscriber(email: str, choice: SubscriberFilter) -> dict[str, Any]:
+    """The Terraform subscribers entry for one SubscriberFilter: the fields it sets, as JSON numbers."""
+    entry: dict[str, Any] = {"email": email, "digest": choice.digest}
+    if choice.regions:
+        entry["regions"] = list(choice.regions)
+    for name in (*DECIMAL_FIELDS, *COUNT_FIELDS):
+        value = getattr(choice, name)
+        if value is not None:
+            entry[name] = int(value) if value == int(value) else float(value)
+    return entry
