@@ -12,15 +12,25 @@ import subprocess
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 
+from gas_alerts import aws
+from gas_alerts.settings import Settings
+from gas_local.delivery import LocalDelivery
+from gas_local.environment import patched_environment
+from gas_local.lambda_runtime import PackagedFunction
+from gas_local.moto_server import local_aws_environment
 from gas_local.package import DEFAULT_SOURCE, FILE_MODE, FIXED_DATE_TIME, build_package
+from gas_local.provision import ensure_inboxes
+from gas_local.socrata import local_socrata
 from gas_local.terraform import PACKAGE_IN_COPY, Terraform, cli_config, copy_stack, terraform_environment
 from gas_publisher import contract
+from tests.support.data import LATEST_SNAPSHOT_CSV, csv_rows
 from tests.support.hcl import MODULES, labelled
 from tests.support.terraform import Tools, example_subscribers, subscriber_filter
 
@@ -275,6 +285,59 @@ def test_event_source_mapping_has_the_configured_settings(stack: Stack) -> None:
     assert mapping["DestinationConfig"] == {"OnFailure": {"Destination": queue_arn["Attributes"]["QueueArn"]}}
     [only_filter] = mapping["FilterCriteria"]["Filters"]
     assert json.loads(only_filter["Pattern"]) == contract.stream_filter_pattern()
+
+
+def stack_settings(stack: Stack, folder: Path) -> Settings:
+    """The product's settings for the stack Terraform made: every name read from `terraform output -json`."""
+    outputs = stack.outputs
+    return Settings(
+        table_name=outputs["table_name"],
+        topic_name=outputs["topic_name"],
+        topic_arn=outputs["topic_arn"],
+        inbox_queue="terraform-inbox",
+        digest_topic_name=outputs["digest_topic_name"],
+        digest_inbox_queue="terraform-digest-inbox",
+        dead_letter_queue=outputs["dead_letter_queue_name"],
+        outbox=folder / "outbox",
+        state_dir=folder / "state",
+        app_token=None,
+    )
+
+
+@pytest.mark.prefect
+@pytest.mark.usefixtures("prefect_server")
+def test_the_weekly_flow_writes_to_terraforms_table_and_alerts_go_out_through_its_mapping(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """The flow writes to the table Terraform made; local delivery plays its mapping and runs the deployed zip."""
+    from flows.check_prices import check_gas_prices
+
+    settings = stack_settings(stack, tmp_path)
+    with patched_environment(local_aws_environment(stack.endpoint)):
+        outputs = stack.outputs
+        inboxes = ensure_inboxes(settings, topic_arn=outputs["topic_arn"], digest_topic_arn=outputs["digest_topic_arn"])
+        try:
+            with local_socrata(csv_rows(LATEST_SNAPSHOT_CSV)) as source:
+                source.reveal_until(date(2026, 2, 16))
+                check_gas_prices(source=source.url, table_name=outputs["table_name"])
+                source.reveal_until(date(2026, 2, 23))
+                summary = check_gas_prices(source=source.url, table_name=outputs["table_name"])
+            delivery = LocalDelivery.connect(settings, package=stack.terraform.workdir / PACKAGE_IN_COPY)
+            _, delivered = delivery.deliver_once()
+        finally:
+            # The inboxes stand in for email subscribers; they are not Terraform's, and destroy must find none.
+            for inbox in inboxes:
+                aws.sqs().delete_queue(QueueUrl=inbox.url)
+
+    assert summary.message == "New week (newest 2026-02-23), 3 alerts"
+    assert isinstance(delivery.runner.handler, PackagedFunction), "the deployed function's own zip runs"
+    assert (delivery.runner.batch_size, delivery.runner.bisect_on_error) == (
+        publisher_default("batch_size"),
+        True,
+    )
+    alerts = sorted(alert.region for alert, _ in delivered if not alert.is_digest)
+    assert alerts == ["glens_falls", "watertown", "white_plains"]
+    assert [alert.attributes["regions_fallen"] for alert, _ in delivered if alert.is_digest] == ["3"]
 
 
 def test_a_second_plan_has_nothing_to_change(stack: Stack) -> None:
