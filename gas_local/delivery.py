@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Mapping
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from gas_alerts import aws
+from gas_alerts.filter_policy import check_policy
 from gas_alerts.settings import Settings
 from gas_local.environment import patched_environment
 from gas_local.inbox import RateWatch, deliver_inbox
@@ -78,6 +80,8 @@ class LocalDelivery:
     sqs: SQSClient
     inboxes: list[Inbox]
     outbox: Path
+    # Which way the stream reaches the publisher, in words for the terminal.
+    how: str = ""
 
     @property
     def inbox_url(self) -> str:
@@ -113,11 +117,15 @@ class LocalDelivery:
             configuration = aws.lambda_client().get_function(FunctionName=mapped.function_arn)["Configuration"]
             handler: Any = PackagedFunction(package, configuration, os.environ.get("AWS_ENDPOINT_URL"))
             dead_letter_url = sqs_destination(mapped.on_failure_arn, lambda name: _queue_url(sqs, name))
-            logger.info("delivering through the deployed mapping %s to %s", mapping.get("UUID"), mapped.function_arn)
+            how = (
+                f"through the deployed event source mapping {mapping.get('UUID')}: the function "
+                f"{configuration.get('FunctionName')} runs its own package {package.name} in a fresh process"
+            )
         else:
             mapped = replace(MappingSettings(), **(overrides or {}))
             handler = publisher_handler(_environment(settings, log_level))
             dead_letter_url = _queue_url(sqs, settings.dead_letter_queue)
+            how = "no event source mapping is deployed: the handler runs in this process with the contract's settings"
         runner = StreamRunner(
             streams=aws.dynamodb_streams(),
             stream_arn=stream_arn,
@@ -133,9 +141,11 @@ class LocalDelivery:
             dead_letter=sqs_dead_letter(sqs, dead_letter_url),
         )
         names = _inbox_names(settings)
+        for name, url in zip(names, queues, strict=True):
+            _check_subscription_policies(sqs, url, f"the subscription of queue {name}")
         watches = [RateWatch(f"the subscription of queue {name}") for name in names]
         inboxes = [Inbox(url, watch) for url, watch in zip(queues, watches, strict=True)]
-        return cls(runner, sqs, inboxes, settings.outbox)
+        return cls(runner, sqs, inboxes, settings.outbox, how)
 
     def deliver_once(self) -> tuple[DeliveryStats, list[tuple[DeliveredAlert, Path]]]:
         """Process everything new in the stream, then write each message that reached an inbox to the outbox.
@@ -162,6 +172,19 @@ def _environment(settings: Settings, log_level: str) -> dict[str, str]:
         missing = settings.topic_name if not topic_arn else settings.digest_topic_name
         raise NotProvisionedError(f"topic {missing} not found; run `gas-alerts local provision` first")
     return lambda_environment(settings.table_name, topic_arn, digest_topic_arn, log_level)
+
+
+def _check_subscription_policies(sqs: SQSClient, queue_url: str, subscription: str) -> None:
+    """Raise FilterPolicyError, naming the subscription, if SNS would refuse a policy moto accepted for this inbox."""
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns = aws.sns()
+    for page in sns.get_paginator("list_subscriptions").paginate():
+        for entry in page.get("Subscriptions", []):
+            if entry.get("Endpoint") != queue_arn:
+                continue
+            attributes = sns.get_subscription_attributes(SubscriptionArn=entry["SubscriptionArn"])["Attributes"]
+            policy = json.loads(attributes.get("FilterPolicy") or "{}")
+            check_policy(policy, subscriber=subscription)
 
 
 def _queue_url(sqs: SQSClient, name: str) -> str:

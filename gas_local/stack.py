@@ -20,6 +20,7 @@ from gas_local.environment import patched_environment
 from gas_local.moto_server import local_aws_environment
 from gas_local.provision import ensure_inboxes
 from gas_local.terraform import (
+    PACKAGE_IN_COPY,
     ProviderUnavailableError,
     TerraformError,
     apply_local_stack,
@@ -172,7 +173,10 @@ class LocalStack:
         self._run("deploy", [str(self.bin / "prefect"), "--no-prompt", "deploy", "--all"], env)
         self.report("starting the process worker and the stream runner")
         self._start(state, "worker", ["prefect", "worker", "start", "--pool", POOL, "--type", "process"], env)
-        self._start(state, "stream-runner", ["gas-alerts", "local", "deliver", "--follow"], env)
+        # With Terraform's mapping deployed, the runner plays it with the zip that apply deployed.
+        package = self.terraform_dir / "infra" / PACKAGE_IN_COPY
+        deliver = ["gas-alerts", "local", "deliver", "--follow", "--package", str(package)]
+        self._start(state, "stream-runner", deliver, env)
         time.sleep(1.0)
         dead = [process.name for process in state.processes if not _alive(process)]
         if dead:

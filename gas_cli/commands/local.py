@@ -107,6 +107,7 @@ def local_deliver(
             if value is not None
         }
         delivery = LocalDelivery.connect(settings, package=package, overrides=overrides)
+        console.print(f"Delivering {delivery.how}.", soft_wrap=True)
         total = 0
         try:
             while True:

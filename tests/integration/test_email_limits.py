@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import date
 
 import pytest
 
 from gas_alerts import aws
+from gas_alerts.filter_policy import FilterPolicyError
 from gas_alerts.settings import Settings
 from gas_local.delivery import LocalDelivery
 from gas_local.inbox import EMAIL_MESSAGES_PER_SECOND, SubscriptionRateError
@@ -99,3 +101,17 @@ def test_an_unpaced_publisher_makes_the_local_stand_in_fail_naming_the_subscript
     ):
         delivery.deliver_once()
     assert len(list(settings.outbox.glob("*.eml"))) == 18, "the emails are written before the failure is raised"
+
+
+def test_a_filter_policy_sns_would_refuse_makes_local_delivery_fail_naming_the_subscription(settings: Settings) -> None:
+    """Moto accepts a price with 6 decimal places; local delivery refuses it as SNS would, naming the subscription."""
+    resources = provision(settings)
+    aws.sns().set_subscription_attributes(
+        SubscriptionArn=resources.inbox_subscription_arn,
+        AttributeName="FilterPolicy",
+        AttributeValue=json.dumps({"price": [{"numeric": ["<=", 3.123456]}]}),
+    )
+
+    refused = f"the subscription of queue {settings.inbox_queue}: price 3.123456 has more than 5 decimal places"
+    with pytest.raises(FilterPolicyError, match=refused):
+        LocalDelivery.connect(settings)
