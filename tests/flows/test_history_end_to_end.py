@@ -19,6 +19,7 @@ from gas_local.delivery import LocalDelivery
 from gas_local.provision import provision
 from gas_local.socrata import local_socrata
 from gas_publisher.alert import alerts_for
+from gas_publisher.contract import ATTR_REGIONS_FALLEN
 from gas_publisher.week import WeekRecord, week_key
 from tasks.progress import PROGRESS_ARTIFACT_KEY
 from tests.support.data import FULL_HISTORY_CSV, LATEST_SNAPSHOT_CSV, NOW, snapshot_weeks
@@ -83,11 +84,13 @@ def test_the_2023_02_13_error_and_its_correction_send_no_false_alert(
     new_week = WeekRecord.from_item(item(settings.table_name, NEXT_WEEK))
     assert new_week.previous_prices["albany"] == Decimal("3.57")
     assert stats.matched == 1, "only the new week's INSERT passes the filter; the revision's MODIFY does not"
-    assert sorted((alert.region, alert.drop_cents) for alert, _ in delivered) == [
+    [digest] = [alert for alert, _ in delivered if alert.is_digest]
+    assert sorted((alert.region, alert.drop_cents) for alert, _ in delivered if not alert.is_digest) == [
         ("albany", "3"),
         ("nassau", "5"),
         ("new_york_state", "3"),
     ]
+    assert (digest.attributes[ATTR_REGIONS_FALLEN], digest.drop_cents) == ("3", "5")
     wrong_weeks = [week for week in snapshot_weeks(FULL_HISTORY_CSV) if week.week <= NEXT_WEEK][-8:]
     stored_wrong = [WeekRecord(week=week.week, prices=week.prices) for week in wrong_weeks[:-1]]
     uncorrected = plan_check(wrong_weeks, stored_wrong, regions=("albany",)).newest
