@@ -267,9 +267,19 @@ def test_a_backfill_never_overwrites_a_week_the_check_wrote_after_the_backfill_r
     assert not [event for event in price_events(table.name) if event[0] != "INSERT"], "no item was overwritten"
 
 
-def test_two_backfills_at_once_write_each_week_once(table: PriceTable) -> None:
+def test_two_backfills_at_once_write_each_week_once(table: PriceTable, monkeypatch: pytest.MonkeyPatch) -> None:
     """Two backfills planning from the same empty table store each week once, with no overwrite between them."""
-    both_planned = threading.Barrier(2, timeout=30)
+    both_planned, one_put = threading.Barrier(2, timeout=30), threading.Lock()
+    client = aws.dynamodb()
+    put_item = client.put_item
+
+    def put_in_turn(**request: Any) -> Any:
+        # moto checks a condition and writes without a lock across its request threads; DynamoDB does both
+        # atomically. The two backfills still interleave, one PutItem at a time, so moto's race stays out.
+        with one_put:
+            return put_item(**request)
+
+    monkeypatch.setattr(client, "put_item", put_in_turn)
 
     def one_backfill() -> int:
         history = fetch_history.fn(str(LATEST_SNAPSHOT_CSV), None)
