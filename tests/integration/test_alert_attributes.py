@@ -16,7 +16,8 @@ from gas_alerts import aws
 from gas_alerts.filter_policy import SubscriberFilter
 from gas_alerts.settings import Settings
 from gas_local.delivery import LocalDelivery
-from gas_local.inbox import DeliveredAlert, drain_inbox
+from gas_local.inbox import drain_inbox
+from gas_local.outbox import DeliveredAlert
 from gas_local.provision import ensure_inbox, provision
 from gas_local.socrata import LocalSocrata, local_socrata
 from gas_publisher.contract import REGIONS
