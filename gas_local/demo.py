@@ -51,9 +51,17 @@ class DemoReport:
 
     @property
     def alerts_sent(self) -> int:
-        """Alert emails delivered to the outbox."""
+        """Region alert emails delivered to the outbox."""
+        return sum(not alert.is_digest for alert in self._delivered())
+
+    @property
+    def digests_sent(self) -> int:
+        """Weekly digest emails delivered to the outbox."""
+        return sum(alert.is_digest for alert in self._delivered())
+
+    def _delivered(self) -> list[DeliveredAlert]:
         outcomes = [*self.weeks, *([self.rerun] if self.rerun else [])]
-        return sum(len(outcome.alerts) for outcome in outcomes)
+        return [alert for outcome in outcomes for alert, _ in outcome.alerts]
 
 
 def demo_weeks(rows: list[dict[str, Any]], count: int) -> list[date]:

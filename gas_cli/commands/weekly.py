@@ -47,7 +47,7 @@ def demo(
     table = Table(title="Demo summary", show_header=False)
     table.add_row("Weeks checked", f"{len(report.weeks)} (+1 re-run of the last week)")
     table.add_row("Items written", str(report.items_written))
-    table.add_row("Alerts sent", str(report.alerts_sent))
+    table.add_row("Emails delivered", f"{report.alerts_sent} region alerts, {report.digests_sent} weekly digests")
     table.add_row("Re-run of the last week", report.rerun.message if report.rerun else "-")
     table.add_row("HTTP requests to the data source", str(report.http_requests))
     table.add_row("Outbox", str(report.outbox))
