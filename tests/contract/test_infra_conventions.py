@@ -14,7 +14,6 @@ from tests.support.hcl import (
     INFRA,
     MODULE_NAMES,
     MODULES,
-    ROOT_MODULE_NAMES,
     labelled,
     module_call,
     module_scope,
@@ -63,13 +62,6 @@ def test_the_parametrized_lists_are_not_empty() -> None:
 def test_each_module_has_the_standard_files(directory: Path) -> None:
     """The root and every module have main, variables, outputs and versions files and a README."""
     assert [name for name in STANDARD_FILES if not (directory / name).is_file()] == []
-
-
-def test_root_wires_exactly_the_four_modules() -> None:
-    """The root calls price_table, subscriber_topic (for alerts and digest), operator_topic and publisher, all local."""
-    calls = {name: module_call(name)["source"] for name in labelled(INFRA, "module")}
-    assert set(calls.values()) == {f"./modules/{name}" for name in ROOT_MODULE_NAMES}
-    assert calls["alerts"] == calls["digest"] == "./modules/subscriber_topic"
 
 
 def test_every_key_and_key_policy_comes_from_the_kms_key_module() -> None:
@@ -175,15 +167,6 @@ def test_deletion_protection_is_a_variable_that_defaults_on() -> None:
     assert labelled(INFRA, "variable")["deletion_protection"]["default"] is True
 
 
-def test_table_is_on_demand_recoverable_and_encrypted_with_its_key() -> None:
-    """The table bills per request, has point-in-time recovery, and is encrypted with the module's KMS key."""
-    table = typed(MODULES / "price_table", "resource")[("aws_dynamodb_table", "this")]
-    assert table["billing_mode"] == "PAY_PER_REQUEST"
-    assert table["point_in_time_recovery"] == [{"enabled": True}]
-    assert table["server_side_encryption"] == [{"enabled": True, "kms_key_arn": "${module.key.arn}"}]
-    assert labelled(MODULES / "price_table", "module")["key"]["source"] == "../kms_key"
-
-
 def test_stream_mapping_handles_partial_failure_with_bounds_and_a_dead_letter_queue() -> None:
     """The mapping reports per-record failures, fails over to SQS, and takes its bounds from the contract."""
     mapping = typed(MODULES / "publisher", "resource")[("aws_lambda_event_source_mapping", "this")]
@@ -230,10 +213,3 @@ def test_only_this_accounts_alarms_publish_to_the_operator_topic() -> None:
     key = labelled(MODULES / "operator_topic", "module")["key"]
     services = {service for s in key["service_statements"] for service in s["services"]}
     assert services == {"sns.amazonaws.com", "cloudwatch.amazonaws.com"}
-
-
-def test_log_group_has_retention() -> None:
-    """The function's own log group keeps logs for a bounded, configured time."""
-    group = typed(MODULES / "publisher", "resource")[("aws_cloudwatch_log_group", "this")]
-    assert group["retention_in_days"] == "${var.log_retention_days}"
-    assert group["name"] == "${local.log_group_name}"
