@@ -119,9 +119,9 @@ def measure_weekly_check(socrata: LocalSocrata, *, full_history: bool) -> Cost:
     ensure_table(aws.dynamodb(), table)
     socrata.reveal_until(BASELINE_WEEK)
     if full_history:
+        # A backfill leaves the source's newest week to the weekly check, which then stores it as a check would.
         backfill_steps(socrata.url, table)
-    else:
-        weekly_check_steps(socrata.url, table)  # the first run stores the baseline week, and only it
+    weekly_check_steps(socrata.url, table)  # on an empty table this stores the baseline week, and only it
     socrata.reveal_until(NEW_WEEK)
     cost, _ = measure(socrata, (aws.dynamodb(),), lambda: weekly_check_steps(socrata.url, table))
     socrata.reveal_until(None)
