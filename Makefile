@@ -56,8 +56,8 @@ checkov: $(UV) ## checkov on infra/, offline, in its own tool environment (it cl
 pytest: $(STAMP) ## Every test: unit, integration (moto), flows (Prefect) and contract (Terraform), one worker per core
 	$(VENV)/bin/pytest -n auto --dist loadfile
 
-unit: $(STAMP) ## The inner loop: the unit and contract tiers, no AWS, no Prefect server, no terraform (seconds)
-	$(VENV)/bin/pytest tests/unit tests/contract -m "not prefect and not terraform"
+unit: $(STAMP) ## The inner loop: the unit and contract tiers, no AWS, no Prefect server, no terraform (about 35 s)
+	$(VENV)/bin/pytest -n auto tests/unit tests/contract -m "not prefect and not terraform"
 
 up: $(STAMP) ## Start Prefect (UI on 127.0.0.1:4200), moto, a worker and the stream runner; deploy prefect.yaml
 	$(VENV)/bin/gas-alerts local up
