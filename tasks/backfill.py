@@ -14,19 +14,13 @@ from gas_alerts.settings import Settings
 from gas_alerts.source import is_url, load_history
 from gas_alerts.store import PutOutcome
 from gas_publisher.week import Revision, WeekRecord
-from tasks.fetch import source_unavailable
+from tasks.fetch import SOURCE_READ
 from tasks.logs import run_logger
 from tasks.progress import WriteProgress
 from tasks.store import price_table
 
 
-@task(
-    name="fetch-history",
-    retries=2,
-    retry_delay_seconds=[30, 120],
-    retry_condition_fn=source_unavailable,
-    cache_policy=NONE,
-)
+@task(name="fetch-history", **SOURCE_READ)
 def fetch_history(source: str, since: date | None) -> list[WeekPrices]:
     """Fetch every week from `since` on (all by default), paging through the API, and validate every row."""
     weeks = load_history(source, since=since, app_token=Settings.from_environment().app_token)

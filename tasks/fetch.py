@@ -20,19 +20,22 @@ def source_unavailable(task: Task[Any, Any], task_run: TaskRun, state: State[Any
     return isinstance(state.data, SourceUnavailableError)
 
 
+# Both reads of the source retry alike: twice, after 30 s and then 120 s, and only when it was unreachable.
+SOURCE_READ: dict[str, Any] = {
+    "retries": 2,
+    "retry_delay_seconds": [30, 120],
+    "retry_condition_fn": source_unavailable,
+    "cache_policy": NONE,
+}
+
+
 def fetch_weeks(source: str, lookback_weeks: int, *, today: date | None = None) -> list[WeekPrices]:
     """Read the source and return its newest `lookback_weeks` valid weeks, oldest first."""
     rows = load_rows(source, limit=lookback_weeks, app_token=Settings.from_environment().app_token)
     return parse_rows(rows, today=today or date.today())[-lookback_weeks:]
 
 
-@task(
-    name="fetch-prices",
-    retries=2,
-    retry_delay_seconds=[30, 120],
-    retry_condition_fn=source_unavailable,
-    cache_policy=NONE,
-)
+@task(name="fetch-prices", **SOURCE_READ)
 def fetch_prices(source: str, lookback_weeks: int) -> list[WeekPrices]:
     """Fetch the newest weeks (the API's newest rows, or a whole CSV export) and validate every row."""
     weeks = fetch_weeks(source, lookback_weeks)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -34,6 +33,7 @@ from gas_alerts.store import PriceTable  # noqa: E402
 from gas_local.moto_server import local_aws  # noqa: E402
 from gas_local.provision import ensure_table  # noqa: E402
 from tests.support.dynamo_faults import DynamoFaults  # noqa: E402
+from tests.support.names import unique_settings  # noqa: E402
 
 TESTS = Path(__file__).resolve().parent
 
@@ -69,19 +69,7 @@ def prefect_server() -> Iterator[None]:
 @pytest.fixture
 def settings(moto_endpoint: str, tmp_path: Path) -> Settings:
     """Resource names unique to the test, so tests sharing the moto server never see each other's data."""
-    suffix = uuid.uuid4().hex[:8]
-    return Settings(
-        table_name=f"prices-{suffix}",
-        topic_name=f"drops-{suffix}",
-        topic_arn="",
-        inbox_queue=f"inbox-{suffix}",
-        digest_topic_name=f"digest-{suffix}",
-        digest_inbox_queue=f"digest-inbox-{suffix}",
-        dead_letter_queue=f"dlq-{suffix}",
-        outbox=tmp_path / "outbox",
-        state_dir=tmp_path / "state",
-        app_token=None,
-    )
+    return unique_settings("", tmp_path / "outbox", tmp_path / "state")
 
 
 @pytest.fixture

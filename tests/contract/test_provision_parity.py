@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -17,6 +16,7 @@ from gas_local.environment import patched_environment
 from gas_local.moto_server import local_aws_environment
 from gas_local.provision import Inbox, LocalResources, ensure_inboxes, provision
 from gas_local.terraform import Applied, apply_local_stack, local_variables
+from tests.support.names import unique_settings
 from tests.support.terraform import Tools, terraform_subscriber
 
 REGION = "us-east-1"
@@ -64,19 +64,7 @@ def sides(
             policy=ALERTS.policy(),
             digest_policy=DIGEST.policy(),
         )
-    suffix = uuid.uuid4().hex[:8]
-    settings = Settings(
-        table_name=f"parity-prices-{suffix}",
-        topic_name=f"parity-drops-{suffix}",
-        topic_arn="",
-        inbox_queue=f"parity-inbox-{suffix}",
-        digest_topic_name=f"parity-digest-{suffix}",
-        digest_inbox_queue=f"parity-digest-inbox-{suffix}",
-        dead_letter_queue=f"parity-dlq-{suffix}",
-        outbox=tmp_path_factory.mktemp("outbox"),
-        state_dir=tmp_path_factory.mktemp("state"),
-        app_token=None,
-    )
+    settings = unique_settings("parity-", tmp_path_factory.mktemp("outbox"), tmp_path_factory.mktemp("state"))
     provisioned = provision(settings, ALERTS.policy(), DIGEST.policy())
     return Sides(applied, moto_process, inboxes, settings, provisioned, moto_endpoint)
 
