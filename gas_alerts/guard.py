@@ -79,12 +79,10 @@ def _state_disagrees(state: Decimal, regions: Prices, history: Sequence[Prices])
         return ""
     span, base = found
     moves = [price - base[series] for series, price in regions.items() if series in base]
-    if len(moves) < MIN_OTHERS:
-        return ""
-    centre, spread = _centre_and_spread(moves)
     move = state - base[STATE_AVERAGE]
-    limit = max(STATE_LIMIT_ONE_WEEK if span == 1 else STATE_LIMIT_OLDER_BASE, STATE_SPREAD_FACTOR * spread)
-    if abs(move - centre) <= limit:
+    limits = (STATE_LIMIT_ONE_WEEK, STATE_LIMIT_OLDER_BASE, STATE_SPREAD_FACTOR)
+    centre = _departed_centre(move, moves, span, limits)
+    if centre is None:
         return ""
     return f"state average moved {move:+} {_over(span)} while the regions' median moved {centre:+}"
 
@@ -95,14 +93,25 @@ def _moves_alone(series: str, price: Decimal, regions: Prices, history: Sequence
         return ""
     span, base = found
     others = [other - base[name] for name, other in regions.items() if name != series and name in base]
-    if len(others) < MIN_OTHERS:
-        return ""
-    centre, spread = _centre_and_spread(others)
     move = price - base[series]
-    limit = max(REGION_LIMIT_ONE_WEEK if span == 1 else REGION_LIMIT_OLDER_BASE, REGION_SPREAD_FACTOR * spread)
-    if abs(move - centre) <= limit:
+    limits = (REGION_LIMIT_ONE_WEEK, REGION_LIMIT_OLDER_BASE, REGION_SPREAD_FACTOR)
+    centre = _departed_centre(move, others, span, limits)
+    if centre is None:
         return ""
     return f"{move:+} {_over(span)} while the median of {len(others)} other regions moved {centre:+}"
+
+
+def _departed_centre(
+    move: Decimal, others: Sequence[Decimal], span: int, limits: tuple[Decimal, Decimal, Decimal]
+) -> Decimal | None:
+    """The others' median move if `move` departs from it by more than the limit, else None (or too few others)."""
+    if len(others) < MIN_OTHERS:
+        return None
+    centre, spread = _centre_and_spread(others)
+    one_week, older_base, spread_factor = limits
+    if abs(move - centre) <= max(one_week if span == 1 else older_base, spread_factor * spread):
+        return None
+    return centre
 
 
 def _base(series: str, history: Sequence[Prices]) -> tuple[int, Prices] | None:

@@ -221,7 +221,7 @@ def _region_map(item: Mapping[str, Any], name: str, decode: Callable[[object, st
     """An optional map keyed by region (absent means empty), each value decoded and checked."""
     value = item.get(name, {"M": {}})
     if not isinstance(value, Mapping) or not isinstance(value.get("M"), Mapping):
-        raise MalformedItemError(f"{name} is not a map")
+        raise MalformedItemError(f"{name} is missing or not a map")
     decoded: dict[str, T] = {}
     for region, entry in value["M"].items():
         if not is_known_region(region):
@@ -277,15 +277,9 @@ def _list(item: Mapping[str, Any], name: str) -> list[Any]:
 
 
 def _prices(item: Mapping[str, Any], name: str) -> dict[str, Decimal]:
-    value = item.get(name)
-    if not isinstance(value, Mapping) or not isinstance(value.get("M"), Mapping):
+    if name not in item:
         raise MalformedItemError(f"{name} is missing or not a map")
-    prices: dict[str, Decimal] = {}
-    for region, price in value["M"].items():
-        if not is_known_region(region):
-            raise MalformedItemError(f"{name} names an unknown region: {str(region)[:40]!r}")
-        prices[region] = _number(price, f"{name}.{region}")
-    return prices
+    return _region_map(item, name, _number)
 
 
 def _origin(item: Mapping[str, Any]) -> Origin:
