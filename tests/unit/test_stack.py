@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,10 +22,19 @@ def stack(settings: Settings, tmp_path: Path) -> LocalStack:
     return LocalStack(tmp_path, settings, Ports(prefect=1, moto=2), report=lambda _: None)
 
 
+def _runs_sleep(pid: int) -> bool:
+    return Path(f"/proc/{pid}/cmdline").read_bytes().startswith(SLEEP.encode())
+
+
 @pytest.fixture
 def sleepers() -> Iterator[list[subprocess.Popen[bytes]]]:
     """Two harmless processes, each leading its own process group, cleaned up whatever happens."""
     processes = [subprocess.Popen([SLEEP, "60"], start_new_session=True) for _ in range(2)]  # noqa: S603
+    # Popen returns once exec has begun; the kernel fills in /proc/<pid>/cmdline a moment later, and the stack
+    # identifies its processes by that command line. On a busy machine the tests could otherwise look too soon.
+    deadline = time.monotonic() + 10
+    while not all(_runs_sleep(process.pid) for process in processes) and time.monotonic() < deadline:
+        time.sleep(0.01)
     yield processes
     for process in processes:
         process.kill()
