@@ -107,14 +107,15 @@ def local_deliver(
             if value is not None
         }
         delivery = LocalDelivery.connect(settings, package=package, overrides=overrides)
-        console.print(f"Delivering {delivery.how}.", soft_wrap=True)
-        total = 0
+        console.print(f"Delivering: {delivery.how}.", soft_wrap=True)
+        alerts = digests = 0
         try:
             while True:
                 stats, delivered = delivery.deliver_once()
                 for alert, path in delivered:
                     show_alert(alert.subject, alert.body, path)
-                total += len(delivered)
+                digests += sum(alert.is_digest for alert, _ in delivered)
+                alerts += sum(not alert.is_digest for alert, _ in delivered)
                 if not follow:
                     break
                 time.sleep(poll_interval)
@@ -122,6 +123,11 @@ def local_deliver(
             pass
     console.print(
         f"{stats.read} stream records read, {stats.matched} matched the filter, "
-        f"{total} alerts delivered to {settings.outbox}"
-        + (f", {stats.dead_lettered} records sent to the dead-letter queue" if stats.dead_lettered else "")
+        f"{_count(alerts, 'alert')} and {_count(digests, 'weekly digest')} delivered to {settings.outbox}"
+        + (f", {stats.dead_lettered} records sent to the dead-letter queue" if stats.dead_lettered else ""),
+        soft_wrap=True,
     )
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")

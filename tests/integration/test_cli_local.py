@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 from typer.testing import CliRunner
@@ -10,6 +11,9 @@ from gas_alerts import aws
 from gas_alerts.filter_policy import SubscriberFilter
 from gas_alerts.settings import Settings
 from gas_cli.app import app
+from gas_local.socrata import local_socrata
+from tests.support.data import api_row
+from tests.support.steps import weekly_check
 
 runner = CliRunner()
 
@@ -55,3 +59,18 @@ def test_provision_refuses_a_price_sns_would_refuse(settings: Settings) -> None:
     assert result.exit_code == 1
     assert "more than 5 decimal places" in result.output
     assert settings.table_name not in aws.dynamodb().list_tables()["TableNames"]
+
+
+def test_deliver_counts_alerts_and_the_digest_apart(settings: Settings) -> None:
+    """A week where two regions fell: deliver reports 2 alerts and 1 weekly digest, and says how it delivers."""
+    assert runner.invoke(app, ["local", "provision"], env=settings.to_environment()).exit_code == 0
+    with local_socrata([api_row(date(2026, 3, 2), albany="3.50", nassau="3.40", utica="3.30")]) as source:
+        weekly_check(source.url, settings.table_name)
+        source.rows.append(api_row(date(2026, 3, 9), albany="3.45", nassau="3.38", utica="3.31"))
+        weekly_check(source.url, settings.table_name)
+
+    result = runner.invoke(app, ["local", "deliver"], env=settings.to_environment())
+
+    assert result.exit_code == 0, result.output
+    assert "Delivering: no event source mapping is deployed" in result.output
+    assert "2 alerts and 1 weekly digest delivered" in result.output
