@@ -45,9 +45,4 @@ variable "kms_deletion_window_days" {
   type        = number
   description = "Days a scheduled deletion of the table's KMS key waits before the key is gone (7-30)."
   default     = 30
-
-  validation {
-    condition     = var.kms_deletion_window_days >= 7 && var.kms_deletion_window_days <= 30
-    error_message = "kms_deletion_window_days must be between 7 and 30."
-  }
 }

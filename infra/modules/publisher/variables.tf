@@ -69,11 +69,6 @@ variable "kms_deletion_window_days" {
   type        = number
   description = "Days a scheduled deletion of the module's KMS key waits before the key is gone (7-30)."
   default     = 30
-
-  validation {
-    condition     = var.kms_deletion_window_days >= 7 && var.kms_deletion_window_days <= 30
-    error_message = "kms_deletion_window_days must be between 7 and 30."
-  }
 }
 
 variable "table_arn" {
