@@ -98,6 +98,7 @@ def local_deliver(
     import time
 
     from gas_local.delivery import LocalDelivery
+    from gas_local.stream_runner import DeliveryStats
 
     settings = Settings.from_environment()
     with friendly_errors():
@@ -109,9 +110,11 @@ def local_deliver(
         delivery = LocalDelivery.connect(settings, package=package, overrides=overrides)
         console.print(f"Delivering: {delivery.how}.", soft_wrap=True)
         alerts = digests = 0
+        stats = DeliveryStats()
         try:
             while True:
-                stats, delivered = delivery.deliver_once()
+                polled, delivered = delivery.deliver_once()
+                stats.add(polled)
                 for alert, path in delivered:
                     show_alert(alert.subject, alert.body, path)
                 digests += sum(alert.is_digest for alert, _ in delivered)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date
 from decimal import Decimal
 
+import pytest
 from typer.testing import CliRunner
 
 from gas_alerts import aws
@@ -74,3 +76,24 @@ def test_deliver_counts_alerts_and_the_digest_apart(settings: Settings) -> None:
     assert result.exit_code == 0, result.output
     assert "Delivering: no event source mapping is deployed" in result.output
     assert "2 alerts and 1 weekly digest delivered" in result.output
+
+
+def test_deliver_follow_sums_up_every_poll_when_stopped(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With --follow, a week delivered in the first poll still counts in the summary printed after Ctrl-C."""
+    assert runner.invoke(app, ["local", "provision"], env=settings.to_environment()).exit_code == 0
+    with local_socrata([api_row(date(2026, 3, 2), albany="3.50", nassau="3.40")]) as source:
+        weekly_check(source.url, settings.table_name)
+        source.rows.append(api_row(date(2026, 3, 9), albany="3.45", nassau="3.41"))
+        weekly_check(source.url, settings.table_name)
+    polls = iter([None])
+
+    def wait_then_interrupt(_: float) -> None:
+        # The user presses Ctrl-C during the second wait, after one empty poll.
+        if next(polls, "stop") == "stop":
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(time, "sleep", wait_then_interrupt)
+    result = runner.invoke(app, ["local", "deliver", "--follow"], env=settings.to_environment())
+
+    assert result.exit_code == 0, result.output
+    assert "1 matched the filter, 1 alert and 1 weekly digest delivered" in result.output
