@@ -140,20 +140,26 @@ class LocalDelivery:
             starting_position=mapped.starting_position,
             dead_letter=sqs_dead_letter(sqs, dead_letter_url),
         )
-        names = _inbox_names(settings)
-        for name, url in zip(names, queues, strict=True):
-            _check_subscription_policies(sqs, url, f"the subscription of queue {name}")
-        watches = [RateWatch(f"the subscription of queue {name}") for name in names]
-        inboxes = [Inbox(url, watch) for url, watch in zip(queues, watches, strict=True)]
+        subscriptions = _subscriptions_by_endpoint()
+        inboxes = []
+        for name, url in zip(_inbox_names(settings), queues, strict=True):
+            subscription = f"the subscription of queue {name}"
+            queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            _check_filter_policies(subscriptions.get(queue_arn, []), subscription)
+            inboxes.append(Inbox(url, RateWatch(subscription)))
         return cls(runner, sqs, inboxes, settings.outbox, how)
 
-    def deliver_once(self) -> tuple[DeliveryStats, list[tuple[DeliveredAlert, Path]]]:
+    def deliver_once(
+        self, stats: DeliveryStats | None = None
+    ) -> tuple[DeliveryStats, list[tuple[DeliveredAlert, Path]]]:
         """Process everything new in the stream, then write each message that reached an inbox to the outbox.
 
-        Raises SubscriptionRateError, after writing the emails, if an inbox received messages faster than SNS
-        lets an email subscription receive them: on AWS that subscription would have been deactivated.
+        The pass's counts are added to `stats` (a running total across polls) or to fresh counts. Raises
+        SubscriptionRateError, after writing the emails, if an inbox received messages faster than SNS lets an
+        email subscription receive them: on AWS that subscription would have been deactivated.
         """
-        stats = DeliveryStats()
+        if stats is None:
+            stats = DeliveryStats()
         self.runner.poll(stats)
         received = [
             (inbox, deliver_inbox(self.sqs, inbox.url, lambda alert: (alert, alert.write_to(self.outbox))))
@@ -174,17 +180,20 @@ def _environment(settings: Settings, log_level: str) -> dict[str, str]:
     return lambda_environment(settings.table_name, topic_arn, digest_topic_arn, log_level)
 
 
-def _check_subscription_policies(sqs: SQSClient, queue_url: str, subscription: str) -> None:
-    """Raise FilterPolicyError, naming the subscription, if SNS would refuse a policy moto accepted for this inbox."""
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    sns = aws.sns()
-    for page in sns.get_paginator("list_subscriptions").paginate():
+def _subscriptions_by_endpoint() -> dict[str, list[str]]:
+    """Every SNS subscription's ARN, by the endpoint it delivers to (one pass over the account's list)."""
+    subscriptions: dict[str, list[str]] = {}
+    for page in aws.sns().get_paginator("list_subscriptions").paginate():
         for entry in page.get("Subscriptions", []):
-            if entry.get("Endpoint") != queue_arn:
-                continue
-            attributes = sns.get_subscription_attributes(SubscriptionArn=entry["SubscriptionArn"])["Attributes"]
-            policy = json.loads(attributes.get("FilterPolicy") or "{}")
-            check_policy(policy, subscriber=subscription)
+            subscriptions.setdefault(entry.get("Endpoint", ""), []).append(entry["SubscriptionArn"])
+    return subscriptions
+
+
+def _check_filter_policies(subscription_arns: list[str], subscription: str) -> None:
+    """Raise FilterPolicyError, naming the subscription, if SNS would refuse a policy moto accepted."""
+    for arn in subscription_arns:
+        attributes = aws.sns().get_subscription_attributes(SubscriptionArn=arn)["Attributes"]
+        check_policy(json.loads(attributes.get("FilterPolicy") or "{}"), subscriber=subscription)
 
 
 def _queue_url(sqs: SQSClient, name: str) -> str:

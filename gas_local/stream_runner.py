@@ -8,7 +8,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -43,11 +43,6 @@ class DeliveryStats:
     invocations: int = 0
     retried_records: int = 0
     dead_lettered: int = 0
-
-    def add(self, other: DeliveryStats) -> None:
-        """Count another pass's figures in with these."""
-        for counter in fields(self):
-            setattr(self, counter.name, getattr(self, counter.name) + getattr(other, counter.name))
 
 
 class Checkpoint:

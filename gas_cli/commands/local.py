@@ -113,8 +113,7 @@ def local_deliver(
         stats = DeliveryStats()
         try:
             while True:
-                polled, delivered = delivery.deliver_once()
-                stats.add(polled)
+                _, delivered = delivery.deliver_once(stats)
                 for alert, path in delivered:
                     show_alert(alert.subject, alert.body, path)
                 digests += sum(alert.is_digest for alert, _ in delivered)
