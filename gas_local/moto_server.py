@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from moto.core.serialize import SERVICE_SPECIFIC_SERIALIZERS, JSONSerializer
 from moto.server import ThreadedMotoServer
 
 from gas_alerts.settings import DEFAULT_AWS_REGION
@@ -42,10 +43,53 @@ def keep_stream_records() -> None:
     LambdaBackend.send_dynamodb_items = leave_them  # type: ignore[assignment,method-assign]
 
 
+# The attribute value types whose JSON form is the value itself; binary ones (B, BS) are base64-encoded on the way out.
+_PLAIN_TYPES = frozenset({"S", "N", "BOOL", "NULL", "SS", "NS", "M", "L"})
+
+
+def _is_plain(value: Any) -> bool:
+    """Whether an attribute value, with everything nested in it, is already in its JSON wire form."""
+    if not isinstance(value, dict) or len(value) != 1:
+        return False
+    [(kind, inner)] = value.items()
+    if kind == "M":
+        return isinstance(inner, dict) and all(_is_plain(nested) for nested in inner.values())
+    if kind == "L":
+        return isinstance(inner, list) and all(_is_plain(nested) for nested in inner)
+    return kind in _PLAIN_TYPES
+
+
+class ItemsAsTheyAre(JSONSerializer):
+    """moto's JSON serializer, but an attribute value already in DynamoDB's JSON form is written as it is.
+
+    The generic one visits the ten members of every attribute value through a chain of alias lookups: a Query of the
+    full history (838 weeks) took 5.7 s, a hundred times its JSON encoding. The bytes that come out are the same
+    (tests/unit/test_moto_serialization.py).
+    """
+
+    def _serialize_type_structure(self, serialized: Any, value: Any, shape: Any, key: str) -> None:
+        if shape.name == "AttributeValue" and _is_plain(value):
+            self._default_serialize(serialized, value, shape, key)
+            return
+        super()._serialize_type_structure(serialized, value, shape, key)
+
+
+def serialize_items_directly() -> None:
+    """Make moto write the items of DynamoDB tables and streams with ItemsAsTheyAre."""
+    for service in ("dynamodb", "dynamodbstreams"):
+        SERVICE_SPECIFIC_SERIALIZERS[service] = {"json": ItemsAsTheyAre}
+
+
+def prepare_moto() -> None:
+    """What every moto this project starts needs: stream records kept, and items written out directly."""
+    keep_stream_records()
+    serialize_items_directly()
+
+
 @contextmanager
 def local_aws(port: int = 0) -> Iterator[str]:
     """Run moto on 127.0.0.1 (a free port by default) and point boto3 at it; yields the endpoint."""
-    keep_stream_records()
+    prepare_moto()
     # werkzeug logs every request at INFO, which would bury the product's own output.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
@@ -63,7 +107,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     """`python -m gas_local.moto_server -H 127.0.0.1 -p 5000`: moto's own server, keeping stream records."""
     from moto.server import main as moto_main
 
-    keep_stream_records()
+    prepare_moto()
     moto_main(list(argv) if argv is not None else sys.argv[1:])
 
 

@@ -1,0 +1,84 @@
+"""The local moto writes DynamoDB items directly, and what it sends is exactly what moto's own serializer sends."""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from moto.core.serialize import JSONSerializer, XFormedAttributePicker, get_serializer_class
+from moto.core.utils import get_service_model
+
+from gas_local.moto_server import ItemsAsTheyAre, serialize_items_directly
+from tests.support.data import load_event
+
+WEEK_ITEM = load_event("alert_insert.json")["Records"][0]["dynamodb"]["NewImage"]
+# Every type an attribute value can have, nested in maps and lists, beside a real week item.
+EVERY_KIND: dict[str, Any] = {
+    "pk": {"S": "wuxr-ni2i"},
+    "sk": {"S": "2026-11-30"},
+    "names": {"SS": ["albany", "nassau"]},
+    "numbers": {"NS": ["3.41", "-0.07"]},
+    "nothing": {"NULL": True},
+    "flag": {"BOOL": False},
+    "log": {"L": [{"M": {"rev": {"N": "2"}, "old": {"M": {"albany": {"N": "3.40"}}}}}, {"L": []}, {"M": {}}]},
+    "empty": {"S": ""},
+}
+WITH_BINARY = {**EVERY_KIND, "blob": {"B": base64.b64encode(b"\x00\x01").decode()}, "inner": {"L": [{"BS": ["AAE="]}]}}
+
+
+def body(serializer: type[JSONSerializer], service: str, operation: str, result: dict[str, Any]) -> str:
+    """The response body a serializer writes for one operation's result."""
+    model = get_service_model(service).operation_model(operation)
+    written = serializer(operation_model=model, value_picker=XFormedAttributePicker()).serialize(result)
+    text = written["body"]
+    return text if isinstance(text, str) else text.decode()
+
+
+QUERY_RESULTS = {
+    "week-item": {"Items": [WEEK_ITEM], "Count": 1, "ScannedCount": 1},
+    "every-kind-with-a-last-key": {
+        "Items": [WEEK_ITEM, EVERY_KIND],
+        "Count": 2,
+        "ScannedCount": 2,
+        "LastEvaluatedKey": {"pk": EVERY_KIND["pk"], "sk": EVERY_KIND["sk"]},
+    },
+    "binary-falls-back": {"Items": [WITH_BINARY], "Count": 1, "ScannedCount": 1},
+    "empty": {"Items": [], "Count": 0, "ScannedCount": 0},
+}
+
+
+@pytest.mark.parametrize("result", QUERY_RESULTS.values(), ids=QUERY_RESULTS)
+def test_a_query_answer_is_byte_for_byte_what_moto_writes(result: dict[str, Any]) -> None:
+    """For items of every kind (binary ones included, which take moto's own path) the bodies are identical."""
+    assert body(ItemsAsTheyAre, "dynamodb", "Query", result) == body(JSONSerializer, "dynamodb", "Query", result)
+
+
+def test_put_item_old_values_and_a_stream_record_are_byte_for_byte_what_moto_writes() -> None:
+    """Returned attributes of a write and the images of a stream record also come out unchanged."""
+    put = {"Attributes": EVERY_KIND}
+    assert body(ItemsAsTheyAre, "dynamodb", "PutItem", put) == body(JSONSerializer, "dynamodb", "PutItem", put)
+    record = {
+        "eventID": "1",
+        "eventName": "INSERT",
+        "dynamodb": {
+            "ApproximateCreationDateTime": datetime(2026, 11, 28, tzinfo=UTC),
+            "Keys": {"pk": WEEK_ITEM["pk"], "sk": WEEK_ITEM["sk"]},
+            "NewImage": WEEK_ITEM,
+            "SequenceNumber": "100",
+            "StreamViewType": "NEW_IMAGE",
+        },
+    }
+    records = {"Records": [record], "NextShardIterator": "next"}
+    direct = body(ItemsAsTheyAre, "dynamodbstreams", "GetRecords", records)
+    assert direct == body(JSONSerializer, "dynamodbstreams", "GetRecords", records)
+    assert '"NewImage": {"pk": {"S": "wuxr-ni2i"}' in direct
+
+
+def test_the_local_moto_uses_it_for_tables_and_streams_only() -> None:
+    """After serialize_items_directly, DynamoDB and its streams use ItemsAsTheyAre; other services keep moto's own."""
+    serialize_items_directly()
+    assert get_serializer_class("dynamodb", "json") is ItemsAsTheyAre
+    assert get_serializer_class("dynamodbstreams", "json") is ItemsAsTheyAre
+    assert get_serializer_class("sns", "query") is not ItemsAsTheyAre
