@@ -14,6 +14,7 @@ from tests.support.hcl import (
     INFRA,
     MODULE_NAMES,
     MODULES,
+    blocks,
     labelled,
     module_call,
     module_scope,
@@ -23,7 +24,7 @@ from tests.support.hcl import (
     typed,
 )
 
-STANDARD_FILES = ("main.tf", "variables.tf", "outputs.tf", "versions.tf", "README.md")
+STANDARD_FILES = ("main.tf", "variables.tf", "outputs.tf", "README.md")
 ALL_TF = sorted(path for directory in ALL_DIRS for path in tf_files(directory))
 # Terraform's working files and the built zip (both git-ignored) are not sources.
 GENERATED = frozenset({".terraform", "build"})
@@ -60,7 +61,7 @@ def test_the_parametrized_lists_are_not_empty() -> None:
 
 @pytest.mark.parametrize("directory", ALL_DIRS, ids=lambda d: _relative(d) or ".")
 def test_each_module_has_the_standard_files(directory: Path) -> None:
-    """The root and every module have main, variables, outputs and versions files and a README."""
+    """The root and every module have main, variables and outputs files and a README."""
     assert [name for name in STANDARD_FILES if not (directory / name).is_file()] == []
 
 
@@ -140,10 +141,14 @@ def test_checkov_skips_are_inline_and_give_a_reason(path: Path) -> None:
             assert len(skip["reason"].split()) >= 8, f"{skip['check']} needs a real reason"
 
 
-@pytest.mark.parametrize("directory", ALL_DIRS, ids=lambda d: _relative(d) or ".")
-def test_versions_pin_terraform_and_give_provider_lower_bounds(directory: Path) -> None:
-    """versions.tf pins required_version and gives each provider a source and a >= lower bound."""
-    [terraform] = parse(directory / "versions.tf")["terraform"]
+def test_the_root_alone_pins_terraform_and_gives_the_provider_a_lower_bound() -> None:
+    """infra/versions.tf pins required_version and gives hashicorp/aws a >= lower bound: the one home of both.
+
+    The modules are called only from the root, so they take its provider and add no requirements of their own.
+    """
+    modules_with_requirements = [name for name in MODULE_NAMES if any(blocks(MODULES / name, "terraform"))]
+    assert modules_with_requirements == []
+    [terraform] = parse(INFRA / "versions.tf")["terraform"]
     assert terraform["required_version"].startswith(">= 1.")
     [providers] = terraform["required_providers"]
     assert "aws" in providers
