@@ -15,6 +15,7 @@ gives the distributions): each sits well above every legitimate week and well be
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from statistics import median
 
@@ -74,44 +75,58 @@ def _state_disagrees(state: Decimal, regions: Prices, history: Sequence[Prices])
         if outside > RANGE_TOLERANCE:
             side = "below" if state < low else "above"
             return f"state average {state} is {outside} {side} the regional range {low}-{high}"
-    found = _base(STATE_AVERAGE, history)
-    if found is None:
-        return ""
-    span, base = found
-    moves = [price - base[series] for series, price in regions.items() if series in base]
-    move = state - base[STATE_AVERAGE]
     limits = (STATE_LIMIT_ONE_WEEK, STATE_LIMIT_OLDER_BASE, STATE_SPREAD_FACTOR)
-    centre = _departed_centre(move, moves, span, limits)
-    if centre is None:
+    departure = _departure(STATE_AVERAGE, state, regions, history, limits)
+    if departure is None:
         return ""
-    return f"state average moved {move:+} {_over(span)} while the regions' median moved {centre:+}"
+    return (
+        f"state average moved {departure.move:+} {_over(departure.span)} "
+        f"while the regions' median moved {departure.centre:+}"
+    )
 
 
 def _moves_alone(series: str, price: Decimal, regions: Prices, history: Sequence[Prices]) -> str:
+    others = {name: other for name, other in regions.items() if name != series}
+    limits = (REGION_LIMIT_ONE_WEEK, REGION_LIMIT_OLDER_BASE, REGION_SPREAD_FACTOR)
+    departure = _departure(series, price, others, history, limits)
+    if departure is None:
+        return ""
+    return (
+        f"{departure.move:+} {_over(departure.span)} while the median of {departure.others} other regions moved "
+        f"{departure.centre:+}"
+    )
+
+
+@dataclass(frozen=True)
+class _Departure:
+    """A series' move since its base week, and the median move of the others it departed from."""
+
+    move: Decimal
+    span: int
+    centre: Decimal
+    others: int
+
+
+def _departure(
+    series: str, price: Decimal, others: Prices, history: Sequence[Prices], limits: tuple[Decimal, Decimal, Decimal]
+) -> _Departure | None:
+    """How far the series moved from its base week against the others' median, if by more than the limits allow.
+
+    None when the series has no trusted base, too few others can be compared, or the move stays within the limits.
+    """
     found = _base(series, history)
     if found is None:
-        return ""
-    span, base = found
-    others = [other - base[name] for name, other in regions.items() if name != series and name in base]
-    move = price - base[series]
-    limits = (REGION_LIMIT_ONE_WEEK, REGION_LIMIT_OLDER_BASE, REGION_SPREAD_FACTOR)
-    centre = _departed_centre(move, others, span, limits)
-    if centre is None:
-        return ""
-    return f"{move:+} {_over(span)} while the median of {len(others)} other regions moved {centre:+}"
-
-
-def _departed_centre(
-    move: Decimal, others: Sequence[Decimal], span: int, limits: tuple[Decimal, Decimal, Decimal]
-) -> Decimal | None:
-    """The others' median move if `move` departs from it by more than the limit, else None (or too few others)."""
-    if len(others) < MIN_OTHERS:
         return None
-    centre, spread = _centre_and_spread(others)
+    span, base = found
+    moves = [other - base[name] for name, other in others.items() if name in base]
+    if len(moves) < MIN_OTHERS:
+        return None
+    move = price - base[series]
+    centre, spread = _centre_and_spread(moves)
     one_week, older_base, spread_factor = limits
     if abs(move - centre) <= max(one_week if span == 1 else older_base, spread_factor * spread):
         return None
-    return centre
+    return _Departure(move, span, centre, len(moves))
 
 
 def _base(series: str, history: Sequence[Prices]) -> tuple[int, Prices] | None:
