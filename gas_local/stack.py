@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import IO, Any
 
 import httpx
 
@@ -263,13 +264,7 @@ class LocalStack:
         with log.open("ab") as output:
             # A new session makes the process lead its own group, so `down` can stop its children with it.
             process = subprocess.Popen(  # noqa: S603 (fixed argv from this module, no shell)
-                command,
-                cwd=self.project_dir,
-                env=dict(env),
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
+                command, **self._child_options(output, env), start_new_session=True
             )
         state.processes.append(Started(name, process.pid, command, str(log)))
         state.save(self.state_file)
@@ -278,17 +273,20 @@ class LocalStack:
         log = self.logs / f"{name}.log"
         with log.open("ab") as output:
             result = subprocess.run(  # noqa: S603 (fixed argv from this module, no shell)
-                list(command),
-                cwd=self.project_dir,
-                env=dict(env),
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                check=False,
-                timeout=300,
+                list(command), **self._child_options(output, env), check=False, timeout=300
             )
         if result.returncode != 0:
             raise StackError(f"{name} failed (exit {result.returncode}); see {log}")
+
+    def _child_options(self, output: IO[bytes], env: Mapping[str, str]) -> dict[str, Any]:
+        """How every child runs: in the project folder, with the given environment, into its log, without input."""
+        return {
+            "cwd": self.project_dir,
+            "env": dict(env),
+            "stdout": output,
+            "stderr": subprocess.STDOUT,
+            "stdin": subprocess.DEVNULL,
+        }
 
 
 def _port_free(port: int) -> bool:
