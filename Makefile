@@ -36,7 +36,9 @@ install: $(STAMP) ## Create .venv from the lock file
 demo: $(STAMP) ## Replay recent real weeks end to end on a local AWS and Prefect's embedded server
 	$(VENV)/bin/gas-alerts demo
 
-test: lint typecheck checkov pytest ## Lint, type-check, check the Terraform and run every test (what CI runs)
+# The checks run beside the tests: mypy and checkov compute while the tests mostly wait. Lines of output stay whole.
+test: ## Lint, type-check, check the Terraform and run every test, side by side (what CI runs)
+	$(MAKE) --no-print-directory --jobs=4 --output-sync=line lint typecheck checkov pytest
 
 lint: $(STAMP) ## ruff (with security rules), the formatter check, and the import layers (import-linter)
 	$(VENV)/bin/ruff check .
@@ -51,10 +53,12 @@ checkov: $(UV) ## checkov on infra/, offline, in its own tool environment (it cl
 	  $(UV) tool run --from checkov==$(CHECKOV_VERSION) checkov --directory infra --framework terraform \
 	  --skip-download --compact --quiet
 
-# The tests wait on moto, Prefect and terraform more than they compute, so one worker per core (each with its
-# own moto and Prefect server) roughly halves the wall time; a file's tests stay together on one worker.
-pytest: $(STAMP) ## Every test: unit, integration (moto), flows (Prefect) and contract (Terraform), one worker per core
-	$(VENV)/bin/pytest -n auto --dist loadfile
+# The tests wait on moto, Prefect and terraform more than they compute, so there is one worker more than there are
+# cores (each with its own moto and Prefect server). A file's tests stay together on one worker, and the files go out
+# in the order tests/conftest.py gives them (the slow ones first), not by their number of tests.
+WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
+pytest: $(STAMP) ## Every test: unit, integration (moto), flows (Prefect) and contract (Terraform), in parallel
+	$(VENV)/bin/pytest -n $(WORKERS) --dist loadfile --no-loadscope-reorder
 
 unit: $(STAMP) ## The inner loop: the unit and contract tiers, no AWS, no Prefect server, no terraform (about 35 s)
 	$(VENV)/bin/pytest -n auto tests/unit tests/contract -m "not prefect and not terraform"

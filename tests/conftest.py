@@ -39,15 +39,27 @@ TESTS = Path(__file__).resolve().parent
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark the slow tiers, so `-m "not prefect and not terraform"` leaves them out.
+    """Mark the slow tiers, so `-m "not prefect and not terraform"` leaves them out, and put the slow files first.
 
     Every test of the flow tier runs real Prefect flows; every test that needs terraform_tools runs real Terraform.
+    pytest-xdist hands out whole files in this order (`--no-loadscope-reorder`), so the files of a minute or more
+    start at once and the quick ones fill the gaps, instead of one long file starting last and running alone.
     """
     for item in items:
         if (TESTS / "flows") in Path(str(item.path)).parents:
             item.add_marker(pytest.mark.prefect)
         if "terraform_tools" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.terraform)
+    items.sort(key=_start_order)
+
+
+def _start_order(item: pytest.Item) -> int:
+    """Terraform's files first, then the Prefect tier and the other slow files, then the rest (a stable sort)."""
+    if item.get_closest_marker("terraform"):
+        return 0
+    if item.get_closest_marker("prefect") or item.get_closest_marker("slow"):
+        return 1
+    return 2
 
 
 @pytest.fixture(scope="session")

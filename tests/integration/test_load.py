@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
+
 from gas_alerts import aws
 from gas_alerts.settings import Settings
 from tests.support.load import run_load
+
+pytestmark = pytest.mark.slow
 
 RECORDS = 1000
 

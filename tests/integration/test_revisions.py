@@ -6,6 +6,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
+
 from gas_alerts import aws
 from gas_alerts.compare import find_revision
 from gas_alerts.settings import Settings
@@ -20,6 +22,8 @@ from gas_publisher.week import WeekRecord, week_key
 from tests.support.data import FULL_HISTORY_CSV, LATEST_SNAPSHOT_CSV, api_row, snapshot_weeks
 from tests.support.steps import backfill, weekly_check
 from tests.support.streams import stream_records
+
+pytestmark = pytest.mark.slow
 
 ERROR_WEEK = date(2023, 2, 13)
 
