@@ -36,9 +36,13 @@ install: $(STAMP) ## Create .venv from the lock file
 demo: $(STAMP) ## Replay recent real weeks end to end on a local AWS and Prefect's embedded server
 	$(VENV)/bin/gas-alerts demo
 
-# The checks run beside the tests: mypy and checkov compute while the tests mostly wait. Lines of output stay whole.
-test: ## Lint, type-check, check the Terraform and run every test, side by side (what CI runs)
-	$(MAKE) --no-print-directory --jobs=4 --output-sync=line lint typecheck checkov pytest
+# The checks run beside the tests (mypy and checkov compute while the tests mostly wait); each check's output comes
+# whole when it ends, while pytest's progress streams. It fails if either side failed.
+test: $(STAMP) | $(UV) ## Lint, type-check, check the Terraform and run every test, side by side (what CI runs)
+	@$(MAKE) --no-print-directory --jobs=3 --output-sync=target lint typecheck checkov & checks=$$!; \
+	status=0; $(MAKE) --no-print-directory pytest || status=$$?; \
+	wait $$checks || status=$$?; \
+	exit $$status
 
 lint: $(STAMP) ## ruff (with security rules), the formatter check, and the import layers (import-linter)
 	$(VENV)/bin/ruff check .
@@ -54,8 +58,8 @@ checkov: $(UV) ## checkov on infra/, offline, in its own tool environment (it cl
 	  --skip-download --compact --quiet
 
 # The tests wait on moto, Prefect and terraform more than they compute, so there is one worker more than there are
-# cores (each with its own moto and Prefect server). A file's tests stay together on one worker, and the files go out
-# in the order tests/conftest.py gives them (the slow ones first), not by their number of tests.
+# cores, each with its own moto. A file's tests stay on one worker (the flow tier's files share one, for its Prefect
+# server), and the files go out in the order tests/conftest.py gives them, the slowest first.
 WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 pytest: $(STAMP) ## Every test: unit, integration (moto), flows (Prefect) and contract (Terraform), in parallel
 	$(VENV)/bin/pytest -n $(WORKERS) --dist loadfile --no-loadscope-reorder

@@ -39,27 +39,43 @@ TESTS = Path(__file__).resolve().parent
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark the slow tiers, so `-m "not prefect and not terraform"` leaves them out, and put the slow files first.
+    """Mark the slow tiers, so `-m "not prefect and not terraform"` leaves them out, and put the slowest files first.
 
     Every test of the flow tier runs real Prefect flows; every test that needs terraform_tools runs real Terraform.
-    pytest-xdist hands out whole files in this order (`--no-loadscope-reorder`), so the files of a minute or more
-    start at once and the quick ones fill the gaps, instead of one long file starting last and running alone.
+    pytest-xdist hands out the files in this order (`--no-loadscope-reorder`): the longest start at once and the
+    quick ones fill the gaps, instead of a long file starting last and running alone.
     """
     for item in items:
         if (TESTS / "flows") in Path(str(item.path)).parents:
             item.add_marker(pytest.mark.prefect)
         if "terraform_tools" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.terraform)
-    items.sort(key=_start_order)
+    items.sort(key=lambda item: -_expected_seconds(item))
 
 
-def _start_order(item: pytest.Item) -> int:
-    """Terraform's files first, then the Prefect tier and the other slow files, then the rest (a stable sort)."""
-    if item.get_closest_marker("terraform"):
-        return 0
-    if item.get_closest_marker("prefect") or item.get_closest_marker("slow"):
-        return 1
-    return 2
+def _expected_seconds(item: pytest.Item) -> float:
+    """The file's rough duration from its `slow` mark (0 for a quick file); only the order depends on it."""
+    mark = item.get_closest_marker("slow")
+    return float(mark.kwargs["seconds"]) if mark else 0.0
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """With `--dist loadfile`, whole files go to a worker, but the flow tier's files go together.
+
+    They share the session's temporary Prefect server, whose start costs 15 s alone and nearer a minute beside the
+    other workers, so one worker starting it once beats every worker starting its own.
+    """
+    if config.getoption("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class FlowTierTogether(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return "tests/flows" if path.startswith("tests/flows/") else path
+
+    return FlowTierTogether(config, log)
 
 
 @pytest.fixture(scope="session")

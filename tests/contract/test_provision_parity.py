@@ -19,6 +19,8 @@ from gas_local.terraform import Applied, apply_local_stack, local_variables
 from tests.support.names import unique_settings
 from tests.support.terraform import Tools, terraform_subscriber
 
+pytestmark = pytest.mark.slow(seconds=60)
+
 REGION = "us-east-1"
 ALERTS = SubscriberFilter(
     regions=("new_york_city", "albany"), min_drop_cents=Decimal(5), max_price=Decimal("3.25"), min_low_weeks=4

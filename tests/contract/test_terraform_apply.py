@@ -34,6 +34,8 @@ from tests.support.data import LATEST_SNAPSHOT_CSV, csv_rows
 from tests.support.hcl import MODULES, labelled
 from tests.support.terraform import Tools, example_subscribers, subscriber_filter
 
+pytestmark = pytest.mark.slow(seconds=200)
+
 REGION = "us-east-1"
 LOCAL_VARS = ("-var-file=terraform.tfvars.example", "-var", "deletion_protection=false")
 

@@ -20,6 +20,8 @@ from gas_alerts import aws
 from gas_alerts.settings import Settings
 from gas_local.provision import provision
 
+pytestmark = pytest.mark.slow(seconds=80)
+
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 SAMPLE = PROJECT_DIR / "data" / "ny_gas_prices_weekly_2017_2026.csv"

@@ -26,6 +26,8 @@ from gas_local.provision import provision
 from gas_local.socrata import Fault, LocalSocrata, local_socrata
 from tests.support.data import LATEST_SNAPSHOT_CSV
 
+pytestmark = pytest.mark.slow(seconds=70)
+
 WEEK_N = date(2026, 2, 16)
 WEEK_N1 = date(2026, 2, 23)
 

@@ -25,6 +25,8 @@ from tasks.progress import PROGRESS_ARTIFACT_KEY
 from tests.support.data import FULL_HISTORY_CSV, LATEST_SNAPSHOT_CSV, NOW, snapshot_weeks
 from tests.support.steps import weekly_check
 
+pytestmark = pytest.mark.slow(seconds=35)
+
 ERROR_WEEK = date(2023, 2, 13)
 
 

@@ -24,7 +24,7 @@ from gas_publisher.contract import REGIONS
 from tests.support.data import LATEST_SNAPSHOT_CSV, csv_rows
 from tests.support.steps import backfill, weekly_check
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(seconds=35)
 
 WEEK, WEEK_BEFORE = date(2022, 7, 18), date(2022, 7, 11)  # every series fell that week
 # More than the 52 weeks low_weeks can count back, so the count is the data's, not the table's length.

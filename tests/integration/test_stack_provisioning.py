@@ -12,8 +12,6 @@ from gas_alerts.settings import Settings
 from gas_local.provision import find_topic_arn
 from gas_local.stack import LocalStack, Ports
 
-pytestmark = pytest.mark.slow
-
 
 def local_stack(settings: Settings, moto_endpoint: str, project: Path, reports: list[str]) -> LocalStack:
     """A stack whose moto is the session's server (nothing else of it is started)."""
