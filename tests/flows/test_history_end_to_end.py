@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -20,10 +19,11 @@ from gas_local.provision import provision
 from gas_local.socrata import local_socrata
 from gas_publisher.alert import alerts_for
 from gas_publisher.contract import ATTR_REGIONS_FALLEN
-from gas_publisher.week import WeekRecord, week_key
+from gas_publisher.week import WeekRecord
 from tasks.progress import PROGRESS_ARTIFACT_KEY
 from tests.support.data import FULL_HISTORY_CSV, LATEST_SNAPSHOT_CSV, NOW, snapshot_weeks
 from tests.support.steps import weekly_check
+from tests.support.streams import stored_item
 
 pytestmark = pytest.mark.slow(seconds=35)
 
@@ -31,12 +31,6 @@ ERROR_WEEK = date(2023, 2, 13)
 
 
 NEXT_WEEK = date(2023, 2, 20)
-
-
-def item(table_name: str, week: date) -> dict[str, Any]:
-    """The raw stored item of a week."""
-    found: dict[str, Any] = aws.dynamodb().get_item(TableName=table_name, Key=week_key(week))["Item"]
-    return found
 
 
 @pytest.mark.prefect
@@ -61,7 +55,7 @@ def test_the_2023_02_13_error_and_its_correction_send_no_false_alert(
     stored_weeks = len([week for week in snapshot_weeks(FULL_HISTORY_CSV) if week.week <= ERROR_WEEK])
     assert str(stored_weeks) in result.output
     assert len(list(PriceTable(aws.dynamodb(), settings.table_name).all_weeks())) == stored_weeks
-    assert item(settings.table_name, ERROR_WEEK)["prices"]["M"]["albany"] == {"N": "3.85"}
+    assert stored_item(settings.table_name, ERROR_WEEK)["prices"]["M"]["albany"] == {"N": "3.85"}
     with get_client(sync_client=True) as client:
         progress = client.read_artifacts(
             artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[PROGRESS_ARTIFACT_KEY])),
@@ -77,13 +71,13 @@ def test_the_2023_02_13_error_and_its_correction_send_no_false_alert(
         weekly_check(corrected.url, settings.table_name, regions=("albany", "nassau", "new_york_state"))
     stats, delivered = delivery.deliver_once()
 
-    revised = item(settings.table_name, ERROR_WEEK)
+    revised = stored_item(settings.table_name, ERROR_WEEK)
     assert revised["prices"]["M"]["albany"] == {"N": "3.57"}
     [entry] = revised["revisions"]["L"]
     assert entry["M"]["old"]["M"]["albany"] == {"N": "3.85"}
     assert entry["M"]["new"]["M"]["albany"] == {"N": "3.57"}
     assert entry["M"]["seen_at"] == {"S": NOW}
-    new_week = WeekRecord.from_item(item(settings.table_name, NEXT_WEEK))
+    new_week = WeekRecord.from_item(stored_item(settings.table_name, NEXT_WEEK))
     assert new_week.previous_prices["albany"] == Decimal("3.57")
     assert stats.matched == 1, "only the new week's INSERT passes the filter; the revision's MODIFY does not"
     [digest] = [alert for alert, _ in delivered if alert.is_digest]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
 
 import pytest
 
@@ -18,10 +17,10 @@ from gas_local.provision import ensure_table, provision
 from gas_local.socrata import local_socrata
 from gas_publisher.contract import stream_filter_pattern
 from gas_publisher.event_filter import matches
-from gas_publisher.week import WeekRecord, week_key
+from gas_publisher.week import WeekRecord
 from tests.support.data import FULL_HISTORY_CSV, LATEST_SNAPSHOT_CSV, api_row, snapshot_weeks
 from tests.support.steps import backfill, weekly_check
-from tests.support.streams import stream_records
+from tests.support.streams import stored_item, stream_records
 
 pytestmark = pytest.mark.slow(seconds=40)
 
@@ -29,12 +28,6 @@ ERROR_WEEK = date(2023, 2, 13)
 
 
 NEXT_WEEK = date(2023, 2, 20)
-
-
-def item(table_name: str, week: date) -> dict[str, Any]:
-    """The raw stored item of a week."""
-    found: dict[str, Any] = aws.dynamodb().get_item(TableName=table_name, Key=week_key(week))["Item"]
-    return found
 
 
 def test_a_second_snapshot_records_exactly_the_weeks_it_revised(settings: Settings) -> None:
@@ -54,7 +47,7 @@ def test_a_second_snapshot_records_exactly_the_weeks_it_revised(settings: Settin
     assert summary.revised == expected
     assert len(expected) == 14
     assert (summary.written, summary.skipped) == (123, 359), "the first copy's newest week was left to the check"
-    syracuse = item(settings.table_name, date(2023, 9, 18))
+    syracuse = stored_item(settings.table_name, date(2023, 9, 18))
     assert syracuse["prices"]["M"]["syracuse"] == {"N": "3.91"}
     assert syracuse["revisions"]["L"][0]["M"]["old"]["M"] == {"syracuse": {"N": "4.78"}}
     assert syracuse["rev"] == {"N": "1"}
@@ -85,7 +78,7 @@ def test_a_backfilled_week_after_a_correction_compares_with_the_corrected_value(
     summary = backfill(str(LATEST_SNAPSHOT_CSV), table.name)
 
     assert ERROR_WEEK in summary.revised
-    following = WeekRecord.from_item(item(settings.table_name, NEXT_WEEK))
+    following = WeekRecord.from_item(stored_item(settings.table_name, NEXT_WEEK))
     assert following.previous_prices["albany"] == Decimal("3.57")
     assert (following.alert, following.origin) == (False, "backfill")
 

@@ -1,10 +1,18 @@
-"""Reading a table's stream in tests, through the real DynamoDB Streams API."""
+"""Reading what a table holds in tests: a week's raw item, and its stream through the real DynamoDB Streams API."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from gas_alerts import aws
+from gas_publisher.week import week_key
+
+
+def stored_item(table_name: str, week: date) -> dict[str, Any]:
+    """The raw stored item of a week, as DynamoDB returns it."""
+    found: dict[str, Any] = aws.dynamodb().get_item(TableName=table_name, Key=week_key(week))["Item"]
+    return found
 
 
 def stream_records(table_name: str) -> list[dict[str, Any]]:
