@@ -40,6 +40,7 @@ demo: $(STAMP) ## Replay recent real weeks end to end on a local AWS and Prefect
 # whole when it ends, while pytest's progress streams. It fails if either side failed.
 test: $(STAMP) | $(UV) ## Lint, type-check, check the Terraform and run every test, side by side (what CI runs)
 	@$(MAKE) --no-print-directory --jobs=3 --output-sync=target lint typecheck checkov & checks=$$!; \
+	trap 'kill $$checks 2>/dev/null' INT TERM; \
 	status=0; $(MAKE) --no-print-directory pytest || status=$$?; \
 	wait $$checks || status=$$?; \
 	exit $$status

@@ -1,8 +1,9 @@
-"""The local AWS: moto on 127.0.0.1, in this process or in one of its own, with stream records kept for our runner.
+"""The local AWS: moto on 127.0.0.1, in this process or in one of its own, keeping stream records for our runner.
 
 moto cannot run a Lambda function (no Docker), yet when a table's stream has an event source mapping it hands the
 records to the function, fails, and then drops them from the stream. Locally the stream runner plays that mapping,
-so the records must stay: every moto this project starts keeps them.
+so the records must stay: every moto this project starts keeps them. Every one also writes DynamoDB items directly
+(ItemsAsTheyAre), because moto's generic serializer makes a large Query take seconds.
 """
 
 from __future__ import annotations
@@ -43,20 +44,24 @@ def keep_stream_records() -> None:
     LambdaBackend.send_dynamodb_items = leave_them  # type: ignore[assignment,method-assign]
 
 
-# The attribute value types whose JSON form is the value itself; binary ones (B, BS) are base64-encoded on the way out.
-_PLAIN_TYPES = frozenset({"S", "N", "BOOL", "NULL", "SS", "NS", "M", "L"})
-
-
 def _is_plain(value: Any) -> bool:
-    """Whether an attribute value, with everything nested in it, is already in its JSON wire form."""
-    if not isinstance(value, dict) or len(value) != 1:
+    """Whether an attribute value, with everything nested in it, is already in its JSON wire form.
+
+    That is: strings for S and N, lists of strings for SS and NS, booleans for BOOL and NULL, and maps and lists of
+    such values. Anything else, binary values (base64-encoded on the way out) among them, takes moto's own path.
+    """
+    if type(value) is not dict or len(value) != 1:
         return False
     [(kind, inner)] = value.items()
-    if kind == "M":
-        return isinstance(inner, dict) and all(_is_plain(nested) for nested in inner.values())
-    if kind == "L":
-        return isinstance(inner, list) and all(_is_plain(nested) for nested in inner)
-    return kind in _PLAIN_TYPES
+    if kind == "M" and type(inner) is dict:
+        return all(_is_plain(nested) for nested in inner.values())
+    if kind == "L" and type(inner) is list:
+        return all(_is_plain(nested) for nested in inner)
+    if kind in ("S", "N"):
+        return type(inner) is str
+    if kind in ("SS", "NS"):
+        return type(inner) is list and all(type(member) is str for member in inner)
+    return kind in ("BOOL", "NULL") and type(inner) is bool
 
 
 class ItemsAsTheyAre(JSONSerializer):
@@ -104,7 +109,7 @@ def local_aws(port: int = 0) -> Iterator[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """`python -m gas_local.moto_server -H 127.0.0.1 -p 5000`: moto's own server, keeping stream records."""
+    """`python -m gas_local.moto_server -H 127.0.0.1 -p 5000`: moto's own server, prepared as every local moto is."""
     from moto.server import main as moto_main
 
     prepare_moto()

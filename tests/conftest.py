@@ -39,41 +39,61 @@ TESTS = Path(__file__).resolve().parent
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark the slow tiers, so `-m "not prefect and not terraform"` leaves them out, and put the slowest files first.
+    """Mark the slow tiers, so `-m "not prefect and not terraform"` leaves them out, and put the slowest work first.
 
     Every test of the flow tier runs real Prefect flows; every test that needs terraform_tools runs real Terraform.
-    pytest-xdist hands out the files in this order (`--no-loadscope-reorder`): the longest start at once and the
-    quick ones fill the gaps, instead of a long file starting last and running alone.
+    pytest-xdist hands out its units of work (a file, or the whole flow tier) in this order
+    (`--no-loadscope-reorder`): the longest start at once and the quick ones fill the gaps, instead of a long one
+    starting last and running alone.
     """
+    seconds_by_file: dict[str, float] = {}
     for item in items:
         if (TESTS / "flows") in Path(str(item.path)).parents:
             item.add_marker(pytest.mark.prefect)
         if "terraform_tools" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.terraform)
-    items.sort(key=lambda item: -_expected_seconds(item))
+        seconds_by_file[_file(item.nodeid)] = _expected_seconds(item)
+    seconds_by_unit: dict[str, float] = {}
+    for file, seconds in seconds_by_file.items():
+        seconds_by_unit[_unit(file)] = seconds_by_unit.get(_unit(file), 0.0) + seconds
+    items.sort(key=lambda item: -seconds_by_unit[_unit(_file(item.nodeid))])
+
+
+def _file(nodeid: str) -> str:
+    return nodeid.split("::", 1)[0]
+
+
+def _unit(file: str) -> str:
+    """The unit of work a test file belongs to: the file itself, or the flow tier, which shares a Prefect server."""
+    return "tests/flows" if file.startswith("tests/flows/") else file
 
 
 def _expected_seconds(item: pytest.Item) -> float:
-    """The file's rough duration from its `slow` mark (0 for a quick file); only the order depends on it."""
+    """The file's rough duration from its `slow(seconds=...)` mark (0 for a quick file); only the order uses it."""
     mark = item.get_closest_marker("slow")
-    return float(mark.kwargs["seconds"]) if mark else 0.0
+    if mark is None:
+        return 0.0
+    if "seconds" not in mark.kwargs:
+        raise pytest.UsageError(f"{_file(item.nodeid)}: write the slow mark as pytest.mark.slow(seconds=...)")
+    return float(mark.kwargs["seconds"])
 
 
-@pytest.hookimpl(tryfirst=True)
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """With `--dist loadfile`, whole files go to a worker, but the flow tier's files go together.
 
     They share the session's temporary Prefect server, whose start costs 15 s alone and nearer a minute beside the
-    other workers, so one worker starting it once beats every worker starting its own.
+    other workers, so the flow tier starts it once instead of once on every worker.
     """
     if config.getoption("dist") != "loadfile":
         return None
     from xdist.scheduler import LoadScopeScheduling
 
     class FlowTierTogether(LoadScopeScheduling):  # type: ignore[misc]
+        """loadfile's scheduling, with the flow tier's files as one unit."""
+
         def _split_scope(self, nodeid: str) -> str:
-            path = nodeid.split("::", 1)[0]
-            return "tests/flows" if path.startswith("tests/flows/") else path
+            return _unit(_file(nodeid))
 
     return FlowTierTogether(config, log)
 

@@ -144,7 +144,8 @@ def test_checkov_skips_are_inline_and_give_a_reason(path: Path) -> None:
 def test_the_root_alone_pins_terraform_and_gives_the_provider_a_lower_bound() -> None:
     """infra/versions.tf pins required_version and gives hashicorp/aws a >= lower bound: the one home of both.
 
-    The modules are called only from the root, so they take its provider and add no requirements of their own.
+    The modules are called only within this stack (kms_key by the four others), so they take the root's provider and
+    add no requirements of their own.
     """
     modules_with_requirements = [name for name in MODULE_NAMES if any(blocks(MODULES / name, "terraform"))]
     assert modules_with_requirements == []

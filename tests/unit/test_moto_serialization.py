@@ -7,7 +7,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from moto.core.serialize import JSONSerializer, XFormedAttributePicker, get_serializer_class
+from moto.core.serialize import (
+    SERVICE_SPECIFIC_SERIALIZERS,
+    JSONSerializer,
+    XFormedAttributePicker,
+    get_serializer_class,
+)
 from moto.core.utils import get_service_model
 
 from gas_local.moto_server import ItemsAsTheyAre, serialize_items_directly
@@ -45,6 +50,8 @@ QUERY_RESULTS = {
         "LastEvaluatedKey": {"pk": EVERY_KIND["pk"], "sk": EVERY_KIND["sk"]},
     },
     "binary-falls-back": {"Items": [WITH_BINARY], "Count": 1, "ScannedCount": 1},
+    # Values not yet in their JSON types (a number, a set) take moto's own path, which converts them.
+    "unconverted-falls-back": {"Items": [{"n": {"N": 3}, "ss": {"SS": {"albany"}}, "m": {"M": {"n": {"N": 2.5}}}}]},
     "empty": {"Items": [], "Count": 0, "ScannedCount": 0},
 }
 
@@ -76,8 +83,11 @@ def test_put_item_old_values_and_a_stream_record_are_byte_for_byte_what_moto_wri
     assert '"NewImage": {"pk": {"S": "wuxr-ni2i"}' in direct
 
 
-def test_the_local_moto_uses_it_for_tables_and_streams_only() -> None:
+def test_the_local_moto_uses_it_for_tables_and_streams_only(monkeypatch: pytest.MonkeyPatch) -> None:
     """After serialize_items_directly, DynamoDB and its streams use ItemsAsTheyAre; other services keep moto's own."""
+    for service in ("dynamodb", "dynamodbstreams"):
+        # Registers the entry's current state, so moto's table is as it was once the test ends.
+        monkeypatch.setitem(SERVICE_SPECIFIC_SERIALIZERS, service, SERVICE_SPECIFIC_SERIALIZERS.get(service, {}))
     serialize_items_directly()
     assert get_serializer_class("dynamodb", "json") is ItemsAsTheyAre
     assert get_serializer_class("dynamodbstreams", "json") is ItemsAsTheyAre
