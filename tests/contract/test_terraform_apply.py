@@ -32,9 +32,10 @@ from gas_local.terraform import PACKAGE_IN_COPY, Terraform, cli_config, copy_sta
 from gas_publisher import contract
 from tests.support.data import LATEST_SNAPSHOT_CSV, csv_rows
 from tests.support.hcl import MODULES, labelled
+from tests.support.steps import weekly_check
 from tests.support.terraform import Tools, example_subscribers, subscriber_filter
 
-pytestmark = pytest.mark.slow(seconds=200)
+pytestmark = pytest.mark.slow(seconds=150)
 
 REGION = "us-east-1"
 LOCAL_VARS = ("-var-file=terraform.tfvars.example", "-var", "deletion_protection=false")
@@ -306,14 +307,14 @@ def stack_settings(stack: Stack, folder: Path) -> Settings:
     )
 
 
-@pytest.mark.prefect
-@pytest.mark.usefixtures("prefect_server")
-def test_the_weekly_flow_writes_to_terraforms_table_and_alerts_go_out_through_its_mapping(
+def test_the_weekly_check_writes_to_terraforms_table_and_alerts_go_out_through_its_mapping(
     stack: Stack, tmp_path: Path
 ) -> None:
-    """The flow writes to the table Terraform made; local delivery plays its mapping and runs the deployed zip."""
-    from flows.check_prices import check_gas_prices
+    """The check's tasks write to the table Terraform made; local delivery plays its mapping and runs the deployed zip.
 
+    The tasks run as plain functions, in the flow's order (tests/support/steps.py): the flow tier runs them through
+    Prefect, and a second Prefect server here would add nothing about Terraform's side.
+    """
     settings = stack_settings(stack, tmp_path)
     with patched_environment(local_aws_environment(stack.endpoint)):
         outputs = stack.outputs
@@ -321,9 +322,9 @@ def test_the_weekly_flow_writes_to_terraforms_table_and_alerts_go_out_through_it
         try:
             with local_socrata(csv_rows(LATEST_SNAPSHOT_CSV)) as source:
                 source.reveal_until(date(2026, 2, 16))
-                check_gas_prices(source=source.url, table_name=outputs["table_name"])
+                weekly_check(source.url, outputs["table_name"])
                 source.reveal_until(date(2026, 2, 23))
-                summary = check_gas_prices(source=source.url, table_name=outputs["table_name"])
+                result = weekly_check(source.url, outputs["table_name"])
             delivery = LocalDelivery.connect(settings, package=stack.terraform.workdir / PACKAGE_IN_COPY)
             _, delivered = delivery.deliver_once()
         finally:
@@ -331,7 +332,9 @@ def test_the_weekly_flow_writes_to_terraforms_table_and_alerts_go_out_through_it
             for inbox in inboxes:
                 aws.sqs().delete_queue(QueueUrl=inbox.url)
 
-    assert summary.message == "New week (newest 2026-02-23), 3 alerts"
+    assert result.written == [date(2026, 2, 23)]
+    assert result.alerting is not None
+    assert sorted(result.alerting.drops) == ["glens_falls", "watertown", "white_plains"]
     assert isinstance(delivery.runner.handler, PackagedFunction), "the deployed function's own zip runs"
     assert (delivery.runner.batch_size, delivery.runner.bisect_on_error) == (
         publisher_default("batch_size"),
