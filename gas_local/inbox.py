@@ -25,8 +25,10 @@ def drain_inbox(client: SQSClient, queue_url: str) -> list[DeliveredAlert]:
 def deliver_inbox(client: SQSClient, queue_url: str, deliver: Callable[[DeliveredAlert], Delivered]) -> list[Delivered]:
     """Hand every waiting message to `deliver`, deleting each only after `deliver` returned; oldest first.
 
-    If `deliver` raises, that message is made visible again at once and the error propagates, so a failed
-    write loses nothing: the next drain hands the message over again.
+    If `deliver` raises, that message and the ones after it are made visible again at once, the ones handed over
+    are deleted, and the error propagates: a failed write loses nothing, as the next drain hands it over again.
+    The deletes go ten to a call, after the drain: a crash before them only hands messages over a second time,
+    and the outbox writes a message to the same file every time.
     """
     received: list[tuple[DeliveredAlert, str]] = []
     while True:
@@ -44,15 +46,35 @@ def deliver_inbox(client: SQSClient, queue_url: str, deliver: Callable[[Delivere
                 client.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
     received.sort(key=lambda pair: (pair[0].received_at_ms, pair[0].sent_at, pair[0].region))
     delivered: list[Delivered] = []
-    for position, (alert, receipt) in enumerate(received):
-        try:
-            delivered.append(deliver(alert))
-        except BaseException:
-            for _, waiting in received[position:]:
-                client.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=waiting, VisibilityTimeout=0)
-            raise
-        client.delete_message(QueueUrl=queue_url, ReceiptHandle=receipt)
+    handed_over: list[str] = []
+    try:
+        for position, (alert, receipt) in enumerate(received):
+            try:
+                delivered.append(deliver(alert))
+            except BaseException:
+                for _, waiting in received[position:]:
+                    client.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=waiting, VisibilityTimeout=0)
+                raise
+            handed_over.append(receipt)
+    finally:
+        _delete(client, queue_url, handed_over)
     return delivered
+
+
+# SQS deletes at most this many messages in one DeleteMessageBatch call.
+DELETE_BATCH = 10
+
+
+def _delete(client: SQSClient, queue_url: str, receipts: Sequence[str]) -> None:
+    """Delete the messages handed over, ten to a call; one left behind is handed over again, to the same file."""
+    for start in range(0, len(receipts), DELETE_BATCH):
+        batch = receipts[start : start + DELETE_BATCH]
+        failed = client.delete_message_batch(
+            QueueUrl=queue_url,
+            Entries=[{"Id": str(number), "ReceiptHandle": receipt} for number, receipt in enumerate(batch)],
+        ).get("Failed", [])
+        for failure in failed:
+            logger.warning("an inbox message was not deleted and will be handed over again: %s", failure["Code"])
 
 
 class SubscriptionRateError(RuntimeError):
