@@ -34,6 +34,7 @@ MIN_REGIONS_FOR_RANGE = 8
 STATE_LIMIT_ONE_WEEK = Decimal("0.15")
 STATE_LIMIT_OLDER_BASE = Decimal("0.20")
 STATE_SPREAD_FACTOR = Decimal(5)
+STATE_LIMITS = (STATE_LIMIT_ONE_WEEK, STATE_LIMIT_OLDER_BASE, STATE_SPREAD_FACTOR)
 
 # Rule 2. The largest legitimate |region move - median of the others' moves| is 0.22 over one week (Nassau after
 # Hurricane Sandy) and 0.29 from an older base; p99.9 is 0.08. Each limit keeps 8 cents or more of margin, far
@@ -42,6 +43,7 @@ STATE_SPREAD_FACTOR = Decimal(5)
 REGION_LIMIT_ONE_WEEK = Decimal("0.30")
 REGION_LIMIT_OLDER_BASE = Decimal("0.40")
 REGION_SPREAD_FACTOR = Decimal(8)
+REGION_LIMITS = (REGION_LIMIT_ONE_WEEK, REGION_LIMIT_OLDER_BASE, REGION_SPREAD_FACTOR)
 
 # A median tolerates one bad value only among three or more.
 MIN_OTHERS = 3
@@ -75,26 +77,18 @@ def _state_disagrees(state: Decimal, regions: Prices, history: Sequence[Prices])
         if outside > RANGE_TOLERANCE:
             side = "below" if state < low else "above"
             return f"state average {state} is {outside} {side} the regional range {low}-{high}"
-    limits = (STATE_LIMIT_ONE_WEEK, STATE_LIMIT_OLDER_BASE, STATE_SPREAD_FACTOR)
-    departure = _departure(STATE_AVERAGE, state, regions, history, limits)
+    departure = _departure(STATE_AVERAGE, state, regions, history, STATE_LIMITS)
     if departure is None:
         return ""
-    return (
-        f"state average moved {departure.move:+} {_over(departure.span)} "
-        f"while the regions' median moved {departure.centre:+}"
-    )
+    return departure.describe("state average moved ", "the regions' median")
 
 
 def _moves_alone(series: str, price: Decimal, regions: Prices, history: Sequence[Prices]) -> str:
     others = {name: other for name, other in regions.items() if name != series}
-    limits = (REGION_LIMIT_ONE_WEEK, REGION_LIMIT_OLDER_BASE, REGION_SPREAD_FACTOR)
-    departure = _departure(series, price, others, history, limits)
+    departure = _departure(series, price, others, history, REGION_LIMITS)
     if departure is None:
         return ""
-    return (
-        f"{departure.move:+} {_over(departure.span)} while the median of {departure.others} other regions moved "
-        f"{departure.centre:+}"
-    )
+    return departure.describe("", f"the median of {departure.others} other regions")
 
 
 @dataclass(frozen=True)
@@ -105,6 +99,10 @@ class _Departure:
     span: int
     centre: Decimal
     others: int
+
+    def describe(self, lead: str, compared_with: str) -> str:
+        """The reason for a hold: the move, over how long, and the others' move it departed from."""
+        return f"{lead}{self.move:+} {_over(self.span)} while {compared_with} moved {self.centre:+}"
 
 
 def _departure(
