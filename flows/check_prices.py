@@ -9,13 +9,12 @@ from prefect import flow
 from prefect.states import Completed
 from pydantic import Field
 
-from gas_alerts.compare import HISTORY_WEEKS, LOOKBACK_WEEKS
+from gas_alerts.compare import HISTORY_WEEKS, LOOKBACK_WEEKS, MIN_LOOKBACK_WEEKS
 from gas_alerts.redaction import install_log_redaction
 from gas_alerts.run_report import expected_run_name
 from gas_alerts.settings import Settings
 from gas_alerts.source import DEFAULT_SOURCE
 from gas_alerts.summary import CheckSummary, describe_drops
-from gas_publisher.contract import known_regions
 from tasks.compare import compare_weeks
 from tasks.fetch import fetch_prices
 from tasks.logs import run_logger
@@ -33,22 +32,23 @@ WRITE_ATTEMPTS = 3
 )
 def check_gas_prices(
     source: str = DEFAULT_SOURCE,
-    regions: list[str] | None = None,
-    lookback_weeks: Annotated[int, Field(ge=2, le=50)] = LOOKBACK_WEEKS,
+    lookback_weeks: Annotated[int, Field(ge=MIN_LOOKBACK_WEEKS, le=50)] = LOOKBACK_WEEKS,
     aws_credentials_block: str | None = None,
     table_name: str | None = None,
 ) -> CheckSummary:
-    """Fetch the newest weeks, compare them with the stored ones, and write new weeks so alerts go out."""
+    """Fetch the newest weeks, compare every region with the stored weeks, and write what the stream tells.
+
+    The check always stores and compares all 17 regions; each subscriber picks regions with a filter policy.
+    """
     install_log_redaction()
     logger = run_logger()
-    checked = known_regions(regions)
     table = table_name or Settings.from_environment().table_name
     now = datetime.now(UTC).isoformat(timespec="seconds")
     weeks = fetch_prices(source, lookback_weeks)
     name_run_for_week(weeks[-1].week)
     for _ in range(WRITE_ATTEMPTS):
         stored = read_stored_weeks(table, HISTORY_WEEKS, aws_credentials_block)
-        plan = compare_weeks(weeks, stored, checked, now)
+        plan = compare_weeks(weeks, stored, now)
         result = write_new_weeks(plan, table, now, aws_credentials_block)
         if not result.conflict:
             break
@@ -62,11 +62,11 @@ def check_gas_prices(
         )
     summary = CheckSummary.of(plan, result)
     if result.written and not plan.baseline:
-        logger.info("Week %s: %s", summary.newest_week, describe_drops(plan, len(checked)))
+        logger.info("Week %s: %s", summary.newest_week, describe_drops(plan))
     for held in summary.held:
         logger.warning("Held by the data-quality guard (never alerts, never a base): %s", held)
     logger.info(summary.message)
-    publish_run_report(weeks, plan, result, checked, summary.message)
+    publish_run_report(weeks, plan, result, summary.message)
     # Prefect makes a returned state the run's final state (its message shows in the UI) and hands
     # callers the state's data, so callers of the flow still receive a CheckSummary.
     return cast("CheckSummary", Completed(message=summary.message, data=summary))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from gas_alerts.guard import GUARD_WEEKS, find_suspects
@@ -18,6 +18,11 @@ from gas_publisher.week import Comparison, Origin, Revision, WeekRecord
 
 # How many of the newest weeks a check fetches: enough to see the source's recent revisions.
 LOOKBACK_WEEKS = 8
+# A week more than this older than the source's newest week, when first seen, is history: stored without alert
+# (a backfill after an outage). Every newer week's falls are told, however late they become known.
+HISTORY_AFTER = timedelta(days=14)
+# The fewest weeks a check may fetch: every week that can still alert, and the week before the oldest of them.
+MIN_LOOKBACK_WEEKS = HISTORY_AFTER.days // 7 + 2
 # `low_weeks` counts at most this many trusted weeks back.
 LOW_WEEKS_CAP = 52
 # How many stored weeks a check reads (one Query with this Limit, whatever the history's size): 52 trusted
@@ -56,20 +61,29 @@ class Step:
 
 @dataclass(frozen=True)
 class CheckPlan:
-    """What one check will write: new weeks oldest first, and revisions of stored weeks."""
+    """What one check will write: new weeks oldest first, late items, and updates of stored weeks."""
 
     writes: Sequence[WeekRecord] = ()
     revisions: Sequence[Revision] = ()
     baseline: bool = False
     latest_stored: date | None = None
     window_gap: bool = False
-    # One alert item per region the source published late in the newest stored week, when it is a drop.
+    # One item per stored week whose falls became known after it was stored (a region filled in, a held value
+    # corrected, a revision of the week before): it tells those falls, once.
     late: Sequence[WeekRecord] = ()
+    # New weeks more than HISTORY_AFTER older than the source's newest week: stored without alert.
+    history: Sequence[date] = ()
+    source_newest: date | None = None
 
     @property
     def newest(self) -> WeekRecord | None:
-        """The newest week to write, the only one that may alert."""
+        """The newest week to write."""
         return self.writes[-1] if self.writes else None
+
+    @property
+    def alerting(self) -> list[WeekRecord]:
+        """Every item of the plan that tells falls, in week order."""
+        return sorted([*(record for record in self.writes if record.alert), *self.late], key=lambda r: r.week)
 
 
 @dataclass(frozen=True)
@@ -193,7 +207,20 @@ def walk(source: Sequence[WeekPrices], stored: Mapping[date, WeekRecord], region
     return steps
 
 
-def record_for(step: Step, *, alert: bool, origin: Origin, recorded_at: str) -> WeekRecord:
+def news_horizon(source_newest: date) -> date:
+    """The oldest week whose falls are still news when first seen; older weeks are history."""
+    return source_newest - HISTORY_AFTER
+
+
+def record_for(
+    step: Step,
+    *,
+    alert: bool,
+    origin: Origin,
+    recorded_at: str,
+    told: tuple[str, ...] | None = None,
+    source_newest: date | None = None,
+) -> WeekRecord:
     """The item for a week on the walk; `alert` is kept only when something dropped."""
     return WeekRecord(
         week=step.week,
@@ -201,21 +228,35 @@ def record_for(step: Step, *, alert: bool, origin: Origin, recorded_at: str) -> 
         alert=alert and bool(step.comparison.drops),
         origin=origin,
         recorded_at=recorded_at,
+        told=told,
+        source_newest=source_newest if alert and step.comparison.drops else None,
         **step.comparison.fields(),
     )
 
 
-def find_updates(steps: Sequence[Step], stored: Mapping[date, WeekRecord]) -> list[Revision]:
+def history_records(weeks: Sequence[WeekPrices], recorded_at: str = "") -> list[WeekRecord]:
+    """Every week as silent history, compared as the check would: a table loaded before anybody was told."""
+    return [
+        record_for(step, alert=False, origin=Origin.BACKFILL, recorded_at=recorded_at, told=step.comparison.drops)
+        for step in walk(sorted(weeks, key=lambda week: week.week), {}, REGION_IDS)
+    ]
+
+
+def find_updates(
+    steps: Sequence[Step], stored: Mapping[date, WeekRecord], new_weeks: Collection[date] = ()
+) -> list[Revision]:
     """What to update on stored weeks: the source's new values, and a comparison that no longer holds.
 
-    A week's comparison is derived again once its own values or verdict changed, or those of a week before it;
-    a week whose inputs are all as stored keeps its stored comparison (a baseline keeps naming no drops).
+    A week's comparison is derived again once its own values or verdict changed, or those of a week before it
+    (a week stored now in a gap counts as changed); a week whose inputs are all as stored keeps its stored
+    comparison (a baseline keeps naming no drops).
     """
     updates = []
     changed_before = False
     for step in steps:
         record = stored.get(step.week)
         if record is None:
+            changed_before = changed_before or step.week in new_weeks
             continue
         own = find_revision(record, WeekPrices(step.week, step.judged.prices))
         changed_here = own is not None or dict(record.suspect) != dict(step.judged.suspect)
@@ -238,64 +279,113 @@ def _differs(old: Comparison, new: Comparison) -> bool:
     )
 
 
-def plan_check(
-    fetched: Sequence[WeekPrices],
-    stored: Sequence[WeekRecord],
-    *,
-    regions: Collection[str] = REGION_IDS,
-    recorded_at: str = "",
-) -> CheckPlan:
-    """Decide the writes for one check, given the source's recent weeks and the stored recent weeks."""
+def plan_check(fetched: Sequence[WeekPrices], stored: Sequence[WeekRecord], *, recorded_at: str = "") -> CheckPlan:
+    """Decide the writes for one check, given the source's recent weeks and the stored recent weeks.
+
+    Every region is compared and stored; subscribers choose regions with their filter policies.
+    """
     source = sorted(fetched, key=lambda week: week.week)
     stored_by_week = {record.week: record for record in stored}
     latest_stored = max(stored_by_week, default=None)
     if not source:
         return CheckPlan(latest_stored=latest_stored)
-    steps = walk(source, stored_by_week, regions)
+    steps = walk(source, stored_by_week, REGION_IDS)
+    newest = source[-1].week
     if latest_stored is None:
-        # A baseline records how the week compares with the source's weeks before it, but never names drops.
-        newest = steps[-1]
-        quiet = replace(newest.comparison, drops=(), low_weeks={}, low_since={})
-        baseline = record_for(Step(newest.judged, quiet), alert=False, origin=Origin.BASELINE, recorded_at=recorded_at)
-        return CheckPlan(writes=[baseline], baseline=True)
-    revisions = find_updates(steps, stored_by_week)
-    new_steps = [step for step in steps if step.week > latest_stored]
+        # A baseline records how the week compares with the source's weeks before it, but never names drops; its
+        # falls count as told, so only what becomes known later about it can alert.
+        last = steps[-1]
+        quiet = replace(last.comparison, drops=(), low_weeks={}, low_since={})
+        baseline = record_for(
+            Step(last.judged, quiet),
+            alert=False,
+            origin=Origin.BASELINE,
+            recorded_at=recorded_at,
+            told=last.comparison.drops,
+        )
+        return CheckPlan(writes=[baseline], baseline=True, source_newest=newest)
+    horizon = news_horizon(newest)
+    # A week newer than the table's oldest stored week and not stored is new: published after the check, or late.
+    # Older ones are before the table's start, the backfill's to load.
+    first_stored = min(stored_by_week)
+    new_steps = [step for step in steps if step.week not in stored_by_week and step.week > first_stored]
     writes = [
-        record_for(step, alert=step is new_steps[-1], origin=Origin.WEEKLY, recorded_at=recorded_at)
-        for step in new_steps
-    ]
-    # The window starts after the newest stored week: weeks in between may exist that it cannot see.
-    window_gap = bool(new_steps) and source[0].week > latest_stored
-    newest_stored = next(step for step in steps if step.week == latest_stored)
-    late = [] if new_steps else late_alerts(stored_by_week[latest_stored], newest_stored, recorded_at)
-    return CheckPlan(writes=writes, revisions=revisions, latest_stored=latest_stored, window_gap=window_gap, late=late)
-
-
-def late_alerts(stored: WeekRecord, step: Step, recorded_at: str) -> list[WeekRecord]:
-    """An alert item for each region the source added to the newest stored week whose value is a drop.
-
-    A region published after its week was stored comes in as a revision, which never alerts; its subscribers
-    would otherwise never hear of that week's fall. It alerts once, as if it had come with the week: against its
-    own base, with its low-week count. A later week makes it stale, so only the newest stored week is looked at.
-    """
-    comparison = step.comparison
-    added = [region for region in comparison.drops if region not in stored.prices]
-    return [
-        WeekRecord(
-            week=step.week,
-            prices={region: step.judged.prices[region]},
-            previous_week=comparison.since.get(region, comparison.previous_week),
-            previous_prices={region: comparison.previous_prices[region]},
-            drops=(region,),
-            alert=True,
+        record_for(
+            step,
+            alert=step.week >= horizon,
             origin=Origin.WEEKLY,
             recorded_at=recorded_at,
-            low_weeks={region: comparison.low_weeks[region]},
-            low_since={region: comparison.low_since[region]},
-            late_region=region,
+            told=step.comparison.drops,
+            source_newest=newest,
         )
-        for region in added
+        for step in new_steps
     ]
+    updates = find_updates(steps, stored_by_week, {step.week for step in new_steps})
+    late, updates = late_news(
+        steps, stored_by_week, updates, horizon=horizon, source_newest=newest, recorded_at=recorded_at
+    )
+    return CheckPlan(
+        writes=writes,
+        revisions=updates,
+        latest_stored=latest_stored,
+        # The window starts after the newest stored week: weeks in between may exist that it cannot see.
+        window_gap=bool(new_steps) and source[0].week > latest_stored,
+        late=late,
+        history=[step.week for step in new_steps if step.week < horizon],
+        source_newest=newest,
+    )
+
+
+def late_news(
+    steps: Sequence[Step],
+    stored: Mapping[date, WeekRecord],
+    updates: Sequence[Revision],
+    *,
+    horizon: date,
+    source_newest: date,
+    recorded_at: str,
+) -> tuple[list[WeekRecord], list[Revision]]:
+    """A late item for each stored week since the horizon with falls not told yet, and the updates that say so.
+
+    A fall becomes known after its week was stored when the source fills in a region, corrects a held value, or
+    revises the week before. Each is told once: the week's `told` grows in the same transaction, on condition that
+    it is still as read, and the stored comparison becomes the one that was told.
+    """
+    by_week = {update.week: update for update in updates}
+    late = []
+    for step in steps:
+        record = stored.get(step.week)
+        if record is None or step.week < horizon:
+            continue
+        told = record.told_regions
+        untold = tuple(region for region in step.comparison.drops if region not in told)
+        if not untold:
+            continue
+        late.append(late_item(step, untold, source_newest, recorded_at))
+        update = by_week.get(step.week) or Revision(record.week, {}, {}, record.rev)
+        now_told = tuple(region for region in REGION_IDS if region in told or region in untold)
+        by_week[step.week] = replace(update, comparison=step.comparison, told=now_told, told_before=record.told)
+    return late, sorted(by_week.values(), key=lambda update: update.week)
+
+
+def late_item(step: Step, regions: tuple[str, ...], source_newest: date, recorded_at: str) -> WeekRecord:
+    """The item that tells these regions' falls in a stored week: each against its own base, with its low weeks."""
+    comparison = step.comparison
+    return WeekRecord(
+        week=step.week,
+        prices={region: step.judged.prices[region] for region in regions},
+        previous_week=comparison.previous_week,
+        previous_prices={region: comparison.previous_prices[region] for region in regions},
+        since={region: day for region, day in comparison.since.items() if region in regions},
+        drops=regions,
+        alert=True,
+        origin=Origin.WEEKLY,
+        recorded_at=recorded_at,
+        low_weeks={region: comparison.low_weeks[region] for region in regions},
+        low_since={region: comparison.low_since[region] for region in regions},
+        late_regions=regions,
+        source_newest=source_newest,
+    )
 
 
 def plan_backfill(
@@ -305,17 +395,16 @@ def plan_backfill(
     since: date | None = None,
     recorded_at: str = "",
 ) -> BackfillPlan:
-    """Plan silent week items for the missing weeks and revisions for the stored weeks the source changed."""
+    """Plan silent week items for the missing history and revisions for the stored history the source changed.
+
+    Every week from the news horizon on (14 days before the source's newest week) is the weekly check's, stored or
+    not: its falls may still be told, and a backfill that stored or revised it silently would swallow them.
+    """
     ordered = sorted(history, key=lambda week: week.week)
     stored_by_week = {record.week: record for record in stored}
     steps = walk(ordered, stored_by_week, REGION_IDS)
     targets = [week.week for week in ordered if since is None or week.week >= since]
-    # The source's newest week, and any week newer than the newest one the weekly check stored, are the
-    # check's to write and to alert on: a backfill that wrote them silently would swallow their alerts.
-    newest = ordered[-1].week if ordered else None
-    checked_until = max(
-        (day for day, record in stored_by_week.items() if record.origin != Origin.BACKFILL), default=None
-    )
+    horizon = news_horizon(ordered[-1].week) if ordered else date.max
     by_week = {step.week: step for step in steps}
     writes: list[WeekRecord] = []
     skipped: list[date] = []
@@ -323,11 +412,14 @@ def plan_backfill(
     for day in targets:
         if day in stored_by_week:
             skipped.append(day)
-        elif day == newest or (checked_until is not None and day > checked_until):
+        elif day >= horizon:
             left_to_check.append(day)
         else:
-            writes.append(record_for(by_week[day], alert=False, origin=Origin.BACKFILL, recorded_at=recorded_at))
-    revisions = find_updates(steps, stored_by_week)
+            step = by_week[day]
+            told = step.comparison.drops
+            writes.append(record_for(step, alert=False, origin=Origin.BACKFILL, recorded_at=recorded_at, told=told))
+    new_weeks = {record.week for record in writes}
+    revisions = [update for update in find_updates(steps, stored_by_week, new_weeks) if update.week < horizon]
     chosen = set(targets)
     priced = {region for week in ordered if week.week in chosen for region in week.prices}
     return BackfillPlan(

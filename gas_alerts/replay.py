@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from gas_alerts.compare import HISTORY_WEEKS, LOOKBACK_WEEKS, plan_backfill, plan_check
+from gas_alerts.compare import LOOKBACK_WEEKS, history_records, plan_check
 from gas_alerts.filter_policy import admits
 from gas_alerts.prices import WeekPrices
+from gas_alerts.table_model import TableModel
 from gas_publisher.alert import Alert, alerts_for
 from gas_publisher.contract import REGION_IDS
 from gas_publisher.week import WeekRecord
@@ -53,29 +54,29 @@ def replay(
 ) -> ReplayReport:
     """Run the weekly check for each week from `start` to `end`, as if it had run every week on a kept table.
 
-    The weeks before `start` are the table as a backfill leaves it. Each replayed week then goes through
-    plan_check with the newest weeks as the source shows them, and its newest week is stored as the check
-    stores it, so the guard's verdicts carry from week to week. `policy` is an SNS filter policy, applied to
-    each alert's message attributes exactly as SNS applies it.
+    The weeks before `start` are the table as history leaves it (silent). Each replayed week then goes through
+    plan_check with the newest weeks as the source shows them, and what it writes is kept as the check keeps it,
+    so the guard's verdicts carry from week to week. Only the chosen regions' alerts are reported. `policy` is an
+    SNS filter policy, applied to each alert's message attributes exactly as SNS applies it.
     """
     ordered = sorted(history, key=lambda week: week.week)
     first = next((index for index, week in enumerate(ordered) if week.week >= start), len(ordered))
-    table = list(plan_backfill(ordered[: first + 1], []).writes) if first else []
+    table = TableModel({record.week: record for record in history_records(ordered[:first])})
     report = ReplayReport(regions=tuple(region for region in REGION_IDS if region in regions))
     for index in range(first, len(ordered)):
         week = ordered[index]
         if week.week > end:
             break
         fetched = ordered[max(index - lookback_weeks + 1, 0) : index + 1]
-        plan = plan_check(fetched, table[-HISTORY_WEEKS:], regions=regions)
-        table += plan.writes
+        plan = plan_check(fetched, table.recent())
         report.weeks.append(week.week)
-        newest = plan.newest
-        if newest is None:
-            continue
-        report.held.extend(_held(newest))
+        for record in plan.writes:
+            report.held.extend(_held(record))
         report.alerts.extend(
-            alert for alert in alerts_for(newest) if policy is None or admits(policy, _attribute_values(alert))
+            alert
+            for record in table.apply(plan)
+            for alert in alerts_for(record)
+            if alert.region in regions and (policy is None or admits(policy, _attribute_values(alert)))
         )
     return report
 

@@ -41,7 +41,6 @@ def price_rows(
     current: WeekPrices,
     previous: WeekPrices | None,
     alerted: Sequence[str],
-    checked: Sequence[str],
     comparison: Comparison | None = None,
 ) -> list[dict[str, str]]:
     """One row per region: this week, the compared price, the change, whether it alerted, and what the guard held.
@@ -60,12 +59,7 @@ def price_rows(
             before = previous.prices.get(region.id) if previous else None
             since, held = None, ""
         change = "" if now is None or before is None or held else f"{(now - before) * 100:+.0f}"
-        if region.id in alerted:
-            status = "yes"
-        elif region.id not in checked:
-            status = "not checked"
-        else:
-            status = "no"
+        status = "yes" if region.id in alerted else "no"
         rows.append(
             {
                 "region": region.name,

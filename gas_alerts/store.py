@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 
 from gas_alerts.compare import CheckPlan
 from gas_publisher.batching import batch_get
-from gas_publisher.contract import DATASET_ID, PARTITION_KEY, SORT_KEY
+from gas_publisher.contract import PARTITION_KEY, PRICE_PARTITION, SORT_KEY
 from gas_publisher.week import Revision, WeekRecord, week_key
 
 if TYPE_CHECKING:
@@ -34,10 +34,9 @@ class WriteResult:
 
     written: list[date] = field(default_factory=list)
     revised: list[date] = field(default_factory=list)
-    alerting: WeekRecord | None = None
+    # Every item written that tells falls (new weeks flagged for alerting, and late items), in week order.
+    alerting: list[WeekRecord] = field(default_factory=list)
     conflict: bool = False
-    # Regions the source published late in the newest stored week, whose alert items were written.
-    late: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -62,7 +61,7 @@ class PriceTable:
             TableName=self.name,
             KeyConditionExpression="#pk = :pk",
             ExpressionAttributeNames={"#pk": PARTITION_KEY},
-            ExpressionAttributeValues={":pk": {"S": DATASET_ID}},
+            ExpressionAttributeValues={":pk": {"S": PRICE_PARTITION}},
             ScanIndexForward=False,
             Limit=limit,
             ConsistentRead=True,
@@ -76,7 +75,7 @@ class PriceTable:
             TableName=self.name,
             KeyConditionExpression="#pk = :pk",
             ExpressionAttributeNames={"#pk": PARTITION_KEY},
-            ExpressionAttributeValues={":pk": {"S": DATASET_ID}},
+            ExpressionAttributeValues={":pk": {"S": PRICE_PARTITION}},
             ConsistentRead=True,
         ):
             for item in page.get("Items", []):
@@ -125,15 +124,17 @@ class PriceTable:
         return outcome
 
     def write_check(self, plan: CheckPlan, seen_at: str) -> WriteResult:
-        """Write a check's new weeks, revisions and late alerts all or nothing (`conflict`: another run wrote first)."""
-        if not self.write_all([*plan.writes, *plan.late], plan.revisions, seen_at):
+        """Write a check's new weeks, late items and updates all or nothing (`conflict`: another run wrote first).
+
+        The items go in week order, so the stream carries a check's alerts oldest week first.
+        """
+        items = sorted([*plan.writes, *plan.late], key=lambda record: record.week)
+        if not self.write_all(items, plan.revisions, seen_at):
             return WriteResult(conflict=True)
-        newest = plan.newest
         return WriteResult(
             written=[record.week for record in plan.writes],
             revised=[revision.week for revision in plan.revisions if revision.changes_prices],
-            alerting=newest if newest is not None and newest.alert else None,
-            late=[record.late_region for record in plan.late],
+            alerting=plan.alerting,
         )
 
     def write_all(self, records: Sequence[WeekRecord], revisions: Sequence[Revision], seen_at: str) -> bool:
@@ -181,10 +182,20 @@ def _new_week_put(record: WeekRecord) -> dict[str, Any]:
 
 
 def _revision_update(revision: Revision, seen_at: str, write_id: str = "") -> dict[str, Any]:
-    """UpdateItem arguments that apply a revision if the week is still at the revision count we read."""
+    """UpdateItem arguments that apply a revision if the week is still at the revision count (and told set) we read."""
     names = {"#rev": "rev"}
     values: dict[str, Any] = {":rev": {"N": str(revision.stored_rev)}}
     sets = []
+    condition = "#rev = :rev"
+    if revision.told is not None:
+        names["#told"] = "told"
+        values[":told"] = _region_list(revision.told)
+        sets.append("#told = :told")
+        if revision.told_before is None:
+            condition += " AND attribute_not_exists(#told)"
+        else:
+            values[":told_before"] = _region_list(revision.told_before)
+            condition += " AND #told = :told_before"
     if write_id:
         names["#wid"] = "write_id"
         values[":wid"] = {"S": write_id}
@@ -220,10 +231,14 @@ def _revision_update(revision: Revision, seen_at: str, write_id: str = "") -> di
     return {
         "Key": week_key(revision.week),
         "UpdateExpression": expression,
-        "ConditionExpression": "#rev = :rev",
+        "ConditionExpression": condition,
         "ExpressionAttributeNames": names,
         "ExpressionAttributeValues": values,
     }
+
+
+def _region_list(regions: Sequence[str]) -> dict[str, Any]:
+    return {"L": [{"S": region} for region in regions]}
 
 
 def _lost_condition(reason: Mapping[str, Any]) -> bool:

@@ -8,7 +8,7 @@ from datetime import date
 
 from gas_alerts.compare import BackfillPlan, CheckPlan
 from gas_alerts.store import PutOutcome, WriteResult
-from gas_publisher.contract import REGION_BY_ID
+from gas_publisher.contract import REGION_BY_ID, REGION_IDS
 
 
 @dataclass(frozen=True)
@@ -18,25 +18,30 @@ class CheckSummary:
     newest_week: date | None
     written: list[date] = field(default_factory=list)
     baseline: bool = False
-    alerts: tuple[str, ...] = ()
+    # (week, region) of every fall told by this check, in week order.
+    alerts: tuple[tuple[date, str], ...] = ()
     revised: list[date] = field(default_factory=list)
     # "week region price: reason" for each value the data-quality guard held in the weeks written.
     held: tuple[str, ...] = ()
-    # Regions the source published late in the newest stored week, alerted now.
-    late: tuple[str, ...] = ()
+    # (week, region) of the falls in stored weeks that became known now (a region filled in, a value corrected).
+    late: tuple[tuple[date, str], ...] = ()
+    # New weeks more than 14 days older than the source's newest week: stored without alert.
+    history: tuple[date, ...] = ()
 
     @classmethod
     def of(cls, plan: CheckPlan, result: WriteResult) -> CheckSummary:
         """Combine the plan and what was written."""
         newest = plan.newest
         written = plan.writes if result.written else ()
+        told = [(record, (record.week, region)) for record in result.alerting for region in record.drops]
         return cls(
             newest_week=newest.week if newest else plan.latest_stored,
             written=result.written,
             baseline=plan.baseline,
-            alerts=result.alerting.drops if result.alerting else (),
+            alerts=tuple(fall for _, fall in told),
             revised=result.revised,
-            late=tuple(result.late),
+            late=tuple(fall for record, fall in told if record.late_regions),
+            history=tuple(plan.history) if result.written else (),
             held=tuple(
                 f"{record.week} {REGION_BY_ID[region].name} {record.prices[region]}: {reason}"
                 for record in written
@@ -47,20 +52,25 @@ class CheckSummary:
     @property
     def message(self) -> str:
         """One line a person reads in the UI or the terminal."""
+        fresh = [fall for fall in self.alerts if fall not in self.late]
         if self.baseline and self.written:
             outcome = f"Baseline stored ({self.newest_week})"
         elif not self.written:
             outcome = "No new week"
         else:
             weeks = f"{len(self.written)} new weeks" if len(self.written) > 1 else "New week"
-            alerts = len(self.alerts)
-            outcome = f"{weeks} (newest {self.newest_week}), {alerts} alert{'' if alerts == 1 else 's'}"
+            outcome = f"{weeks} (newest {self.newest_week}), {_count(len(fresh), 'alert')}"
+            alerted_weeks = {week for week, _ in fresh}
+            if len(alerted_weeks) > 1:
+                outcome += f" in {len(alerted_weeks)} weeks"
+        if self.history:
+            outcome += f"; {_count(len(self.history), 'week')} older than 14 days stored without alert"
         if self.revised:
             count = len(self.revised)
             outcome += f"; the source revised {count} stored week{'s' if count > 1 else ''}"
         if self.late:
-            names = ", ".join(REGION_BY_ID[region].name for region in self.late)
-            outcome += f"; published late and alerted now: {names}"
+            names = ", ".join(f"{REGION_BY_ID[region].name} ({week})" for week, region in self.late)
+            outcome += f"; falls that became known late, alerted now: {names}"
         if self.held:
             count = len(self.held)
             outcome += f"; {count} value{'s' if count > 1 else ''} held as suspect (see the logs)"
@@ -117,10 +127,14 @@ class BackfillSummary:
         ]
 
 
-def describe_drops(plan: CheckPlan, checked: int) -> str:
+def describe_drops(plan: CheckPlan) -> str:
     """'3 of 17 regions dropped; New York City 3.45 → 3.38, ...' for the newest week."""
     newest = plan.newest
     if newest is None or newest.previous_week is None:
         return "no comparison"
     moves = ", ".join(f"{REGION_BY_ID[r].name} {newest.previous_prices[r]} → {newest.prices[r]}" for r in newest.drops)
-    return f"{len(newest.drops)} of {checked} regions dropped" + (f"; {moves}" if moves else "")
+    return f"{len(newest.drops)} of {len(REGION_IDS)} regions dropped" + (f"; {moves}" if moves else "")
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")

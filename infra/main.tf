@@ -20,9 +20,11 @@ locals {
   contract   = jsondecode(file(local.contract_file))
   region_ids = [for region in local.contract.regions : region.id]
 
-  # Week items live under the dataset id; the publisher's sent ledger under "<dataset id>#sent" (ledger.py).
-  price_partition  = local.contract.dataset.id
-  ledger_partition = "${local.contract.dataset.id}#sent"
+  # The table's partitions (contract.json): week items, the alerts told after their week was stored, and the
+  # publisher's sent ledger.
+  price_partition  = local.contract.partitions.prices
+  late_partition   = local.contract.partitions.late
+  ledger_partition = local.contract.partitions.sent
 
   table_name        = "${var.name_prefix}-prices"
   topic_name        = "${var.name_prefix}-price-drops"
@@ -142,7 +144,7 @@ module "publisher" {
 }
 
 # Whoever runs the Prefect flow (an IAM user whose keys go into a prefect-aws AwsCredentials block, or a worker's
-# role) gets exactly the DynamoDB calls the flow makes on this table, on the price partition only.
+# role) gets exactly the DynamoDB calls the flow makes on this table, on the partitions it writes only.
 data "aws_iam_policy_document" "flow_runner" {
   statement {
     sid = "PriceTableCallsOfTheFlow"
@@ -154,11 +156,12 @@ data "aws_iam_policy_document" "flow_runner" {
       "dynamodb:BatchGetItem", # reading back a write whose condition failed: this run's own, or another's
     ]
     resources = [module.table.table_arn]
-    # Only the price partition: the flow can neither read nor rewrite the publisher's sent ledger.
+    # Only the week items and the late items a check writes beside them, in the same transaction: the flow can
+    # neither read nor rewrite the publisher's sent ledger.
     condition {
       test     = "ForAllValues:StringEquals"
       variable = "dynamodb:LeadingKeys"
-      values   = [local.price_partition]
+      values   = [local.price_partition, local.late_partition]
     }
   }
 

@@ -13,8 +13,6 @@ from gas_publisher.week import WeekRecord
 
 
 @task(name="compare-weeks", cache_policy=NONE)
-def compare_weeks(
-    fetched: Sequence[WeekPrices], stored: Sequence[WeekRecord], regions: Sequence[str], recorded_at: str
-) -> CheckPlan:
-    """Plan the writes: baseline, new weeks with their drops, and revisions of stored weeks."""
-    return plan_check(fetched, stored, regions=regions, recorded_at=recorded_at)
+def compare_weeks(fetched: Sequence[WeekPrices], stored: Sequence[WeekRecord], recorded_at: str) -> CheckPlan:
+    """Plan the writes: baseline, new weeks with their drops, late items, and updates of stored weeks."""
+    return plan_check(fetched, stored, recorded_at=recorded_at)

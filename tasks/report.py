@@ -38,20 +38,18 @@ def name_run_for_week(week: date) -> None:
 
 
 @task(name="publish-run-report", cache_policy=NONE)
-def publish_run_report(
-    weeks: Sequence[WeekPrices], plan: CheckPlan, result: WriteResult, checked: Sequence[str], message: str
-) -> int:
+def publish_run_report(weeks: Sequence[WeekPrices], plan: CheckPlan, result: WriteResult, message: str) -> int:
     """Create the price table and trend artifacts; emit an event per alerted drop and per held value.
 
     Returns the number of events.
     """
     current = weeks[-1]
     previous = weeks[-2] if len(weeks) > 1 else None
-    alerted = result.alerting.drops if result.alerting else ()
     newest = plan.newest if result.written and plan.newest is not None and plan.newest.week == current.week else None
+    alerted = newest.drops if newest is not None and newest.alert else ()
     create_table_artifact(
         key=TABLE_ARTIFACT_KEY,
-        table=price_rows(current, previous, alerted, checked, newest.comparison if newest else None),
+        table=price_rows(current, previous, alerted, newest.comparison if newest else None),
         description=f"Prices for the week of {current.week}: {message}",
     )
     create_markdown_artifact(
@@ -59,8 +57,7 @@ def publish_run_report(
         markdown=trend_markdown(weeks, plan.revisions),
         description="State average over the checked window",
     )
-    alerting = [result.alerting] if result.alerting else []
-    alerts = [alert for record in [*alerting, *(plan.late if result.late else [])] for alert in alerts_for(record)]
+    alerts = [alert for record in result.alerting for alert in alerts_for(record)]
     for alert in alerts:
         emit_event(**drop_event(alert))
     held = [event for record in plan.writes if result.written for event in suspect_events(record)]

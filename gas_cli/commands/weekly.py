@@ -7,16 +7,14 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from gas_alerts.compare import LOOKBACK_WEEKS
+from gas_alerts.compare import LOOKBACK_WEEKS, MIN_LOOKBACK_WEEKS
 from gas_alerts.settings import Settings
 from gas_alerts.source import DEFAULT_SOURCE
 from gas_cli.commands.common import (
-    RegionsOption,
     console,
     friendly_errors,
     prefect_defaults,
     show_alert,
-    split_regions,
 )
 
 
@@ -59,22 +57,24 @@ def check(
     source: Annotated[
         str, typer.Option(help="Socrata JSON URL, a CSV export URL, or a CSV file path.")
     ] = DEFAULT_SOURCE,
-    regions: RegionsOption = None,
-    lookback: Annotated[int, typer.Option(min=2, max=50, help="Weeks to fetch and compare.")] = LOOKBACK_WEEKS,
+    lookback: Annotated[
+        int, typer.Option(min=MIN_LOOKBACK_WEEKS, max=50, help="Weeks to fetch and compare.")
+    ] = LOOKBACK_WEEKS,
     aws_credentials_block: Annotated[
         str | None, typer.Option(help="Prefect AwsCredentials block name (default: the standard AWS chain).")
     ] = None,
     table: Annotated[str | None, typer.Option(help="Table name (default: $GAS_ALERTS_TABLE).")] = None,
 ) -> None:
-    """Run the weekly check once against the AWS the environment points to (AWS_ENDPOINT_URL for moto)."""
+    """Run the weekly check once against the AWS the environment points to (AWS_ENDPOINT_URL for moto).
+
+    It compares and stores all 17 regions; subscribers choose their regions with filter policies.
+    """
     prefect_defaults(quiet=False)
-    chosen = split_regions(regions)
     from flows.check_prices import check_gas_prices
 
     with friendly_errors():
         summary = check_gas_prices(
             source=source,
-            regions=chosen,
             lookback_weeks=lookback,
             aws_credentials_block=aws_credentials_block,
             table_name=table,

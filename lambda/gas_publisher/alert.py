@@ -42,6 +42,10 @@ class Alert:
     low_since: date | None = None
     # The data-quality guard held this region's value in the weeks between, so it compares with an older week.
     held_between: bool = False
+    # The source's newest week when the fall was told; None (older items) reads as this week.
+    source_newest: date | None = None
+    # The fall became known after its week was stored: a region filled in or corrected later.
+    late: bool = False
 
     @property
     def drop_cents(self) -> Decimal:
@@ -74,20 +78,27 @@ class Alert:
         return self.week - self.previous_week <= ONE_WEEK
 
     @property
+    def is_newest(self) -> bool:
+        """Whether the fall is in the source's newest week (else the email says which week it is about)."""
+        return self.source_newest is None or self.week >= self.source_newest
+
+    @property
     def subject(self) -> str:
         """The email subject; SNS requires ASCII, so the cent sign is spelled out."""
         unit = "cent" if self.drop_cents == 1 else "cents"
-        return f"Gas fell {self.drop_cents} {unit} in {self.region_name}: ${money(self.price)}/gal"
+        when = "" if self.is_newest else f" in the week of {week_words(self.week)}"
+        return f"Gas fell {self.drop_cents} {unit} in {self.region_name}{when}: ${money(self.price)}/gal"
 
     @property
     def body(self) -> str:
         """The plain-text email body."""
         compared = "Last week" if self.since_last_week else "Compared with"
+        this = "This week" if self.is_newest else "That week"
         lines = [
             f"Regular gasoline in {self.region_name} fell {self.drop_cents}¢ since {self.previous_week.isoformat()}, "
-            f"in the week of {self.week:%A %d %B %Y}.",
+            f"in the week of {week_words(self.week)}.",
             "",
-            f"  {f'This week ({self.week.isoformat()}):':<30}${money(self.price)}/gal",
+            f"  {f'{this} ({self.week.isoformat()}):':<30}${money(self.price)}/gal",
             f"  {f'{compared} ({self.previous_week.isoformat()}):':<30}${money(self.previous_price)}/gal",
             f"  {'Change:':<30}-{self.drop_cents}¢ (-{self.drop_percent}%)",
         ]
@@ -95,6 +106,8 @@ class Alert:
             lines.append(f"  Lowest in {self.low_weeks} weeks (since {self.low_since.isoformat()})")
         if self.held_between:
             lines += ["", "The source's value for the week in between could not be right, so it is left out."]
+        if self.late:
+            lines += ["", "The source published or corrected this value after the week first came out."]
         return "\n".join(
             [
                 *lines,
@@ -156,9 +169,16 @@ def alerts_for(record: WeekRecord) -> list[Alert]:
                 low_weeks=record.low_weeks.get(region, 0),
                 low_since=record.low_since.get(region),
                 held_between=region in record.since,
+                source_newest=record.source_newest,
+                late=bool(record.late_regions),
             )
         )
     return alerts
+
+
+def week_words(day: date) -> str:
+    """How an email names a week: 'Monday 23 February 2026'."""
+    return f"{day:%A} {day.day} {day:%B %Y}"
 
 
 def _plain(value: Decimal) -> Decimal:

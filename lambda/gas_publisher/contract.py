@@ -51,6 +51,11 @@ DATASET_CSV_URL: str = _CONTRACT["dataset"]["csv_url"]
 # The one series that averages the others; the data-quality guard checks it against the regions.
 STATE_AVERAGE: str = _CONTRACT["dataset"]["state_average_region"]
 
+# The table's partitions: week items, the alerts told after their week was stored, and the publisher's sent ledger.
+PRICE_PARTITION: str = _CONTRACT["partitions"]["prices"]
+LATE_PARTITION: str = _CONTRACT["partitions"]["late"]
+SENT_PARTITION: str = _CONTRACT["partitions"]["sent"]
+
 PARTITION_KEY: str = _CONTRACT["table"]["partition_key"]
 SORT_KEY: str = _CONTRACT["table"]["sort_key"]
 KEY_TYPE: str = _CONTRACT["table"]["key_type"]

@@ -8,8 +8,14 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from gas_publisher.alert import Alert, money
-from gas_publisher.contract import ATTR_LARGEST_DROP_CENTS, ATTR_REGIONS_FALLEN, DATASET_PAGE_URL, DATASET_TITLE
+from gas_publisher.alert import Alert, money, week_words
+from gas_publisher.contract import (
+    ATTR_LARGEST_DROP_CENTS,
+    ATTR_REGIONS_FALLEN,
+    DATASET_PAGE_URL,
+    DATASET_TITLE,
+    REGION_IDS,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_sns.type_defs import MessageAttributeValueTypeDef
@@ -20,26 +26,34 @@ DIGEST = "digest"
 
 @dataclass(frozen=True)
 class Digest:
-    """The week's drops in one message, largest first."""
+    """The week's drops in one message, largest first.
+
+    A week's item makes the week's digest. A late item (falls that became known after the week was stored) makes
+    a digest of its own regions only, so the digests of a week name each region told, once, between them.
+    """
 
     week: date
     alerts: tuple[Alert, ...]
+    late: bool = False
 
     @classmethod
-    def of(cls, alerts: Sequence[Alert]) -> Digest:
-        """The digest of one week's alerts (all of the same week)."""
+    def of(cls, alerts: Sequence[Alert], *, late: bool = False) -> Digest:
+        """The digest of one item's alerts (all of the same week)."""
         ordered = sorted(alerts, key=lambda alert: (-alert.drop_cents, alert.region_name))
-        return cls(ordered[0].week, tuple(ordered))
+        return cls(ordered[0].week, tuple(ordered), late)
 
     @property
     def ledger_name(self) -> str:
-        """What the sent ledger records once the digest is out."""
-        return DIGEST
+        """What the sent ledger records once the digest is out: a late digest is named after its regions."""
+        if not self.late:
+            return DIGEST
+        regions = {alert.region for alert in self.alerts}
+        return f"{DIGEST}:" + "+".join(region for region in REGION_IDS if region in regions)
 
     @property
     def dedup_id(self) -> str:
         """A key that is the same every time this week's digest is produced."""
-        return f"{self.week.isoformat()}#{DIGEST}"
+        return f"{self.week.isoformat()}#{self.ledger_name}"
 
     @property
     def largest_drop_cents(self) -> Decimal:
@@ -50,7 +64,8 @@ class Digest:
     def subject(self) -> str:
         """The email subject (ASCII, as SNS requires)."""
         count = len(self.alerts)
-        regions = "1 region" if count == 1 else f"{count} regions"
+        more = " more" if self.late else ""
+        regions = f"1{more} region" if count == 1 else f"{count}{more} regions"
         cents = "cent" if self.largest_drop_cents == 1 else "cents"
         return (
             f"Gas fell in {regions} in the week of {self.week.isoformat()}, by up to {self.largest_drop_cents} {cents}"
@@ -60,8 +75,15 @@ class Digest:
     def body(self) -> str:
         """The plain-text email body: one line per region, largest drop first."""
         width = max(len(alert.region_name) for alert in self.alerts)
+        count = len(self.alerts)
+        regions = f"{count}{' more' if self.late else ''} New York region{'' if count == 1 else 's'}"
+        when = f"in the week of {week_words(self.week)}"
+        if self.late:
+            opening = f"Prices the source published since show that regular gasoline also fell in {regions} {when}."
+        else:
+            opening = f"Regular gasoline fell in {regions} {when}."
         lines = [
-            f"Regular gasoline fell in {len(self.alerts)} New York regions in the week of {self.week:%A %d %B %Y}.",
+            opening,
             "",
             *(
                 f"  {alert.region_name:<{width}}  ${money(alert.previous_price)} -> ${money(alert.price)}/gal"

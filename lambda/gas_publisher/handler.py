@@ -65,12 +65,13 @@ class StreamRecord:
     def messages(self) -> list[Message]:
         """The week's alerts and its digest; raises MalformedAlertError when the record cannot give them."""
         try:
-            alerts = alerts_for(WeekRecord.from_item(self.new_image))
+            record = WeekRecord.from_item(self.new_image)
+            alerts = alerts_for(record)
         except MalformedItemError as error:
             raise MalformedAlertError(f"malformed week item: {error}") from None
         if not alerts:
             raise MalformedAlertError("flagged for alerting, but names no drop")
-        return [*alerts, Digest.of(alerts)]
+        return [*alerts, Digest.of(alerts, late=bool(record.late_regions))]
 
 
 def process_batch(

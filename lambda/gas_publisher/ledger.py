@@ -18,13 +18,11 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from gas_publisher.batching import batch_get
-from gas_publisher.contract import DATASET_ID, PARTITION_KEY, SORT_KEY
+from gas_publisher.contract import PARTITION_KEY, SENT_PARTITION, SORT_KEY
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-# A separate partition of the same table: the weekly Query never reads it and the stream filter drops it.
-SENT_PARTITION = f"{DATASET_ID}#sent"
 SENT = "sent"
 # What an earlier version wrote the sent regions to; still read, so its records are never sent again.
 LEGACY_SENT = "regions"

@@ -9,12 +9,20 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from gas_publisher.contract import DATASET_ID, PARTITION_KEY, REGION_BY_ID, SORT_KEY, is_known_region
+from gas_publisher.contract import (
+    LATE_PARTITION,
+    PARTITION_KEY,
+    PRICE_PARTITION,
+    REGION_BY_ID,
+    REGION_IDS,
+    SORT_KEY,
+    is_known_region,
+)
 
 AttributeValue = dict[str, Any]
 Item = dict[str, AttributeValue]
-# Alerts for regions the source published after their week was stored; the weekly Query never reads them.
-LATE_PARTITION = f"{DATASET_ID}#late"
+# Joins the regions of a late item's sort key: "2026-02-23#glens_falls+watertown".
+LATE_JOIN = "+"
 # Far above any real revision count; the bound keeps int() of a hostile 9.9E+125 from building a huge integer.
 MAX_REV = 1_000_000
 # A stored reason is a line of text; anything longer was not written by the flow and is cut.
@@ -85,6 +93,10 @@ class Revision:
     new: Mapping[str, Decimal]
     stored_rev: int
     comparison: Comparison | None = None
+    # When set, the week's new `told` (a late item tells more of its falls), written only if `told` is still
+    # `told_before` as read (None: the item had no `told` yet).
+    told: tuple[str, ...] | None = None
+    told_before: tuple[str, ...] | None = None
 
     @property
     def changes_prices(self) -> bool:
@@ -123,8 +135,13 @@ class WeekRecord:
     since: Mapping[str, date] = field(default_factory=dict)
     low_weeks: Mapping[str, int] = field(default_factory=dict)
     low_since: Mapping[str, date] = field(default_factory=dict)
-    # Set on the item that alerts for one region the source published after the week was stored.
-    late_region: str = ""
+    # Set on an item of the late partition: the regions whose fall in this week became known after it was stored.
+    late_regions: tuple[str, ...] = ()
+    # The regions whose fall in this week was told, or was history when first seen: never told again. None on
+    # items written before the attribute existed (see told_regions).
+    told: tuple[str, ...] | None = None
+    # The source's newest week when this item was written; an alert about an older week says which week it is.
+    source_newest: date | None = None
 
     @property
     def comparison(self) -> Comparison:
@@ -132,13 +149,24 @@ class WeekRecord:
         return Comparison(**{name: getattr(self, name) for name in Comparison.__dataclass_fields__})
 
     def key(self) -> Item:
-        """The item's primary key: the week's, or for a late region's alert its own in the late partition."""
-        if self.late_region:
+        """The item's primary key: the week's, or for a late item its own in the late partition."""
+        if self.late_regions:
             return {
                 PARTITION_KEY: {"S": LATE_PARTITION},
-                SORT_KEY: {"S": f"{self.week.isoformat()}#{self.late_region}"},
+                SORT_KEY: {"S": f"{self.week.isoformat()}#{LATE_JOIN.join(self.late_regions)}"},
             }
         return week_key(self.week)
+
+    @property
+    def told_regions(self) -> tuple[str, ...]:
+        """The regions whose fall in this week must never be told again.
+
+        An item from before `told` existed: a baseline or backfill told nothing and stays silent; a weekly check's
+        item told its drops.
+        """
+        if self.told is not None:
+            return self.told
+        return REGION_IDS if self.origin in (Origin.BASELINE, Origin.BACKFILL) else self.drops
 
     @property
     def trusted(self) -> dict[str, Decimal]:
@@ -163,24 +191,28 @@ class WeekRecord:
             item["recorded_at"] = {"S": self.recorded_at}
         if self.write_id:
             item["write_id"] = {"S": self.write_id}
+        if self.told is not None:
+            item["told"] = {"L": [{"S": region} for region in self.told]}
+        if self.source_newest is not None:
+            item["source_newest"] = {"S": self.source_newest.isoformat()}
         return item
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> WeekRecord:
         """Decode a low-level item or stream image, rejecting anything that is not a week item."""
         partition, sort = _string(item, PARTITION_KEY), _string(item, SORT_KEY)
-        late_region = ""
+        late_regions: list[str] = []
         if partition == LATE_PARTITION:
-            sort, _, late_region = sort.partition("#")
-            if not is_known_region(late_region):
-                raise MalformedItemError(f"{SORT_KEY} names an unknown late region: {late_region[:40]!r}")
-        elif partition != DATASET_ID:
-            raise MalformedItemError(f"{PARTITION_KEY} is not the dataset partition {DATASET_ID!r}")
+            sort, _, names = sort.partition("#")
+            late_regions = names.split(LATE_JOIN)
+            for region in late_regions:
+                if not is_known_region(region):
+                    raise MalformedItemError(f"{SORT_KEY} names an unknown late region: {region[:40]!r}")
+        elif partition != PRICE_PARTITION:
+            raise MalformedItemError(f"{PARTITION_KEY} is not the dataset partition {PRICE_PARTITION!r}")
         previous = item.get("previous_week")
-        drops = _list(item, "drops")
-        for region in drops:
-            if not is_known_region(region):
-                raise MalformedItemError(f"drops names an unknown region: {str(region)[:40]!r}")
+        drops = _regions(item, "drops")
+        newest = item.get("source_newest")
         alert = item.get("alert", {"BOOL": False})
         if not isinstance(alert, Mapping) or not isinstance(alert.get("BOOL"), bool):
             raise MalformedItemError("alert is not a boolean")
@@ -199,13 +231,15 @@ class WeekRecord:
             since=_region_map(item, "since", _day),
             low_weeks=_region_map(item, "low_weeks", _count),
             low_since=_region_map(item, "low_since", _day),
-            late_region=late_region,
+            late_regions=tuple(late_regions),
+            told=tuple(_regions(item, "told")) if "told" in item else None,
+            source_newest=None if newest is None else _date(_string(item, "source_newest"), "source_newest"),
         )
 
 
 def week_key(week: date) -> Item:
     """The primary key of a week's item."""
-    return {PARTITION_KEY: {"S": DATASET_ID}, SORT_KEY: {"S": week.isoformat()}}
+    return {PARTITION_KEY: {"S": PRICE_PARTITION}, SORT_KEY: {"S": week.isoformat()}}
 
 
 def encode_prices(prices: Mapping[str, Decimal]) -> AttributeValue:
@@ -274,6 +308,15 @@ def _list(item: Mapping[str, Any], name: str) -> list[Any]:
     if not isinstance(value, Mapping) or not isinstance(value.get("L"), list):
         raise MalformedItemError(f"{name} is not a list")
     return [entry.get("S") if isinstance(entry, Mapping) else None for entry in value["L"]]
+
+
+def _regions(item: Mapping[str, Any], name: str) -> list[str]:
+    """A list of region ids, each one known."""
+    regions = _list(item, name)
+    for region in regions:
+        if not is_known_region(region):
+            raise MalformedItemError(f"{name} names an unknown region: {str(region)[:40]!r}")
+    return regions
 
 
 def _prices(item: Mapping[str, Any], name: str) -> dict[str, Decimal]:

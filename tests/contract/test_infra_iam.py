@@ -12,8 +12,7 @@ from typing import Any
 import botocore.session
 from botocore import xform_name
 
-from gas_publisher.contract import DATASET_ID
-from gas_publisher.ledger import SENT_PARTITION
+from gas_publisher.contract import LATE_PARTITION, PRICE_PARTITION, SENT_PARTITION
 from tests.support.hcl import (
     ALL_DIRS,
     INFRA,
@@ -198,14 +197,14 @@ def test_flow_runner_policy_allows_nothing_the_flow_does_not_call() -> None:
     assert dynamodb_actions - used <= ANTICIPATED_FLOW_ACTIONS
 
 
-def test_flow_runner_policy_is_limited_to_this_table_and_the_price_partition() -> None:
-    """The flow runner may touch only this table's price partition (the partition store.py queries and writes)."""
+def test_flow_runner_policy_is_limited_to_this_table_and_the_partitions_the_check_writes() -> None:
+    """The flow runner may touch only this table's week and late partitions, never the publisher's sent ledger."""
     flow = statement(policy_statements(INFRA, "flow_runner"), FLOW_STATEMENT)
     assert flow["resources"] == ["${module.table.table_arn}"]
     [condition] = flow["condition"]
     assert (condition["test"], condition["variable"]) == ("ForAllValues:StringEquals", "dynamodb:LeadingKeys")
-    assert [ROOT.resolve(value) for value in condition["values"]] == [DATASET_ID]
-    assert "DATASET_ID" in (REPO / "gas_alerts" / "store.py").read_text(encoding="utf-8")
+    assert [ROOT.resolve(value) for value in condition["values"]] == [PRICE_PARTITION, LATE_PARTITION]
+    assert SENT_PARTITION not in [ROOT.resolve(value) for value in condition["values"]]
 
 
 def test_flow_runner_policy_has_no_other_service_actions() -> None:

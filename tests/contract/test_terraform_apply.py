@@ -333,8 +333,8 @@ def test_the_weekly_check_writes_to_terraforms_table_and_alerts_go_out_through_i
                 aws.sqs().delete_queue(QueueUrl=inbox.url)
 
     assert result.written == [date(2026, 2, 23)]
-    assert result.alerting is not None
-    assert sorted(result.alerting.drops) == ["glens_falls", "watertown", "white_plains"]
+    [record] = result.alerting
+    assert sorted(record.drops) == ["glens_falls", "watertown", "white_plains"]
     assert isinstance(delivery.runner.handler, PackagedFunction), "the deployed function's own zip runs"
     assert (delivery.runner.batch_size, delivery.runner.bisect_on_error) == (
         publisher_default("batch_size"),

@@ -1,4 +1,4 @@
-"""A flow run guards itself first: redaction installed, unknown regions and missing sources refused before any work."""
+"""A flow run guards itself first: redaction installed, narrowing and missing sources refused before any work."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from prefect.exceptions import ParameterBindError
 from typer.testing import CliRunner
 
 from flows.check_prices import check_gas_prices
@@ -23,7 +24,7 @@ def test_the_flow_installs_the_redaction_before_anything_else(tmp_path: Path) ->
     """A flow run, even one that fails at once, leaves log redaction installed for the rest of the process."""
     redaction.uninstall_log_redaction()
     try:
-        state = check_gas_prices(source=str(tmp_path / "missing.csv"), regions=["nowhere"], return_state=True)
+        state = check_gas_prices(source=str(tmp_path / "missing.csv"), return_state=True)
         assert state.is_failed()
         assert redaction.is_installed()
     finally:
@@ -32,16 +33,13 @@ def test_the_flow_installs_the_redaction_before_anything_else(tmp_path: Path) ->
 
 @pytest.mark.prefect
 @pytest.mark.usefixtures("prefect_server")
-def test_a_flow_run_with_a_hostile_region_fails_before_fetching_or_writing(settings: Settings) -> None:
-    """A flow run asked for an unknown region ends Failed naming it, with no request to the source and no write."""
+def test_a_run_asking_for_some_regions_only_is_refused_before_fetching_or_writing(settings: Settings) -> None:
+    """An older deployment's `regions` parameter is refused: a check always compares and stores every region."""
     ensure_table(aws.dynamodb(), settings.table_name)
     with local_socrata([uniform_row(date(2026, 11, 23), "3.10")]) as socrata:
-        state = check_gas_prices(
-            source=socrata.url, regions=["albany", "x') OR 1=1"], table_name=settings.table_name, return_state=True
-        )
+        with pytest.raises(ParameterBindError, match="unexpected keyword argument 'regions'"):
+            check_gas_prices(source=socrata.url, regions=["albany"], table_name=settings.table_name)  # type: ignore[call-overload]
         assert socrata.requests == []
-    assert state.is_failed()
-    assert "unknown region(s): x') OR 1=1" in (state.message or "")
     assert aws.dynamodb().scan(TableName=settings.table_name)["Count"] == 0
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from gas_alerts import aws
-from gas_alerts.compare import plan_check
+from gas_alerts.compare import news_horizon, plan_check
 from gas_alerts.settings import Settings
 from gas_alerts.source import load_history, rows_from_csv
 from gas_alerts.store import PUT_BATCH, PriceTable
@@ -29,9 +29,10 @@ from tests.support.streams import stream_records
 pytestmark = pytest.mark.slow(seconds=160)
 
 FULL_WEEKS = snapshot_weeks(FULL_HISTORY_CSV)
-
-
 LATEST_WEEKS = snapshot_weeks(LATEST_SNAPSHOT_CSV)
+# The weeks from 14 days before the source's newest on may still alert: a backfill leaves them to the check.
+FULL_HISTORY = [week for week in FULL_WEEKS if week.week < news_horizon(FULL_WEEKS[-1].week)]
+LATEST_HISTORY = [week for week in LATEST_WEEKS if week.week < news_horizon(LATEST_WEEKS[-1].week)]
 
 
 class WriterCrashedError(RuntimeError):
@@ -45,21 +46,24 @@ def socrata() -> Iterator[LocalSocrata]:
         yield server
 
 
-def test_full_history_but_the_newest_week_is_written_once(
+def test_full_history_but_the_newest_weeks_is_written_once(
     table: PriceTable, socrata: LocalSocrata, dynamodb_calls: Counter[str]
 ) -> None:
-    """839 weeks: one Query and one conditional PutItem for each but the newest, which is left to the check."""
+    """839 weeks: one Query and one conditional PutItem for each older than 14 days before the newest week.
+
+    The newest three weeks may still alert, so they are left to the check.
+    """
     summary = backfill(socrata.url, table.name)
 
-    assert dynamodb_calls == Counter({"Query": 1, "PutItem": 838})
-    assert (summary.written, summary.skipped, summary.revised, summary.regions) == (838, 0, [], REGION_IDS)
+    assert dynamodb_calls == Counter({"Query": 1, "PutItem": 836})
+    assert (summary.written, summary.skipped, summary.revised, summary.regions) == (836, 0, [], REGION_IDS)
     assert (summary.first_week, summary.last_week, summary.left_to_check) == (
         date(2007, 10, 29),
         date(2023, 11, 20),
-        [date(2023, 11, 20)],
+        [date(2023, 11, 6), date(2023, 11, 13), date(2023, 11, 20)],
     )
     stored = list(table.all_weeks())
-    assert [record.week for record in stored] == [week.week for week in FULL_WEEKS[:-1]]
+    assert [record.week for record in stored] == [week.week for week in FULL_HISTORY]
     batavia_added = next(record for record in stored if "batavia" in record.prices)
     assert batavia_added.week == date(2017, 1, 16)
     assert "batavia" not in batavia_added.drops, "a region without last week's price is not compared"
@@ -98,7 +102,7 @@ def test_a_rerun_skips_every_stored_week_and_writes_nothing(
     again = backfill(socrata.url, table.name)
 
     assert dynamodb_calls == Counter({"Query": 1})
-    assert (again.written, again.skipped, again.write_calls) == (0, 838, 0)
+    assert (again.written, again.skipped, again.write_calls) == (0, 836, 0)
 
 
 def test_an_interrupted_backfill_resumes_without_duplicates_or_gaps(
@@ -126,16 +130,16 @@ def test_an_interrupted_backfill_resumes_without_duplicates_or_gaps(
 
     resumed = backfill(socrata.url, table.name)
 
-    assert (resumed.written, resumed.skipped) == (838 - 75, 75)
+    assert (resumed.written, resumed.skipped) == (836 - 75, 75)
     items = aws.dynamodb().query(
         TableName=settings.table_name,
         KeyConditionExpression="pk = :pk",
         ExpressionAttributeValues={":pk": {"S": "wuxr-ni2i"}},
         Select="COUNT",
     )
-    assert items["Count"] == 838
+    assert items["Count"] == 836
     stored = list(table.all_weeks())
-    assert [record.week for record in stored] == [week.week for week in FULL_WEEKS[:-1]]
+    assert [record.week for record in stored] == [week.week for week in FULL_HISTORY]
     assert stored[75].previous_week == stored[74].week, "the first week after the restart is compared as usual"
 
 
@@ -146,17 +150,17 @@ def test_no_backfilled_item_passes_the_stream_filter(table: PriceTable, settings
 
     records = stream_records(settings.table_name)
 
-    assert len(records) == 482
+    assert len(records) == len(LATEST_HISTORY)
     assert not [record for record in records if matches(pattern, record)]
     alerting = WeekRecord(week=date(2026, 4, 13), prices=prices(albany="3.90"), alert=True, drops=("albany",))
     table.put_new_week(alerting)
-    assert [matches(pattern, record) for record in stream_records(settings.table_name)[482:]] == [True]
+    assert [matches(pattern, record) for record in stream_records(settings.table_name)[len(records) :]] == [True]
 
 
-def test_weeks_newer_than_the_checked_ones_are_left_for_the_weekly_check_to_alert_on(
+def test_weeks_within_14_days_of_the_newest_are_left_for_the_weekly_check_to_alert_on(
     table: PriceTable, settings: Settings
 ) -> None:
-    """On a table the weekly check keeps, a backfill fills the past only, so the check still alerts on new weeks."""
+    """On a table the weekly check keeps, a backfill fills the history only, so the check tells both new weeks."""
     with local_socrata(rows_from_csv(LATEST_SNAPSHOT_CSV.read_text(encoding="utf-8"))) as source:
         source.reveal_until(date(2026, 2, 16))
         weekly_check(source.url, table.name)
@@ -170,7 +174,7 @@ def test_weeks_newer_than_the_checked_ones_are_left_for_the_weekly_check_to_aler
     assert (summary.written, summary.skipped) == (len(history), 1)
     pattern = stream_filter_pattern()
     alerting = [r for r in stream_records(settings.table_name) if matches(pattern, r)]
-    assert [record["dynamodb"]["NewImage"]["sk"]["S"] for record in alerting] == ["2026-03-02"]
+    assert [record["dynamodb"]["NewImage"]["sk"]["S"] for record in alerting] == ["2026-02-23", "2026-03-02"]
 
 
 def test_since_loads_from_that_week_on_compared_with_the_week_before(table: PriceTable, socrata: LocalSocrata) -> None:
@@ -181,7 +185,7 @@ def test_since_loads_from_that_week_on_compared_with_the_week_before(table: Pric
 
     stored = list(table.all_weeks())
     assert stored[0].week == since
-    assert summary.written == len([week for week in FULL_WEEKS[:-1] if week.week >= since])
+    assert summary.written == len([week for week in FULL_HISTORY if week.week >= since])
     before = next(week for week in reversed(FULL_WEEKS) if week.week < since)
     assert (stored[0].previous_week, stored[0].previous_prices) == (before.week, before.prices)
 
@@ -212,9 +216,10 @@ def test_progress_is_reported_per_batch(table: PriceTable) -> None:
     with listening_to_progress(lambda done, total: seen.append((done, total))):
         backfill(str(LATEST_SNAPSHOT_CSV), table.name)
 
-    assert seen[0] == (0, 482)
-    assert seen[-1] == (482, 482)
-    assert [done for done, _ in seen] == [*range(0, 482, 25), 482]
+    total = len(LATEST_HISTORY)
+    assert seen[0] == (0, total)
+    assert seen[-1] == (total, total)
+    assert [done for done, _ in seen] == [*range(0, total, 25), total]
 
 
 def price_events(table_name: str) -> Counter[tuple[str, str]]:
@@ -226,8 +231,9 @@ def price_events(table_name: str) -> Counter[tuple[str, str]]:
     )
 
 
-def test_a_backfill_run_again_before_the_check_leaves_the_new_week_to_alert(table: PriceTable) -> None:
-    """Backfilled history, a new week published, the backfill run again, then the check: the new week alerts."""
+def test_a_backfill_run_again_before_the_check_leaves_the_new_weeks_to_alert(table: PriceTable) -> None:
+    """Backfilled history, a new week published, the backfill run again, then the check: the recent weeks alert."""
+    recent = [date(2026, 2, 9), date(2026, 2, 16), date(2026, 2, 23)]
     with local_socrata(csv_rows(LATEST_SNAPSHOT_CSV)) as source:
         source.reveal_until(date(2026, 2, 16))
         backfill(source.url, table.name)
@@ -235,15 +241,18 @@ def test_a_backfill_run_again_before_the_check_leaves_the_new_week_to_alert(tabl
         again = backfill(source.url, table.name)
         checked = weekly_check(source.url, table.name)
 
-    assert again.left_to_check == [date(2026, 2, 23)]
-    assert checked.alerting is not None
-    assert (checked.alerting.week, checked.alerting.drops) == (
+    assert again.left_to_check == recent
+    assert checked.written == recent
+    assert [(record.week, record.drops) for record in checked.alerting][-1] == (
         date(2026, 2, 23),
         ("glens_falls", "watertown", "white_plains"),
     )
     pattern = stream_filter_pattern()
     alerting = [r for r in stream_records(table.name) if matches(pattern, r)]
-    assert [record["dynamodb"]["NewImage"]["sk"]["S"] for record in alerting] == ["2026-02-23"]
+    assert [record["dynamodb"]["NewImage"]["sk"]["S"] for record in alerting] == [
+        record.week.isoformat() for record in checked.alerting
+    ]
+    assert {record.week for record in checked.alerting} <= set(recent)
 
 
 def test_a_backfill_never_overwrites_a_week_the_check_wrote_after_the_backfill_read_the_table(
@@ -260,12 +269,13 @@ def test_a_backfill_never_overwrites_a_week_the_check_wrote_after_the_backfill_r
         plan = plan_history.fn(history, stale, None, NOW)
         write_history.fn(plan.writes, table.name)
 
-    assert checked.alerting is not None
-    assert checked.alerting.week == date(2026, 3, 2)
+    older = [date(2026, 2, 2), date(2026, 2, 9)]  # more than 14 days before the newest week
+    assert checked.written == [*older, date(2026, 2, 16), date(2026, 2, 23), date(2026, 3, 2)]
+    assert [record.week for record in plan.writes] == older
     stored = {record.week: record for record in table.all_weeks()}
-    assert [(stored[week].origin, stored[week].alert) for week in checked.written] == [(Origin.WEEKLY, False)] * (
-        len(checked.written) - 1
-    ) + [(Origin.WEEKLY, True)]
+    assert [(stored[week].origin, stored[week].alert) for week in checked.written] == [
+        (Origin.WEEKLY, week not in older and bool(stored[week].drops)) for week in checked.written
+    ]
     assert not [event for event in price_events(table.name) if event[0] != "INSERT"], "no item was overwritten"
 
 
@@ -293,6 +303,6 @@ def test_two_backfills_at_once_write_each_week_once(table: PriceTable, monkeypat
         written = [run.result() for run in [pool.submit(one_backfill) for _ in range(2)]]
 
     events = price_events(table.name)
-    assert sum(written) == len(LATEST_WEEKS) - 1, "every week but the newest, each by one of the two"
+    assert sum(written) == len(LATEST_HISTORY), "every week of the history, each by one of the two"
     assert set(events.values()) == {1}
     assert {name for name, _ in events} == {"INSERT"}

@@ -50,8 +50,8 @@ def store_the_all_fell_week(socrata: LocalSocrata, settings: Settings) -> LocalR
     weekly_check(socrata.url, settings.table_name)
     socrata.reveal_until(ALL_FELL)
     result = weekly_check(socrata.url, settings.table_name)
-    assert result.alerting is not None
-    assert len(result.alerting.drops) == 17
+    [record] = result.alerting
+    assert len(record.drops) == 17
     return resources
 
 

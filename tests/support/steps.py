@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from datetime import date
 
@@ -10,7 +10,6 @@ from flows.check_prices import WRITE_ATTEMPTS
 from gas_alerts.compare import HISTORY_WEEKS, LOOKBACK_WEEKS
 from gas_alerts.store import WriteResult
 from gas_alerts.summary import BackfillSummary
-from gas_publisher.contract import REGION_IDS
 from tasks.backfill import fetch_history, plan_history, read_stored_history, record_revisions, write_history
 from tasks.compare import compare_weeks
 from tasks.fetch import fetch_prices
@@ -26,7 +25,6 @@ def weekly_check(
     table_name: str,
     *,
     now: str = NOW,
-    regions: Collection[str] = REGION_IDS,
     lookback_weeks: int = LOOKBACK_WEEKS,
     write_gate: WriteGate = lambda _: nullcontext(),
 ) -> WriteResult:
@@ -34,7 +32,7 @@ def weekly_check(
     weeks = fetch_prices.fn(source, lookback_weeks)
     for attempt in range(1, WRITE_ATTEMPTS + 1):
         stored = read_stored_weeks.fn(table_name, HISTORY_WEEKS)
-        plan = compare_weeks.fn(weeks, stored, tuple(regions), now)
+        plan = compare_weeks.fn(weeks, stored, now)
         with write_gate(attempt):
             result = write_new_weeks.fn(plan, table_name, now)
         if not result.conflict:

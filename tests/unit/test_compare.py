@@ -9,10 +9,11 @@ import pytest
 
 from gas_alerts.compare import find_drops, plan_check
 from gas_alerts.prices import WeekPrices
+from gas_publisher.contract import REGION_IDS
 from gas_publisher.week import WeekRecord
 from tests.support.data import FULL_HISTORY_CSV, LATEST_SNAPSHOT_CSV, prices, snapshot_weeks, weekly
 
-W1, W2, W3, W4 = weekly(date(2026, 10, 26), 4)
+W1, W2, W3, W4, W5 = weekly(date(2026, 10, 26), 5)
 
 
 def week(day: date, **values: str) -> WeekPrices:
@@ -20,7 +21,8 @@ def week(day: date, **values: str) -> WeekPrices:
 
 
 def stored(day: date, **values: str) -> WeekRecord:
-    return WeekRecord(week=day, prices=prices(**values))
+    """A stored week whose falls were all told when it was stored."""
+    return WeekRecord(week=day, prices=prices(**values), told=REGION_IDS)
 
 
 def test_first_run_stores_only_a_baseline_and_alerts_nobody() -> None:
@@ -73,14 +75,21 @@ def test_new_week_alerts_for_its_drops() -> None:
     assert record.previous_prices == prices(albany="3.50", nassau="3.10")
 
 
-def test_missed_weeks_are_written_in_order_and_only_the_newest_may_alert() -> None:
-    """After missed runs every new week is written oldest first; drops in older weeks do not alert."""
-    source = [week(W1, albany="3.50"), week(W2, albany="3.40"), week(W3, albany="3.30"), week(W4, albany="3.20")]
+def test_weeks_seen_in_one_run_each_alert_unless_older_than_14_days() -> None:
+    """Four new weeks at once: each is written oldest first and tells its drops, but W2, 21 days older than W5."""
+    falling = ["3.50", "3.40", "3.30", "3.20", "3.10"]
+    source = [week(day, albany=price) for day, price in zip([W1, W2, W3, W4, W5], falling, strict=True)]
+
     plan = plan_check(source, [stored(W1, albany="3.50")])
-    assert [record.week for record in plan.writes] == [W2, W3, W4]
-    assert [record.alert for record in plan.writes] == [False, False, True]
-    assert [record.drops for record in plan.writes] == [("albany",)] * 3
-    assert [record.previous_week for record in plan.writes] == [W1, W2, W3]
+
+    assert [record.week for record in plan.writes] == [W2, W3, W4, W5]
+    assert [record.alert for record in plan.writes] == [False, True, True, True]
+    assert [record.drops for record in plan.writes] == [("albany",)] * 4
+    assert [record.told for record in plan.writes] == [("albany",)] * 4, "history counts as told: never later"
+    assert [record.previous_week for record in plan.writes] == [W1, W2, W3, W4]
+    assert plan.history == [W2]
+    assert [record.week for record in plan.alerting] == [W3, W4, W5]
+    assert {record.source_newest for record in plan.alerting} == {W5}
 
 
 def test_no_drop_means_no_alert_flag() -> None:
@@ -165,3 +174,6 @@ def test_a_revision_re_derives_the_next_weeks_comparison() -> None:
     assert comparison is not None
     assert (comparison.previous_prices, comparison.drops) == (prices(albany="3.40", nassau="3.32"), ("nassau",))
     assert plan.writes == []
+    [late] = plan.late
+    assert (late.week, late.late_regions, late.previous_prices) == (W2, ("nassau",), prices(nassau="3.32"))
+    assert by_week[W2].told == ("albany", "nassau"), "W2 told Albany when stored, and Nassau now"

@@ -15,7 +15,7 @@ from itertools import pairwise
 
 import pytest
 
-from gas_alerts.compare import LOOKBACK_WEEKS, Step, plan_backfill, plan_check, walk
+from gas_alerts.compare import LOOKBACK_WEEKS, Step, history_records, plan_check, walk
 from gas_alerts.guard import GUARD_WEEKS, find_suspects
 from gas_alerts.prices import WeekPrices
 from gas_alerts.replay import ReplayReport, replay
@@ -207,9 +207,9 @@ def test_the_week_after_compares_with_the_last_trusted_week_and_sends_no_false_d
 def test_a_revision_to_the_true_value_clears_the_hold(case: Case) -> None:
     """A revision to the true value clears the stored hold, and the week after compares with the revised week again."""
     through_after = [week for week in case.published if week.week <= case.after + ONE_WEEK]
-    stored = plan_backfill(through_after, []).writes
+    stored = history_records(through_after)
     stored_error = next(record for record in stored if record.week == case.week)
-    assert set(stored_error.suspect) == case.held, "the backfill stores the held values with their reasons"
+    assert set(stored_error.suspect) == case.held, "history stores the held values with their reasons"
     assert not stored_error.alert
     window = [week for week in case.true if week.week <= case.after][-LOOKBACK_WEEKS:]
 
@@ -466,7 +466,7 @@ def test_a_region_missing_from_the_week_before_is_not_compared_across_the_gap() 
         WeekPrices(missing, {region: price for region, price in regions.items() if region != "albany"}),
         WeekPrices(now, {**regions, "albany": Decimal("3.40")}),
     ]
-    stored = plan_backfill(source, []).writes
+    stored = history_records(source[:2])
     assert [record.week for record in stored] == weeks[:2]
     assert not any(record.suspect for record in stored), "nothing is held: Albany is simply not published"
 

@@ -20,7 +20,6 @@ from gas_alerts.run_report import (
 )
 from gas_alerts.summary import CheckSummary
 from gas_publisher.alert import Alert
-from gas_publisher.contract import REGION_IDS
 from gas_publisher.week import Comparison, Revision, WeekRecord
 from tests.support.data import prices, weekly
 
@@ -33,11 +32,11 @@ def test_runs_are_named_for_the_monday_of_the_week_in_new_york() -> None:
 
 
 def test_price_rows_cover_every_region_with_change_and_alert_status() -> None:
-    """One row per region; missing prices stay blank, and alerted/not checked are spelled out."""
+    """One row per region; missing prices stay blank, and whether each region alerted is spelled out."""
     current = WeekPrices(date(2026, 11, 23), prices(albany="3.41", nassau="3.30", new_york_city="3.38"))
     previous = WeekPrices(date(2026, 11, 16), prices(albany="3.45", nassau="3.30", new_york_city="3.45"))
 
-    rows = {row["region"]: row for row in price_rows(current, previous, ["albany"], ["albany", "nassau"])}
+    rows = {row["region"]: row for row in price_rows(current, previous, ["albany"])}
 
     assert len(rows) == 17
     assert rows["Albany"] == {
@@ -50,7 +49,7 @@ def test_price_rows_cover_every_region_with_change_and_alert_status() -> None:
     }
     assert rows["Nassau"]["change (¢)"] == "+0"
     assert rows["Nassau"]["alerted"] == "no"
-    assert rows["New York City"]["alerted"] == "not checked"
+    assert rows["New York City"]["alerted"] == "no"
     assert rows["Batavia"]["this week ($/gal)"] == ""
 
 
@@ -100,8 +99,30 @@ def test_drop_event_names_the_region_as_its_resource() -> None:
         (CheckSummary(date(2026, 4, 6)), "No new week"),
         (CheckSummary(date(2026, 4, 6), [date(2026, 4, 6)], baseline=True), "Baseline stored (2026-04-06)"),
         (
-            CheckSummary(date(2026, 4, 6), [date(2026, 4, 6)], alerts=("albany",)),
+            CheckSummary(date(2026, 4, 6), [date(2026, 4, 6)], alerts=((date(2026, 4, 6), "albany"),)),
             "New week (newest 2026-04-06), 1 alert",
+        ),
+        (
+            CheckSummary(
+                date(2026, 4, 6),
+                [date(2026, 3, 30), date(2026, 4, 6)],
+                alerts=((date(2026, 3, 30), "albany"), (date(2026, 4, 6), "albany"), (date(2026, 4, 6), "utica")),
+            ),
+            "2 new weeks (newest 2026-04-06), 3 alerts in 2 weeks",
+        ),
+        (
+            CheckSummary(
+                date(2026, 4, 6),
+                [date(2026, 3, 9), date(2026, 3, 16), date(2026, 3, 23), date(2026, 3, 30), date(2026, 4, 6)],
+                history=(date(2026, 3, 9), date(2026, 3, 16)),
+            ),
+            "5 new weeks (newest 2026-04-06), 0 alerts; 2 weeks older than 14 days stored without alert",
+        ),
+        (
+            CheckSummary(
+                date(2026, 4, 6), alerts=((date(2026, 3, 30), "utica"),), late=((date(2026, 3, 30), "utica"),)
+            ),
+            "No new week; falls that became known late, alerted now: Utica (2026-03-30)",
         ),
         (
             CheckSummary(date(2026, 4, 6), [date(2026, 3, 30), date(2026, 4, 6)]),
@@ -131,9 +152,7 @@ def test_the_price_table_shows_each_regions_base_and_the_values_held() -> None:
 
     rows = {
         row["region"]: row
-        for row in price_rows(
-            WeekPrices(week, prices(albany="3.55", syracuse="4.78")), None, ("albany",), REGION_IDS, comparison
-        )
+        for row in price_rows(WeekPrices(week, prices(albany="3.55", syracuse="4.78")), None, ("albany",), comparison)
     }
 
     assert (rows["Albany"]["change (¢)"], rows["Albany"]["held (data quality)"]) == ("-5", "")
