@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 
 from gas_alerts.compare import CheckPlan
 from gas_publisher.batching import batch_get
-from gas_publisher.contract import PARTITION_KEY, PRICE_PARTITION, SORT_KEY
+from gas_publisher.contract import LATE_PARTITION, PARTITION_KEY, PRICE_PARTITION, SORT_KEY
 from gas_publisher.week import Revision, WeekRecord, week_key
 
 if TYPE_CHECKING:
@@ -80,6 +80,18 @@ class PriceTable:
         ):
             for item in page.get("Items", []):
                 yield WeekRecord.from_item(item)
+
+    def late_items(self, since: date) -> list[WeekRecord]:
+        """The late items of the weeks from `since` on, oldest first (a Query of the late partition)."""
+        paginator = self.client.get_paginator("query")
+        pages = paginator.paginate(
+            TableName=self.name,
+            KeyConditionExpression="#pk = :pk AND #sk >= :since",
+            ExpressionAttributeNames={"#pk": PARTITION_KEY, "#sk": SORT_KEY},
+            ExpressionAttributeValues={":pk": {"S": LATE_PARTITION}, ":since": {"S": since.isoformat()}},
+            ConsistentRead=True,
+        )
+        return [WeekRecord.from_item(item) for page in pages for item in page.get("Items", [])]
 
     def put_new_week(self, record: WeekRecord) -> bool:
         """Store a week unless it is already stored; False means another run stored it first."""

@@ -6,7 +6,7 @@ import typer
 
 from gas_alerts.redaction import install_log_redaction
 from gas_alerts.settings import ENVIRONMENT
-from gas_cli.commands import history, local, stack, weekly
+from gas_cli.commands import history, local, operate, stack, weekly
 
 ENVIRONMENT_HELP = "\n\n".join(f"{name} (default: {default or 'unset'}): {what}" for name, default, what in ENVIRONMENT)
 app = typer.Typer(
@@ -27,6 +27,7 @@ app.command()(weekly.demo)
 app.command()(weekly.check)
 app.command()(history.backfill)
 app.command()(history.replay)
+app.command()(operate.redrive)
 local_app.command("provision")(local.local_provision)
 local_app.command("deliver")(local.local_deliver)
 local_app.command("up")(stack.local_up)

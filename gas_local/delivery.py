@@ -28,6 +28,7 @@ from gas_publisher.contract import (
     ENV_LOG_LEVEL,
     ENV_TABLE_NAME,
     ENV_TOPIC_ARN,
+    FUNCTION_TIMEOUT_SECONDS,
 )
 from gas_publisher.handler import lambda_handler
 
@@ -116,6 +117,7 @@ class LocalDelivery:
             mapped = replace(MappingSettings.from_api(mapping), **(overrides or {}))
             configuration = aws.lambda_client().get_function(FunctionName=mapped.function_arn)["Configuration"]
             handler: Any = PackagedFunction(package, configuration, os.environ.get("AWS_ENDPOINT_URL"))
+            timeout = float(configuration.get("Timeout", FUNCTION_TIMEOUT_SECONDS))
             dead_letter_url = sqs_destination(mapped.on_failure_arn, lambda name: _queue_url(sqs, name))
             how = (
                 f"through the deployed event source mapping {mapping.get('UUID')}: the function "
@@ -123,7 +125,8 @@ class LocalDelivery:
             )
         else:
             mapped = replace(MappingSettings(), **(overrides or {}))
-            handler = publisher_handler(_environment(settings, log_level))
+            handler = publisher_handler(publisher_environment(settings, log_level))
+            timeout = FUNCTION_TIMEOUT_SECONDS
             dead_letter_url = _queue_url(sqs, settings.dead_letter_queue)
             how = "no event source mapping is deployed: the handler runs in this process with the contract's settings"
         runner = StreamRunner(
@@ -139,6 +142,8 @@ class LocalDelivery:
             report_batch_item_failures=mapped.report_batch_item_failures,
             starting_position=mapped.starting_position,
             dead_letter=sqs_dead_letter(sqs, dead_letter_url),
+            function_timeout_seconds=timeout,
+            function_arn=mapped.function_arn,
         )
         subscriptions = _subscriptions_by_endpoint()
         inboxes = []
@@ -170,7 +175,7 @@ class LocalDelivery:
         return stats, [email for _, emails in received for email in emails]
 
 
-def _environment(settings: Settings, log_level: str) -> dict[str, str]:
+def publisher_environment(settings: Settings, log_level: str = "INFO") -> dict[str, str]:
     """The publisher's environment as Terraform sets it, from the topics found by name."""
     topic_arn = settings.topic_arn or find_topic_arn(aws.sns(), settings.topic_name)
     digest_topic_arn = find_topic_arn(aws.sns(), settings.digest_topic_name)

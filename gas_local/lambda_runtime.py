@@ -37,7 +37,7 @@ RUNTIME_VARIABLES = (
 # Runs inside the fresh process: resolves the handler string as Lambda does (module path, then function name).
 BOOTSTRAP = """
 import importlib, json, logging, sys, time
-package, libraries, handler, timeout, name = sys.argv[1:6]
+package, libraries, handler, timeout, name, invoked_arn = sys.argv[1:7]
 sys.path[:0] = [package, libraries]
 logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s %(message)s")
 module_name, _, function_name = handler.rpartition(".")
@@ -46,6 +46,7 @@ deadline = time.monotonic() + float(timeout)
 
 class Context:
     function_name = name
+    invoked_function_arn = invoked_arn
     def get_remaining_time_in_millis(self):
         return int(max(deadline - time.monotonic(), 0) * 1000)
 
@@ -86,6 +87,7 @@ class PackagedFunction:
         self.task = root / "task"
         self.libraries = _runtime_libraries(root / "runtime")
         self.name = str(configuration.get("FunctionName", "function"))
+        self.arn = str(configuration.get("FunctionArn", self.name))
         self.handler = str(configuration["Handler"])
         self.timeout = float(configuration.get("Timeout", 3))
         variables = configuration.get("Environment", {}).get("Variables", {})
@@ -97,8 +99,12 @@ class PackagedFunction:
         }
 
     def __call__(self, event: Mapping[str, Any], context: object) -> Any:
-        """Invoke once; raises FunctionError when Lambda would report a function error."""
-        arguments = [self.task, self.libraries, self.handler, str(self.timeout), self.name]
+        """Invoke once; raises FunctionError when Lambda would report a function error.
+
+        The context's invoked_function_arn (the consumer the runner delivers as) is passed on to the function.
+        """
+        invoked_arn = str(getattr(context, "invoked_function_arn", "") or self.arn)
+        arguments = [self.task, self.libraries, self.handler, str(self.timeout), self.name, invoked_arn]
         try:
             done = subprocess.run(  # noqa: S603 (this interpreter, with arguments built here)
                 [sys.executable, "-I", "-S", "-c", BOOTSTRAP, *map(str, arguments)],

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import ClientError
 
+from gas_publisher.contract import FUNCTION_TIMEOUT_SECONDS
 from gas_publisher.event_filter import matches
 
 if TYPE_CHECKING:
@@ -61,6 +64,30 @@ class Checkpoint:
         """The last sequence number processed on this shard, if any."""
         return self._load().get(stream_arn, {}).get(shard_id)
 
+    @property
+    def consumer(self) -> str:
+        """Who delivers from this checkpoint: the same runner after a restart, a different one for another file."""
+        return f"local stream runner {self.path.resolve()}"
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """Hold the checkpoint alone: a second runner on it waits, as a mapping reads a shard one batch at a time.
+
+        Runners sharing a checkpoint are one consumer, whose retries take over its own claims; they must
+        therefore never deliver at the same time.
+        """
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.with_suffix(".lock").open("a+") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                logger.info("another stream runner is delivering from %s; waiting for it to finish its pass", self.path)
+                fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
     def set(self, stream_arn: str, shard_id: str, sequence_number: str) -> None:
         """Record progress; written to a temporary file and renamed, so a crash never leaves half a file."""
         data = self._load()
@@ -76,11 +103,15 @@ class LocalContext:
     """The parts of a Lambda context object a handler may read."""
 
     function_name: str = "gas-alerts-publisher-local"
+    # Names the consumer, as a function's ARN does on AWS: the handler lets its retries take over its own claims.
+    invoked_function_arn: str = ""
+    timeout_seconds: float = FUNCTION_TIMEOUT_SECONDS
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    started: float = field(default_factory=time.monotonic)
 
     def get_remaining_time_in_millis(self) -> int:
-        """Local invocations have no deadline; report Lambda's default timeout."""
-        return 30_000
+        """The function's configured timeout, less the time this invocation has run."""
+        return max(int((self.started + self.timeout_seconds - time.monotonic()) * 1000), 0)
 
 
 @dataclass
@@ -109,7 +140,13 @@ class StreamRunner:
     dead_letter: Callable[[dict[str, Any]], None] | None = None
     retry_delay: float = 0.2
     on_batch: Callable[[Sequence[Record]], None] | None = None
+    function_timeout_seconds: float = FUNCTION_TIMEOUT_SECONDS
+    # The function the mapping invokes, as its on-failure records name it.
+    function_arn: str = ""
     _iterators: dict[str, str] = field(default_factory=dict)
+    # The checkpoint this runner last wrote per shard: a cached iterator is used only while the checkpoint still
+    # says so (another runner on the same checkpoint may have gone on meanwhile).
+    _positions: dict[str, str | None] = field(default_factory=dict)
 
     def run(
         self, *, follow: bool = False, poll_interval: float = 1.0, should_stop: Callable[[], bool] = lambda: False
@@ -123,7 +160,11 @@ class StreamRunner:
             time.sleep(poll_interval)
 
     def poll(self, stats: DeliveryStats) -> None:
-        """One pass over every shard, parents first, up to what the stream holds now."""
+        """One pass over every shard, parents first, up to what the stream holds now (the checkpoint held alone)."""
+        with self.checkpoint.held():
+            self._poll(stats)
+
+    def _poll(self, stats: DeliveryStats) -> None:
         shards = self._shards()
         described = {shard["ShardId"] for shard in shards}
         pending = list(shards)
@@ -158,7 +199,10 @@ class StreamRunner:
         shard_id = shard["ShardId"]
         if self.checkpoint.get(self.stream_arn, shard_id) == SHARD_END:
             return
-        iterator: str | None = self._iterators.pop(shard_id, None) or self._iterator(shard_id)
+        cached = self._iterators.pop(shard_id, None)
+        if self._positions.get(shard_id) != self.checkpoint.get(self.stream_arn, shard_id):
+            cached = None
+        iterator: str | None = cached or self._iterator(shard_id)
         empty = 0
         while iterator and empty < MAX_EMPTY_PAGES:
             try:
@@ -175,6 +219,7 @@ class StreamRunner:
                 self._deliver_records(shard_id, records, stats)
         if iterator:
             self._iterators[shard_id] = iterator  # an open shard: the next pass goes on from here
+            self._positions[shard_id] = self.checkpoint.get(self.stream_arn, shard_id)
         else:
             self.checkpoint.set(self.stream_arn, shard_id, SHARD_END)
 
@@ -204,21 +249,13 @@ class StreamRunner:
 
     def _deliver_records(self, shard_id: str, records: list[Record], stats: DeliveryStats) -> None:
         stats.read += len(records)
-        lambda_records = [self._lambda_shape(record) for record in records]
+        lambda_records = [lambda_shape(record, self.stream_arn) for record in records]
         patterns = [self.pattern, *self.extra_patterns]
         matched = [record for record in lambda_records if any(matches(pattern, record) for pattern in patterns)]
         stats.matched += len(matched)
         for batch in _chunks(matched, self.batch_size):
             self._deliver(shard_id, batch, self.max_retry_attempts, stats)
         self.checkpoint.set(self.stream_arn, shard_id, records[-1]["dynamodb"]["SequenceNumber"])
-
-    def _lambda_shape(self, record: Record) -> Record:
-        """What Lambda passes for a stream record: the same fields plus the source ARN, times as epoch seconds."""
-        body = dict(record["dynamodb"])
-        created = body.get("ApproximateCreationDateTime")
-        if isinstance(created, datetime):
-            body["ApproximateCreationDateTime"] = int(created.timestamp())
-        return {**record, "dynamodb": body, "eventSourceARN": self.stream_arn}
 
     def _deliver(self, shard_id: str, batch: list[Record], retries_left: int, stats: DeliveryStats) -> None:
         """Invoke until the batch succeeds, bisecting it on an invocation error; exhausted records go to the DLQ."""
@@ -245,12 +282,15 @@ class StreamRunner:
             time.sleep(self.retry_delay * 2**attempt)
             attempt += 1
         stats.dead_lettered += len(pending)
-        self._send_to_dead_letter(shard_id, pending, attempt + 1)
+        self._send_to_dead_letter(shard_id, pending, attempt + 1, raised=outcome == INVOCATION_ERROR)
 
     def _invoke(self, batch: list[Record]) -> int | None:
         """Invoke once: None when the batch succeeded, else the index to resume from (INVOCATION_ERROR if it raised)."""
         try:
-            response = self.handler({"Records": batch}, LocalContext()) or {}
+            context = LocalContext(
+                invoked_function_arn=self.checkpoint.consumer, timeout_seconds=self.function_timeout_seconds
+            )
+            response = self.handler({"Records": batch}, context) or {}
         except Exception:
             logger.exception("the handler raised; the whole batch counts as failed")
             return INVOCATION_ERROR
@@ -265,21 +305,74 @@ class StreamRunner:
             return 0
         return min(positions[identifier] for identifier in identifiers)
 
-    def _send_to_dead_letter(self, shard_id: str, records: Sequence[Record], invocations: int) -> None:
+    def _send_to_dead_letter(self, shard_id: str, records: Sequence[Record], invocations: int, *, raised: bool) -> None:
         """Record the exhausted batch the way Lambda's on-failure destination does, so it can be redriven."""
-        message = {
-            "requestContext": {"condition": "RetryAttemptsExhausted", "approximateInvokeCount": invocations},
-            "DDBStreamBatchInfo": {
-                "shardId": shard_id,
-                "startSequenceNumber": records[0]["dynamodb"]["SequenceNumber"],
-                "endSequenceNumber": records[-1]["dynamodb"]["SequenceNumber"],
-                "batchSize": len(records),
-                "streamArn": self.stream_arn,
+        message = on_failure_record(
+            self.stream_arn,
+            shard_id,
+            records,
+            request={
+                "requestId": str(uuid.uuid4()),
+                "functionArn": self.function_arn or self.checkpoint.consumer,
+                "condition": "RetryAttemptsExhausted",
+                "approximateInvokeCount": invocations,
             },
-        }
+            response={
+                "statusCode": 200,
+                "executedVersion": "$LATEST",
+                **({"functionError": "Unhandled"} if raised else {}),
+            },
+        )
         logger.error("%d stream records exhausted their retries; sent to the dead-letter queue", len(records))
         if self.dead_letter is not None:
             self.dead_letter(message)
+
+
+def lambda_shape(record: Record, stream_arn: str) -> Record:
+    """What Lambda passes for a stream record: the same fields plus the source ARN, times as epoch seconds."""
+    body = dict(record["dynamodb"])
+    created = body.get("ApproximateCreationDateTime")
+    if isinstance(created, datetime):
+        body["ApproximateCreationDateTime"] = int(created.timestamp())
+    return {**record, "dynamodb": body, "eventSourceARN": stream_arn}
+
+
+def on_failure_record(
+    stream_arn: str,
+    shard_id: str,
+    records: Sequence[Record],
+    *,
+    request: Mapping[str, Any],
+    response: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The document Lambda sends an on-failure destination: who failed how, and a pointer to the records."""
+    arrivals = [_arrival(record) for record in records]
+    return {
+        "requestContext": dict(request),
+        "responseContext": dict(response),
+        "version": "1.0",
+        "timestamp": _iso(datetime.now(UTC)),
+        "DDBStreamBatchInfo": {
+            "shardId": shard_id,
+            "startSequenceNumber": records[0]["dynamodb"]["SequenceNumber"],
+            "endSequenceNumber": records[-1]["dynamodb"]["SequenceNumber"],
+            "approximateArrivalOfFirstRecord": arrivals[0],
+            "approximateArrivalOfLastRecord": arrivals[-1],
+            "batchSize": len(records),
+            "streamArn": stream_arn,
+        },
+    }
+
+
+def _arrival(record: Record) -> str:
+    created = record["dynamodb"].get("ApproximateCreationDateTime")
+    if isinstance(created, int | float):
+        created = datetime.fromtimestamp(created, UTC)
+    return _iso(created) if isinstance(created, datetime) else ""
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def sqs_dead_letter(client: SQSClient, queue_url: str) -> Callable[[dict[str, Any]], None]:

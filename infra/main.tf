@@ -110,6 +110,7 @@ module "publisher" {
   function_name      = local.function_name
   package_path       = local.lambda_package
   handler            = local.contract.lambda.handler
+  timeout            = local.contract.lambda.timeout_seconds
   aws_region         = var.aws_region
   log_retention_days = var.log_retention_days
 

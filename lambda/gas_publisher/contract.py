@@ -76,6 +76,8 @@ MAPPING: dict[str, Any] = {
 }
 
 HANDLER: str = _CONTRACT["lambda"]["handler"]
+# How long one invocation (one stream batch) may run; Terraform sets it and the local runner reports it.
+FUNCTION_TIMEOUT_SECONDS: int = _CONTRACT["lambda"]["timeout_seconds"]
 # The names of the variables the handler reads; Terraform sets exactly these.
 ENV_TABLE_NAME: str = _CONTRACT["lambda"]["environment"]["table_name"]
 ENV_TOPIC_ARN: str = _CONTRACT["lambda"]["environment"]["topic_arn"]

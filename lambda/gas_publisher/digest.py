@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -22,6 +22,12 @@ if TYPE_CHECKING:
 
 # The name the digest goes by in the sent ledger, beside the region ids.
 DIGEST = "digest"
+
+
+def late_digest_name(regions: Iterable[str]) -> str:
+    """The ledger name of a late item's digest: 'digest:glens_falls+watertown' (regions in the dataset's order)."""
+    named = set(regions)
+    return f"{DIGEST}:" + "+".join(region for region in REGION_IDS if region in named)
 
 
 @dataclass(frozen=True)
@@ -45,10 +51,7 @@ class Digest:
     @property
     def ledger_name(self) -> str:
         """What the sent ledger records once the digest is out: a late digest is named after its regions."""
-        if not self.late:
-            return DIGEST
-        regions = {alert.region for alert in self.alerts}
-        return f"{DIGEST}:" + "+".join(region for region in REGION_IDS if region in regions)
+        return late_digest_name([alert.region for alert in self.alerts]) if self.late else DIGEST
 
     @property
     def dedup_id(self) -> str:

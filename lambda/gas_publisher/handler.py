@@ -75,12 +75,15 @@ class StreamRecord:
 
 
 def process_batch(
-    event: Mapping[str, Any], publisher: Publisher, deadline_ms: int | None = None
+    event: Mapping[str, Any], publisher: Publisher, deadline_ms: int | None = None, consumer: str = ""
 ) -> dict[str, list[dict[str, str]]]:
     """Handle every record of a stream batch; report exactly the alert records that were not fully published.
 
     A record the stream filter passes but that cannot be turned into alerts is reported too, so the mapping's
-    retries, bisecting and dead-letter queue (and its alarm) deal with it instead of a silent skip.
+    retries, bisecting and dead-letter queue (and its alarm) deal with it instead of a silent skip. `consumer`
+    names who delivers the batch (the function, for an event source mapping): its retry of a record takes over the
+    claims an earlier invocation of its own left on that record's messages. Without it, no claim is taken over
+    before its lease ends.
     """
     messages_by_record: dict[str, list[Message]] = {}
     malformed: list[str] = []
@@ -95,7 +98,12 @@ def process_batch(
             logger.error("malformed alert record %d (%s): %s", position, record.sequence_number, reason)
             malformed.append(record.sequence_number)
     unique = {message.dedup_id: message for messages in messages_by_record.values() for message in messages}
-    failed = publisher.publish(list(unique.values()), deadline_ms) if unique else set()
+    owners = {
+        message.dedup_id: f"{consumer} {sequence_number}"
+        for sequence_number, messages in reversed(messages_by_record.items())
+        for message in messages
+    }
+    failed = publisher.publish(list(unique.values()), deadline_ms, owners if consumer else None) if unique else set()
     failing = set(malformed) | {
         sequence_number
         for sequence_number, messages in messages_by_record.items()
@@ -134,6 +142,11 @@ def publisher_from_environment(environ: Mapping[str, str] = os.environ) -> Publi
 
 
 def lambda_handler(event: Mapping[str, Any], context: Any) -> dict[str, list[dict[str, str]]]:
-    """The Lambda entry point: the batch's response, publishing only while the invocation has time left."""
+    """The Lambda entry point: the batch's response, publishing only while the invocation has time left.
+
+    The function's ARN names the consumer: its event source mapping retries a shard's records one batch at a time,
+    so a retry may take over the claims of the invocation before it.
+    """
     deadline_ms = int(time.time() * 1000) + int(context.get_remaining_time_in_millis())
-    return process_batch(event, publisher_from_environment(), deadline_ms)
+    consumer = str(getattr(context, "invoked_function_arn", "") or getattr(context, "function_name", ""))
+    return process_batch(event, publisher_from_environment(), deadline_ms, consumer)

@@ -1,16 +1,18 @@
 """The sent ledger: what was already published for each week, and who is publishing it right now.
 
-One item per week, in a partition of its own. `sent` is the set of messages published (region ids, and "digest").
-Before publishing a message, an invocation claims it: `claim_<name>` holds the time its lease ends and the
-invocation's token, written only if no live claim exists and the message is not sent. Two consumers of the
-same record can therefore never both publish a message. Once published, the message is added to `sent` with
-an atomic ADD, right away, message by message; a failed publish releases its claim. A lease lasts as long as the
-invocation that took it can run, so a claim left by a crashed invocation is free again for its retry.
+One item per week, in a partition of its own. `sent` is the set of messages published (region ids, "digest", and
+"digest:<regions>" for a late item's digest). Before publishing a message, an invocation claims it: `claim_<name>`
+holds the time its lease ends and the invocation's token, and `owner_<name>` the consumer and stream record it
+claims for. A claim is written only if the message is not sent and no live claim of another owner exists, so two
+consumers of the same record can never both publish a message. Once published, the message is added to `sent` with
+an atomic ADD, right away; a failed publish releases its claim. A lease lasts as long as the invocation that took
+it can run. A retry of the same record by the same consumer (an event source mapping processes a shard's batches
+one at a time, so the invocation that claimed is over) takes the claims over at once, lease or not.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -27,6 +29,7 @@ SENT = "sent"
 # What an earlier version wrote the sent regions to; still read, so its records are never sent again.
 LEGACY_SENT = "regions"
 CLAIM_PREFIX = "claim_"
+OWNER_PREFIX = "owner_"
 # Lease ends are written as zero-padded milliseconds, so DynamoDB's string comparison orders them as numbers.
 MILLIS_WIDTH = 15
 
@@ -67,26 +70,32 @@ class SentLedger:
             date.fromisoformat(item[SORT_KEY]["S"]): _entry(item) for item in batch_get(self._client, self._table, keys)
         }
 
-    def claim(self, week: date, names: Sequence[str], token: str, now_ms: int, ends_at_ms: int) -> bool:
-        """Take these messages of one week until the lease ends, all or none; False if any is sent or claimed."""
-        attributes = {f"#c{index}": CLAIM_PREFIX + name for index, name in enumerate(names)}
+    def claim(self, week: date, owners: Mapping[str, str], token: str, now_ms: int, ends_at_ms: int) -> bool:
+        """Take these messages of one week (name -> owner) until the lease ends, all or none.
+
+        False if any is sent, or claimed by another owner whose lease has not ended.
+        """
+        names: dict[str, str] = {"#sent": SENT}
         values: dict[str, Any] = {
             ":lease": {"S": lease(ends_at_ms, token)},
             ":now": {"S": f"{now_ms:0{MILLIS_WIDTH}d}"},
         }
-        conditions = []
-        for index, name in enumerate(names):
-            values[f":n{index}"] = {"S": name}
+        sets, conditions = [], []
+        for index, (name, owner) in enumerate(owners.items()):
+            names |= {f"#c{index}": CLAIM_PREFIX + name, f"#o{index}": OWNER_PREFIX + name}
+            values |= {f":n{index}": {"S": name}, f":o{index}": {"S": owner}}
+            sets += [f"#c{index} = :lease", f"#o{index} = :o{index}"]
             conditions.append(
-                f"(attribute_not_exists(#c{index}) OR #c{index} < :now) AND NOT contains(#sent, :n{index})"
+                f"(attribute_not_exists(#c{index}) OR #c{index} < :now OR #o{index} = :o{index})"
+                f" AND NOT contains(#sent, :n{index})"
             )
         try:
             self._client.update_item(
                 TableName=self._table,
                 Key=ledger_key(week),
-                UpdateExpression="SET " + ", ".join(f"{attribute} = :lease" for attribute in attributes),
+                UpdateExpression="SET " + ", ".join(sets),
                 ConditionExpression=" AND ".join(conditions),
-                ExpressionAttributeNames={**attributes, "#sent": SENT},
+                ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
             )
         except ClientError as error:
@@ -101,6 +110,7 @@ class SentLedger:
         if not chosen:
             return
         claims = {f"#c{index}": CLAIM_PREFIX + name for index, name in enumerate(chosen)}
+        claims |= {f"#o{index}": OWNER_PREFIX + name for index, name in enumerate(chosen)}
         self._client.update_item(
             TableName=self._table,
             Key=ledger_key(week),
@@ -115,9 +125,9 @@ class SentLedger:
             self._client.update_item(
                 TableName=self._table,
                 Key=ledger_key(week),
-                UpdateExpression="REMOVE #claim",
+                UpdateExpression="REMOVE #claim, #owner",
                 ConditionExpression="#claim = :mine",
-                ExpressionAttributeNames={"#claim": CLAIM_PREFIX + name},
+                ExpressionAttributeNames={"#claim": CLAIM_PREFIX + name, "#owner": OWNER_PREFIX + name},
                 ExpressionAttributeValues={":mine": {"S": claim}},
             )
         except ClientError as error:

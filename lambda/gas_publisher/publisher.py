@@ -6,7 +6,7 @@ import logging
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -58,8 +58,15 @@ class Publisher:
         self.pacer = pacer or Pacer()
         self._clock = clock
 
-    def publish(self, messages: Sequence[Message], deadline_ms: int | None = None) -> set[str]:
-        """Publish what the ledger has not seen yet; return the dedup ids that were not published."""
+    def publish(
+        self, messages: Sequence[Message], deadline_ms: int | None = None, owners: Mapping[str, str] | None = None
+    ) -> set[str]:
+        """Publish what the ledger has not seen yet, oldest week first; return the dedup ids not published.
+
+        `owners` names, by dedup id, the consumer and stream record each message is published for: a retry of the
+        same record by the same consumer takes over the claims an ended invocation left. Without one, a message's
+        claim is this invocation's alone.
+        """
         try:
             ledger = self._ledger.read(message.week for message in messages)
         except AWS_ERRORS:
@@ -72,14 +79,14 @@ class Publisher:
             else:
                 pending.append(message)
         now_ms = self._now_ms()
-        claim = Claim(self._ledger, uuid.uuid4().hex, deadline_ms or now_ms + DEFAULT_LEASE_MS)
+        claim = Claim(self._ledger, uuid.uuid4().hex, deadline_ms or now_ms + DEFAULT_LEASE_MS, owners or {})
         claimed = claim.take_all(pending, now_ms)
         failed = {message.dedup_id for message in pending if message not in claimed}
-        alerts = [message for message in claimed if isinstance(message, Alert)]
-        batches: list[Sequence[Message]] = [
-            alerts[start : start + self.pacer.rate] for start in range(0, len(alerts), self.pacer.rate)
-        ]
-        batches += [[message] for message in claimed if isinstance(message, Digest)]
+        batches: list[Sequence[Message]] = []
+        for week in sorted({message.week for message in claimed}):
+            alerts = [message for message in claimed if isinstance(message, Alert) and message.week == week]
+            batches += [alerts[start : start + self.pacer.rate] for start in range(0, len(alerts), self.pacer.rate)]
+            batches += [[message] for message in claimed if isinstance(message, Digest) and message.week == week]
         for position, batch in enumerate(batches):
             if deadline_ms is not None and deadline_ms - self._now_ms() < BATCH_BUDGET_MS:
                 rest = [message for later in batches[position:] for message in later]
@@ -143,11 +150,12 @@ class Publisher:
 class Claim:
     """This invocation's claims in the ledger: taken before a publish, marked sent or released right after it."""
 
-    def __init__(self, ledger: SentLedger, token: str, ends_at_ms: int) -> None:
+    def __init__(self, ledger: SentLedger, token: str, ends_at_ms: int, owners: Mapping[str, str]) -> None:
         self._ledger = ledger
         self._value = lease(ends_at_ms, token)
         self._token = token
         self._ends_at_ms = ends_at_ms
+        self._owners = owners
 
     def take_all(self, messages: Sequence[Message], now_ms: int) -> list[Message]:
         """Claim the messages, one call per week; a week with a conflict is claimed message by message.
@@ -169,9 +177,9 @@ class Claim:
         return [message for message in messages if message in claimed]
 
     def _take(self, week: date, group: Sequence[Message], now_ms: int) -> bool:
-        names = [message.ledger_name for message in group]
+        owners = {message.ledger_name: self._owners.get(message.dedup_id, self._token) for message in group}
         try:
-            return self._ledger.claim(week, names, self._token, now_ms, self._ends_at_ms)
+            return self._ledger.claim(week, owners, self._token, now_ms, self._ends_at_ms)
         except AWS_ERRORS:
             logger.exception("could not claim %s; left for the retry", ", ".join(message.dedup_id for message in group))
             return False

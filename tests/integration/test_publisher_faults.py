@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -16,9 +16,9 @@ from gas_local.delivery import CHECKPOINT_FILE, LocalDelivery
 from gas_local.inbox import drain_inbox
 from gas_local.outbox import DeliveredAlert
 from gas_local.provision import LocalResources, provision
+from gas_local.redrive import redrive
 from gas_local.stream_runner import Checkpoint, StreamRunner, sqs_dead_letter
 from gas_publisher.contract import REGION_IDS, stream_filter_pattern
-from gas_publisher.event_filter import matches
 from gas_publisher.handler import process_batch
 from gas_publisher.publisher import Publisher
 from gas_publisher.week import WeekRecord
@@ -121,28 +121,6 @@ def test_a_lost_checkpoint_redelivers_the_stream_but_sends_nothing_twice(setting
     assert (stats.matched, stats.dead_lettered, second) == (3, 0, [])
 
 
-def redrive(message: Mapping[str, Any], handler: Callable[[dict[str, Any], Any], Any]) -> int:
-    """Re-read the records a dead-letter message names, by sequence number, and hand them to the handler again."""
-    info = message["DDBStreamBatchInfo"]
-    streams = aws.dynamodb_streams()
-    iterator = streams.get_shard_iterator(
-        StreamArn=info["streamArn"],
-        ShardId=info["shardId"],
-        ShardIteratorType="AT_SEQUENCE_NUMBER",
-        SequenceNumber=info["startSequenceNumber"],
-    )["ShardIterator"]
-    end = int(info["endSequenceNumber"])
-    records = [
-        {**record, "dynamodb": {**record["dynamodb"], "ApproximateCreationDateTime": 0}}
-        for record in streams.get_records(ShardIterator=iterator, Limit=info["batchSize"] * 10)["Records"]
-        if int(record["dynamodb"]["SequenceNumber"]) <= end
-    ]
-    batch = [record for record in records if matches(stream_filter_pattern(), record)]
-    assert len(batch) == info["batchSize"]
-    handler({"Records": batch}, None)
-    return len(batch)
-
-
 def test_exhausted_retries_land_in_the_dead_letter_queue_and_can_be_redriven(settings: Settings) -> None:
     """GIVEN SNS keeps failing NYC THEN its batch goes to the DLQ; re-read by sequence number, it sends only NYC."""
     resources = provision(settings)
@@ -154,14 +132,18 @@ def test_exhausted_retries_land_in_the_dead_letter_queue_and_can_be_redriven(set
     assert (len(failing.invocations), stats.dead_lettered) == (3, 3)
     assert received(resources) == [pair for pair in EXPECTED if pair != (W1, "new_york_city")]
     sqs = aws.sqs()
-    [dead] = sqs.receive_message(QueueUrl=resources.dead_letter_url, MaxNumberOfMessages=10)["Messages"]
+    [dead] = sqs.receive_message(QueueUrl=resources.dead_letter_url, MaxNumberOfMessages=10, VisibilityTimeout=0)[
+        "Messages"
+    ]
     message = json.loads(dead["Body"])
-    assert message["requestContext"] == {"condition": "RetryAttemptsExhausted", "approximateInvokeCount": 3}
+    assert message["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert message["requestContext"]["approximateInvokeCount"] == 3
     assert message["DDBStreamBatchInfo"]["batchSize"] == 3
     assert message["DDBStreamBatchInfo"]["streamArn"] == resources.stream_arn
 
     healthy = CountingHandler(resources, settings, aws.sns())
-    assert redrive(message, healthy) == 3
+    report = redrive(settings, handler=healthy)
+    assert (report.pointers, report.records, report.failed) == (1, 3, 0)
 
     assert received(resources) == [(W1, "new_york_city")]
     assert Counter(healthy.invocations[0]) == Counter(record.week.isoformat() for record in ALERT_WEEKS)

@@ -40,7 +40,7 @@ variable "memory_size" {
 
 variable "timeout" {
   type        = number
-  description = "Seconds one invocation (one stream batch) may run."
+  description = "Seconds one invocation (one stream batch) may run (contract.json lambda.timeout_seconds)."
   default     = 60
 }
 
@@ -118,7 +118,7 @@ variable "stream_filter_pattern" {
 
 variable "starting_position" {
   type        = string
-  description = "Where a new mapping starts reading the stream (contract.json event_source_mapping). TRIM_HORIZON delivers a write made before the mapping existed; a re-created mapping then re-reads at most 24 hours, which the sent ledger de-duplicates."
+  description = "Where a new mapping starts reading the stream (contract.json event_source_mapping). TRIM_HORIZON delivers a write made before the mapping existed; a re-created mapping then re-reads what the stream holds (24 hours), of which maximum_record_age_in_seconds (6 hours) is delivered and the rest goes to the on-failure destination; the sent ledger de-duplicates what was sent before."
   default     = "TRIM_HORIZON"
 
   validation {

@@ -1,0 +1,184 @@
+"""An invocation that dies holding claims, and batches that exhausted their retries: no fall is lost (moto).
+
+The stream runner and the real handler run as `local deliver` runs them; a death is the Lambda runtime stopping the
+invocation mid-publish, which Lambda reports to the mapping as a function error.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import date, timedelta
+from typing import Any, cast
+
+import pytest
+from typer.testing import CliRunner
+
+from gas_alerts import aws
+from gas_alerts.settings import Settings
+from gas_cli.app import app
+from gas_local.delivery import LocalDelivery, lambda_environment, publisher_handler
+from gas_local.lambda_runtime import FunctionError
+from gas_local.outbox import DeliveredAlert
+from gas_local.provision import find_topic_arn, provision
+from gas_local.redrive import redrive
+from gas_local.socrata import local_socrata
+from gas_publisher.contract import REGION_IDS
+from gas_publisher.ledger import SentLedger
+from gas_publisher.publisher import Publisher
+from tests.support.data import LATEST_SNAPSHOT_CSV, csv_rows
+from tests.support.dynamo_faults import DynamoFaults
+from tests.support.steps import weekly_check
+from tests.support.told import alerts_by_week, digests_by_week
+
+pytestmark = pytest.mark.slow(seconds=60)
+
+ALL_FELL = date(2022, 7, 18)  # all 17 series fell that week
+FEB23 = date(2026, 2, 23)  # Glens Falls, Watertown and White Plains fell that week
+FEB23_FALLS = ("glens_falls", "watertown", "white_plains")
+
+
+class InvocationStoppedError(BaseException):
+    """The Lambda runtime stops a timed-out invocation: nothing in the handler runs after it."""
+
+
+def store_week(settings: Settings, week: date) -> None:
+    """The check stores the week before as a baseline, then the week with its falls."""
+    with local_socrata(csv_rows(LATEST_SNAPSHOT_CSV)) as source:
+        source.reveal_until(week - timedelta(weeks=1))
+        weekly_check(source.url, settings.table_name)
+        source.reveal_until(week)
+        weekly_check(source.url, settings.table_name)
+
+
+def dead_letters(settings: Settings) -> list[dict[str, Any]]:
+    """The on-failure records waiting in the dead-letter queue (left there)."""
+    sqs = aws.sqs()
+    url = sqs.get_queue_url(QueueName=settings.dead_letter_queue)["QueueUrl"]
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0).get("Messages", [])
+    return [json.loads(message["Body"]) for message in messages]
+
+
+def test_a_retry_takes_over_the_claims_of_the_invocation_that_died_and_sends_every_alert(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first invocation claims the 17 alerts and is stopped before publishing; its retry sends all 17, once."""
+    provision(settings)
+    store_week(settings, ALL_FELL)
+    delivery = LocalDelivery.connect(settings)
+    publish_alerts = Publisher._publish_alerts
+    stopped: list[int] = []
+
+    def stopped_once(self: Publisher, *args: Any) -> set[str]:
+        if not stopped:
+            stopped.append(1)
+            raise InvocationStoppedError
+        return publish_alerts(self, *args)
+
+    monkeypatch.setattr(Publisher, "_publish_alerts", stopped_once)
+    handler = delivery.runner.handler
+
+    def as_lambda_reports_it(event: dict[str, Any], context: Any) -> Any:
+        try:
+            return handler(event, context)
+        except InvocationStoppedError:
+            raise FunctionError("the invocation timed out") from None
+
+    delivery.runner.handler = as_lambda_reports_it
+    started = time.monotonic()
+
+    stats, delivered = delivery.deliver_once()
+
+    emails = [email for email, _ in delivered]
+    assert stopped == [1]
+    assert (stats.invocations, stats.dead_lettered) == (2, 0), "the first retry took over and succeeded"
+    assert time.monotonic() - started < 30, "no wait for the dead invocation's lease"
+    assert alerts_by_week(emails) == Counter({(ALL_FELL, region): 1 for region in REGION_IDS})
+    assert digests_by_week(emails) == Counter({(ALL_FELL, region): 1 for region in REGION_IDS})
+    assert dead_letters(settings) == []
+
+
+def test_a_live_claim_of_another_consumer_is_not_taken_over(settings: Settings) -> None:
+    """Same record, another consumer: its claim holds until its lease ends; the same consumer takes it over."""
+    provision(settings)
+    ledger = SentLedger(aws.dynamodb(), settings.table_name)
+    now = int(time.time() * 1000)
+    mapping = "arn:aws:lambda:us-east-1:123456789012:function:publisher 4100000000000000000001"
+
+    assert ledger.claim(ALL_FELL, {"albany": mapping}, "first", now, now + 60_000)
+    assert not ledger.claim(ALL_FELL, {"albany": "redrive 4100000000000000000001"}, "other", now, now + 60_000)
+    assert ledger.claim(ALL_FELL, {"albany": mapping}, "retry", now, now + 60_000), "the mapping's own retry"
+    ledger.mark_sent(ALL_FELL, ["albany"])
+    assert not ledger.claim(ALL_FELL, {"albany": mapping}, "again", now, now + 60_000), "sent is final"
+
+
+def exhaust_retries(settings: Settings) -> tuple[LocalDelivery, list[DeliveredAlert]]:
+    """Deliver 2026-02-23 with a publisher whose alert topic does not exist: the batch goes to the dead-letter queue.
+
+    The digest topic works, so the week's digest is out; the three alerts are not.
+    """
+    provision(settings)
+    store_week(settings, FEB23)
+    delivery = LocalDelivery.connect(settings)
+    digest_topic = find_topic_arn(aws.sns(), settings.digest_topic_name)
+    missing_topic = "arn:aws:sns:us-east-1:123456789012:no-such-topic"
+    wrong = lambda_environment(settings.table_name, missing_topic, digest_topic or "")
+    delivery.runner.handler = publisher_handler(wrong)
+    delivery.runner.retry_delay = 0.01
+    stats, delivered = delivery.deliver_once()
+    emails = [email for email, _ in delivered]
+    assert (stats.dead_lettered, alerts_by_week(emails)) == (1, Counter())
+    return delivery, emails
+
+
+def test_redrive_sends_a_dead_lettered_batch_once(settings: Settings) -> None:
+    """The topic fixed, `redrive` re-reads the batch from the stream and sends it; a second redrive sends nothing."""
+    delivery, before = exhaust_retries(settings)
+    [pointer] = dead_letters(settings)
+
+    report = redrive(settings)
+    _, delivered = delivery.deliver_once()  # the inboxes: what the subscribers received
+    again = redrive(settings)
+
+    emails = before + [email for email, _ in delivered]
+    told = {(FEB23, region) for region in FEB23_FALLS}
+    assert alerts_by_week(emails) == Counter(dict.fromkeys(told, 1))
+    assert digests_by_week(emails) == Counter(dict.fromkeys(told, 1))
+    assert (report.pointers, report.records, report.failed, report.expired) == (1, 1, 0, [])
+    assert report.sent == [f"{FEB23}#{region}" for region in FEB23_FALLS]
+    assert pointer["DDBStreamBatchInfo"]["batchSize"] == 1
+    assert dead_letters(settings) == [], "a redriven batch leaves the queue"
+    assert (again.pointers, again.records) == (0, 0)
+
+
+@pytest.fixture
+def trimmed_stream() -> Iterator[DynamoFaults]:
+    """The stream answers GetShardIterator as AWS does once the records are older than its 24 hours."""
+    faults = DynamoFaults()
+    faults.fail("GetShardIterator", "TrimmedDataAccessException")
+    events = aws.dynamodb_streams().meta.events
+    # A before-send handler may return a response, which botocore then uses instead of sending the request.
+    answer = cast("Callable[..., None]", faults.answer)
+    events.register("before-send.dynamodb-streams.GetShardIterator", answer, unique_id="trimmed")
+    yield faults
+    events.unregister("before-send.dynamodb-streams.GetShardIterator", unique_id="trimmed")
+
+
+def test_records_past_the_streams_retention_are_reported_with_their_weeks_and_kept(
+    settings: Settings, request: pytest.FixtureRequest
+) -> None:
+    """A batch the stream no longer holds is not dropped: redrive names its weeks' unsent alerts and keeps it."""
+    exhaust_retries(settings)
+    request.getfixturevalue("trimmed_stream")
+
+    report = redrive(settings)
+
+    [expired] = report.expired
+    assert expired.unsent == {FEB23: FEB23_FALLS}, "the digest went out; the three alerts did not"
+    assert len(dead_letters(settings)) == 1, "kept until the operator says otherwise"
+    result = CliRunner().invoke(app, ["redrive"], env=settings.to_environment())
+    assert result.exit_code == 1
+    assert "past the stream's retention" in result.output
+    assert "2026-02-23: Glens Falls, Watertown, White Plains" in result.output
