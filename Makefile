@@ -80,9 +80,10 @@ status: $(STAMP) ## Show what the local stack is running
 package: $(STAMP) ## Build the publisher Lambda's zip for Terraform (infra/build/)
 	$(VENV)/bin/python -m gas_local.package
 
-bench: $(STAMP) ## Measure a backfill, a weekly check, the publisher and the Lambda package on moto, and the guard's replay (README, docs figures)
+bench: $(STAMP) ## Measure a backfill, a check, the publisher and the package on moto; replay the guard and the schedule (docs/performance.md)
 	$(VENV)/bin/python -m benchmarks.bench
 	$(VENV)/bin/python -m benchmarks.data_quality
+	$(VENV)/bin/python -m benchmarks.timing_replay
 
 clean: ## Remove the virtual environments and caches (keeps the outbox)
 	rm -rf $(VENV) .tools .cache .pytest_cache .mypy_cache .ruff_cache

@@ -56,16 +56,32 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     seconds_by_unit: dict[str, float] = {}
     for file, seconds in seconds_by_file.items():
         seconds_by_unit[_unit(file)] = seconds_by_unit.get(_unit(file), 0.0) + seconds
-    items.sort(key=lambda item: -seconds_by_unit[_unit(_file(item.nodeid))])
+    # Within a unit the order stays as collected, except that the stack's files go in STACK_FILES order and the test
+    # that destroys the stack goes last.
+    items.sort(
+        key=lambda item: (
+            -seconds_by_unit[_unit(_file(item.nodeid))],
+            _unit(_file(item.nodeid)),
+            item.get_closest_marker("destroys_stack") is not None,
+            STACK_FILES.index(_file(item.nodeid)) if _file(item.nodeid) in STACK_FILES else 0,
+        )
+    )
 
 
 def _file(nodeid: str) -> str:
     return nodeid.split("::", 1)[0]
 
 
+# Files that share the session's applied Terraform stack (tests/support/terraform.py): one worker, one apply. The
+# least-privilege scenarios run after the apply test's, whose subscription and delivery checks expect a fresh stack.
+STACK_FILES = ("tests/contract/test_terraform_apply.py", "tests/contract/test_least_privilege.py")
+
+
 def _unit(file: str) -> str:
-    """The unit of work a test file belongs to: the file itself, or the flow tier, which shares a Prefect server."""
-    return "tests/flows" if file.startswith("tests/flows/") else file
+    """The unit of work a test file belongs to: the file itself, the flow tier (one Prefect server), or the stack."""
+    if file.startswith("tests/flows/"):
+        return "tests/flows"
+    return "tests/contract/terraform-stack" if file in STACK_FILES else file
 
 
 def _expected_seconds(item: pytest.Item) -> float:

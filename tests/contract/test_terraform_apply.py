@@ -8,10 +8,7 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import zipfile
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -28,17 +25,14 @@ from gas_local.moto_server import local_aws_environment
 from gas_local.package import DEFAULT_SOURCE, FILE_MODE, FIXED_DATE_TIME, build_package
 from gas_local.provision import ensure_inboxes
 from gas_local.socrata import local_socrata
-from gas_local.terraform import PACKAGE_IN_COPY, Terraform, cli_config, copy_stack, terraform_environment
+from gas_local.terraform import PACKAGE_IN_COPY, Terraform
 from gas_publisher import contract
 from tests.support.data import LATEST_SNAPSHOT_CSV, csv_rows
 from tests.support.hcl import MODULES, labelled
 from tests.support.steps import weekly_check
-from tests.support.terraform import Tools, example_subscribers, subscriber_filter
+from tests.support.terraform import LOCAL_VARS, REGION, Stack, Tools, example_subscribers, subscriber_filter
 
 pytestmark = pytest.mark.slow(seconds=150)
-
-REGION = "us-east-1"
-LOCAL_VARS = ("-var-file=terraform.tfvars.example", "-var", "deletion_protection=false")
 
 
 # ---- the package -----------------------------------------------------------------------------------------------------
@@ -106,35 +100,10 @@ def messages(stderr: str) -> str:
     return one_line("\n".join(line for line in stderr.splitlines() if not quoted.match(line)))
 
 
-@dataclass
-class Stack:
-    """The applied stack and what was seen on the way there."""
-
-    terraform: Terraform
-    endpoint: str
-    code_sha256: str
-    outputs: dict[str, Any]
-    plan_without_package: subprocess.CompletedProcess[str]
-
-
-@pytest.fixture(scope="module")
-def stack(terraform_tools: Tools, moto_process: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """infra/ checked, initialised offline and applied once to moto; destroyed again if a test left it standing."""
-    work = tmp_path_factory.mktemp("terraform")
-    infra = copy_stack(work)
-    environment = terraform_environment(moto_process, home=work, config=cli_config(work, terraform_tools.mirror))
-    terraform = Terraform(terraform_tools.terraform, infra, environment)
-    terraform.succeed("fmt", "-check", "-recursive")
-    terraform.succeed("init", "-backend=false")
-    terraform.succeed("validate")
-    plan_without_package = terraform.run("plan", *LOCAL_VARS)
-    code_sha256 = build_package(DEFAULT_SOURCE, infra / PACKAGE_IN_COPY)
-    terraform.succeed("apply", "-auto-approve", *LOCAL_VARS)
-    try:
-        yield Stack(terraform, moto_process, code_sha256, terraform.outputs(), plan_without_package)
-    finally:
-        if terraform.run("state", "list").stdout.strip():
-            terraform.run("destroy", "-auto-approve", *LOCAL_VARS)
+@pytest.fixture
+def stack(applied_stack: Stack, terraform_tools: Tools) -> Stack:
+    """The stack applied once for this file and tests/contract/test_least_privilege.py (tests/support/terraform.py)."""
+    return applied_stack
 
 
 def publisher_default(name: str) -> Any:
@@ -426,7 +395,7 @@ def test_the_topic_module_refuses_too_many_keys_or_combinations(stack: Stack) ->
     assert "fine@example.com" not in message
 
 
-# Runs last (pytest keeps file order): it takes the stack down for good.
+@pytest.mark.destroys_stack
 def test_destroy_leaves_no_table_topic_queue_function_or_mapping(stack: Stack) -> None:
     """Destroy succeeds, and moto then holds none of the stack's tables, topics, queues or functions."""
     stack.terraform.succeed("destroy", "-auto-approve", *LOCAL_VARS)

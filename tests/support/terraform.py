@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -16,7 +18,18 @@ from typing import Any
 import pytest
 
 from gas_alerts.filter_policy import SubscriberFilter
-from gas_local.terraform import MIRROR_DIR_NAME, MIRROR_SEARCH_DEPTH, find_provider_mirror, find_terraform
+from gas_local.package import DEFAULT_SOURCE, build_package
+from gas_local.terraform import (
+    MIRROR_DIR_NAME,
+    MIRROR_SEARCH_DEPTH,
+    PACKAGE_IN_COPY,
+    Terraform,
+    cli_config,
+    copy_stack,
+    find_provider_mirror,
+    find_terraform,
+    terraform_environment,
+)
 from tests.support.hcl import INFRA, parse
 
 MOTO_START_TIMEOUT_S = 30
@@ -36,6 +49,11 @@ class Tools:
 
 @pytest.fixture(scope="module")
 def terraform_tools() -> Tools:
+    """Terraform and a provider mirror with hashicorp/aws, or a skip that names the missing one."""
+    return find_tools()
+
+
+def find_tools() -> Tools:
     """Terraform and a provider mirror with hashicorp/aws, or a skip that names the missing one."""
     terraform = find_terraform()
     if terraform is None:
@@ -70,11 +88,17 @@ def wait_until_listening(endpoint: str, server: subprocess.Popen[bytes]) -> None
 @pytest.fixture(scope="module")
 def moto_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A moto server in a process of its own on 127.0.0.1, stopped by its PID afterwards."""
+    with moto_server_process(tmp_path_factory.mktemp("moto") / "moto.log") as endpoint:
+        yield endpoint
+
+
+@contextmanager
+def moto_server_process(log: Path) -> Iterator[str]:
+    """A moto server in a process of its own on 127.0.0.1, stopped by its PID afterwards."""
     # Not ThreadedMotoServer: moto's state is global to a process, so an in-process server would share the tables
     # and topics other tests leave in the session's server, and "nothing is left" could not be checked.
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
-    log = tmp_path_factory.mktemp("moto") / "moto.log"
     with log.open("wb") as output:
         server = subprocess.Popen(  # noqa: S603 (this interpreter, with arguments written in this file)
             [sys.executable, "-m", "gas_local.moto_server", "-H", "127.0.0.1", "-p", str(port)],
@@ -130,3 +154,63 @@ def terraform_subscriber(email: str, choice: SubscriberFilter) -> dict[str, Any]
         if value is not None:
             entry[name] = int(value) if value == int(value) else float(value)
     return entry
+
+
+# ---- the stack, applied once for the tests that need it ------------------------------------------------------------
+
+REGION = "us-east-1"
+LOCAL_VARS = ("-var-file=terraform.tfvars.example", "-var", "deletion_protection=false")
+
+
+@dataclass
+class Stack:
+    """The applied stack and what was seen on the way there."""
+
+    terraform: Terraform
+    endpoint: str
+    code_sha256: str
+    outputs: dict[str, Any]
+    plan_without_package: subprocess.CompletedProcess[str]
+
+    def state(self) -> dict[str, Any]:
+        """`terraform show -json`: every resource and data source as applied."""
+        shown: dict[str, Any] = json.loads(self.terraform.succeed("show", "-json"))
+        return shown
+
+    def policy_document(self, module: str, name: str) -> dict[str, Any]:
+        """The JSON an aws_iam_policy_document data source rendered ('' is the root module)."""
+        root = self.state()["values"]["root_module"]
+        modules = [root, *root.get("child_modules", [])]
+        address = f"{module}.data.aws_iam_policy_document.{name}" if module else f"data.aws_iam_policy_document.{name}"
+        for found in modules:
+            for resource in found.get("resources", []):
+                if resource["address"] == address:
+                    document: dict[str, Any] = json.loads(resource["values"]["json"])
+                    return document
+        raise KeyError(f"no {address} in the applied state")
+
+
+@pytest.fixture(scope="session")
+def applied_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """infra/ checked, initialised offline and applied once to a moto server of its own; destroyed at the end.
+
+    The files that use it form one unit of work (tests/conftest.py), so one apply serves them all; the test that
+    destroys it is marked `destroys_stack` and runs after the others.
+    """
+    tools = find_tools()
+    work = tmp_path_factory.mktemp("terraform")
+    with moto_server_process(work / "moto.log") as endpoint:
+        infra = copy_stack(work)
+        environment = terraform_environment(endpoint, home=work, config=cli_config(work, tools.mirror))
+        terraform = Terraform(tools.terraform, infra, environment)
+        terraform.succeed("fmt", "-check", "-recursive")
+        terraform.succeed("init", "-backend=false")
+        terraform.succeed("validate")
+        plan_without_package = terraform.run("plan", *LOCAL_VARS)
+        code_sha256 = build_package(DEFAULT_SOURCE, infra / PACKAGE_IN_COPY)
+        terraform.succeed("apply", "-auto-approve", *LOCAL_VARS)
+        try:
+            yield Stack(terraform, endpoint, code_sha256, terraform.outputs(), plan_without_package)
+        finally:
+            if terraform.run("state", "list").stdout.strip():
+                terraform.run("destroy", "-auto-approve", *LOCAL_VARS)
