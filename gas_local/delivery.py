@@ -15,7 +15,6 @@ from botocore.exceptions import ClientError
 from gas_alerts import aws
 from gas_alerts.filter_policy import check_policy
 from gas_alerts.settings import Settings
-from gas_local.environment import patched_environment
 from gas_local.inbox import RateWatch, deliver_inbox
 from gas_local.lambda_runtime import PackagedFunction
 from gas_local.mapping import MappingSettings, deployed_mapping, sqs_destination
@@ -30,7 +29,7 @@ from gas_publisher.contract import (
     ENV_TOPIC_ARN,
     FUNCTION_TIMEOUT_SECONDS,
 )
-from gas_publisher.handler import lambda_handler
+from gas_publisher.handler import handle
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -55,12 +54,11 @@ def lambda_environment(
     }
 
 
-def publisher_handler(environment: dict[str, str]) -> Any:
-    """The real Lambda entry point, invoked with the function's environment in place."""
+def publisher_handler(environment: Mapping[str, str]) -> Any:
+    """The Lambda entry point's work, with the function's environment (threads may invoke it at the same time)."""
 
     def invoke(event: dict[str, Any], context: Any) -> Any:
-        with patched_environment(environment):
-            return lambda_handler(event, context)
+        return handle(event, context, environment)
 
     return invoke
 
@@ -144,6 +142,7 @@ class LocalDelivery:
             dead_letter=sqs_dead_letter(sqs, dead_letter_url),
             function_timeout_seconds=timeout,
             function_arn=mapped.function_arn,
+            maximum_record_age_seconds=mapped.maximum_record_age_seconds,
         )
         subscriptions = _subscriptions_by_endpoint()
         inboxes = []

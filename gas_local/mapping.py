@@ -37,12 +37,14 @@ class MappingSettings:
     report_batch_item_failures: bool = True
     on_failure_arn: str = ""
     function_arn: str = ""
+    maximum_record_age_seconds: int | None = MAPPING["maximum_record_age_in_seconds"]
 
     @classmethod
     def from_api(cls, mapping: Mapping[str, Any]) -> MappingSettings:
         """Read a mapping as the Lambda API describes it."""
         filters = mapping.get("FilterCriteria", {}).get("Filters", [])
         retries = int(mapping.get("MaximumRetryAttempts", -1))
+        age = int(mapping.get("MaximumRecordAgeInSeconds", -1))
         return cls(
             batch_size=int(mapping.get("BatchSize", MAPPING["batch_size"])),
             patterns=tuple(json.loads(item["Pattern"]) for item in filters) or ({},),
@@ -52,6 +54,8 @@ class MappingSettings:
             report_batch_item_failures="ReportBatchItemFailures" in mapping.get("FunctionResponseTypes", []),
             on_failure_arn=mapping.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination", ""),
             function_arn=str(mapping.get("FunctionArn", "")),
+            # Lambda's -1 means no limit (the stream's own 24 hours).
+            maximum_record_age_seconds=None if age < 0 else age,
         )
 
 

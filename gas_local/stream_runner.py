@@ -6,18 +6,20 @@ import fcntl
 import json
 import logging
 import os
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import ClientError
 
-from gas_publisher.contract import FUNCTION_TIMEOUT_SECONDS
+from gas_publisher.contract import FUNCTION_TIMEOUT_SECONDS, MAPPING
 from gas_publisher.event_filter import matches
 
 if TYPE_CHECKING:
@@ -25,7 +27,8 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
 logger = logging.getLogger(__name__)
-Handler = Callable[[dict[str, Any], Any], Mapping[str, Any] | None]
+# What a function returns is whatever JSON it chose, so anything may come back; only an object is read.
+Handler = Callable[[dict[str, Any], Any], object]
 Record = dict[str, Any]
 StartingPosition = Literal["TRIM_HORIZON", "LATEST"]
 GET_RECORDS_LIMIT = 1000
@@ -47,12 +50,19 @@ class DeliveryStats:
     retried_records: int = 0
     dead_lettered: int = 0
 
+    def absorb(self, other: DeliveryStats) -> None:
+        """Add another pass's counts to these (the shards of one pass are counted apart, at the same time)."""
+        for name in (item.name for item in fields(self)):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
 
 class Checkpoint:
     """The last processed sequence number per stream shard, kept in a JSON file between runs."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        # Shards are delivered at the same time, and each records its own progress in the one file.
+        self._writing = threading.Lock()
 
     def _load(self) -> dict[str, dict[str, str]]:
         if not self.path.exists():
@@ -90,12 +100,13 @@ class Checkpoint:
 
     def set(self, stream_arn: str, shard_id: str, sequence_number: str) -> None:
         """Record progress; written to a temporary file and renamed, so a crash never leaves half a file."""
-        data = self._load()
-        data.setdefault(stream_arn, {})[shard_id] = sequence_number
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(data, indent=2), encoding="utf-8")
-        os.replace(temporary, self.path)
+        with self._writing:
+            data = self._load()
+            data.setdefault(stream_arn, {})[shard_id] = sequence_number
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = self.path.with_suffix(".tmp")
+            temporary.write_text(json.dumps(data, indent=2), encoding="utf-8")
+            os.replace(temporary, self.path)
 
 
 @dataclass(frozen=True)
@@ -143,6 +154,9 @@ class StreamRunner:
     function_timeout_seconds: float = FUNCTION_TIMEOUT_SECONDS
     # The function the mapping invokes, as its on-failure records name it.
     function_arn: str = ""
+    # Records older than this are not delivered but sent to the on-failure destination (None: no limit).
+    maximum_record_age_seconds: int | None = MAPPING["maximum_record_age_in_seconds"]
+    clock: Callable[[], float] = time.time
     _iterators: dict[str, str] = field(default_factory=dict)
     # The checkpoint this runner last wrote per shard: a cached iterator is used only while the checkpoint still
     # says so (another runner on the same checkpoint may have gone on meanwhile).
@@ -174,7 +188,12 @@ class StreamRunner:
                 return  # a parent is not read to its end yet: its children wait for the next pass
             for shard in ready:
                 pending.remove(shard)
-                self._drain_shard(shard, stats)
+            # As on AWS, the ready shards are delivered at the same time, each one batch at a time.
+            counted = [DeliveryStats() for _ in ready]
+            with ThreadPoolExecutor(max_workers=len(ready), thread_name_prefix="shard") as pool:
+                list(pool.map(self._drain_shard, ready, counted))
+            for shard_stats in counted:
+                stats.absorb(shard_stats)
 
     def _shards(self) -> list[Mapping[str, Any]]:
         """Every shard of the stream, through all DescribeStream pages."""
@@ -258,21 +277,28 @@ class StreamRunner:
         self.checkpoint.set(self.stream_arn, shard_id, records[-1]["dynamodb"]["SequenceNumber"])
 
     def _deliver(self, shard_id: str, batch: list[Record], retries_left: int, stats: DeliveryStats) -> None:
-        """Invoke until the batch succeeds, bisecting it on an invocation error; exhausted records go to the DLQ."""
+        """Invoke until the batch succeeds, bisecting it on an invocation error; exhausted records go to the DLQ.
+
+        As on AWS, splitting a batch uses none of the retries (each half starts with the retries left), and it
+        happens with no retries configured too. Records older than the maximum age are not invoked again.
+        """
         pending = batch
         attempt = 0
         while True:
+            pending = self._fresh(shard_id, pending, attempt, stats)
+            if not pending:
+                return
             if self.on_batch is not None:
                 self.on_batch(pending)
             stats.invocations += 1
             outcome = self._invoke(pending)
             if outcome is None:
                 return
-            if outcome == INVOCATION_ERROR and self.bisect_on_error and len(pending) > 1 and retries_left > 0:
+            if outcome == INVOCATION_ERROR and self.bisect_on_error and len(pending) > 1:
                 middle = len(pending) // 2
                 stats.retried_records += len(pending)
                 for half in (pending[:middle], pending[middle:]):
-                    self._deliver(shard_id, half, retries_left - 1, stats)
+                    self._deliver(shard_id, half, retries_left, stats)
                 return
             pending = pending[max(outcome, 0) :]
             if retries_left == 0:
@@ -282,7 +308,22 @@ class StreamRunner:
             time.sleep(self.retry_delay * 2**attempt)
             attempt += 1
         stats.dead_lettered += len(pending)
-        self._send_to_dead_letter(shard_id, pending, attempt + 1, raised=outcome == INVOCATION_ERROR)
+        self._send_to_dead_letter(
+            shard_id, pending, attempt + 1, condition="RetryAttemptsExhausted", raised=outcome == INVOCATION_ERROR
+        )
+
+    def _fresh(self, shard_id: str, records: list[Record], invocations: int, stats: DeliveryStats) -> list[Record]:
+        """The records young enough to deliver; older ones go to the on-failure destination (RecordAgeExceeded)."""
+        if self.maximum_record_age_seconds is None:
+            return records
+        oldest_allowed = self.clock() - self.maximum_record_age_seconds
+        expired = [
+            r for r in records if r["dynamodb"].get("ApproximateCreationDateTime", oldest_allowed) < oldest_allowed
+        ]
+        if expired:
+            stats.dead_lettered += len(expired)
+            self._send_to_dead_letter(shard_id, expired, invocations, condition="RecordAgeExceeded", raised=False)
+        return [record for record in records if record not in expired]
 
     def _invoke(self, batch: list[Record]) -> int | None:
         """Invoke once: None when the batch succeeded, else the index to resume from (INVOCATION_ERROR if it raised)."""
@@ -290,10 +331,18 @@ class StreamRunner:
             context = LocalContext(
                 invoked_function_arn=self.checkpoint.consumer, timeout_seconds=self.function_timeout_seconds
             )
-            response = self.handler({"Records": batch}, context) or {}
+            response = self.handler({"Records": batch}, context)
         except Exception:
             logger.exception("the handler raised; the whole batch counts as failed")
             return INVOCATION_ERROR
+        if response is None:
+            return None
+        if not isinstance(response, Mapping):
+            # Lambda cannot read the response as batch item failures, so the whole batch has failed.
+            logger.error(
+                "the function returned %s, not an object; the whole batch counts as failed", type(response).__name__
+            )
+            return 0
         failures = response.get("batchItemFailures") or []
         if not failures or not self.report_batch_item_failures:
             # Without ReportBatchItemFailures, Lambda reads only an invocation error as a failure.
@@ -305,8 +354,10 @@ class StreamRunner:
             return 0
         return min(positions[identifier] for identifier in identifiers)
 
-    def _send_to_dead_letter(self, shard_id: str, records: Sequence[Record], invocations: int, *, raised: bool) -> None:
-        """Record the exhausted batch the way Lambda's on-failure destination does, so it can be redriven."""
+    def _send_to_dead_letter(
+        self, shard_id: str, records: Sequence[Record], invocations: int, *, condition: str, raised: bool
+    ) -> None:
+        """Record the batch given up on the way Lambda's on-failure destination does, so it can be redriven."""
         message = on_failure_record(
             self.stream_arn,
             shard_id,
@@ -314,7 +365,7 @@ class StreamRunner:
             request={
                 "requestId": str(uuid.uuid4()),
                 "functionArn": self.function_arn or self.checkpoint.consumer,
-                "condition": "RetryAttemptsExhausted",
+                "condition": condition,
                 "approximateInvokeCount": invocations,
             },
             response={
@@ -323,7 +374,8 @@ class StreamRunner:
                 **({"functionError": "Unhandled"} if raised else {}),
             },
         )
-        logger.error("%d stream records exhausted their retries; sent to the dead-letter queue", len(records))
+        why = "are older than the maximum record age" if condition == "RecordAgeExceeded" else "exhausted their retries"
+        logger.error("%d stream records %s; sent to the dead-letter queue", len(records), why)
         if self.dead_letter is not None:
             self.dead_letter(message)
 

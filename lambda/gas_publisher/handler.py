@@ -142,11 +142,16 @@ def publisher_from_environment(environ: Mapping[str, str] = os.environ) -> Publi
 
 
 def lambda_handler(event: Mapping[str, Any], context: Any) -> dict[str, list[dict[str, str]]]:
-    """The Lambda entry point: the batch's response, publishing only while the invocation has time left.
+    """The Lambda entry point: the batch's response, publishing only while the invocation has time left."""
+    return handle(event, context, os.environ)
+
+
+def handle(event: Mapping[str, Any], context: Any, environ: Mapping[str, str]) -> dict[str, list[dict[str, str]]]:
+    """What the entry point does, with the function's environment given (the local runner passes Terraform's).
 
     The function's ARN names the consumer: its event source mapping retries a shard's records one batch at a time,
     so a retry may take over the claims of the invocation before it.
     """
     deadline_ms = int(time.time() * 1000) + int(context.get_remaining_time_in_millis())
     consumer = str(getattr(context, "invoked_function_arn", "") or getattr(context, "function_name", ""))
-    return process_batch(event, publisher_from_environment(), deadline_ms, consumer)
+    return process_batch(event, publisher_from_environment(environ), deadline_ms, consumer)

@@ -7,51 +7,73 @@ every message of the topic, so the topic as a whole must stay under the limit.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-# Half the limit. SNS delivers asynchronously, so messages published in one second can reach a mailbox bunched
-# with those of the next; and one address may follow both the alert topic and the digest. Five a second leaves
-# that room and still sends a 17-region week in about 3 seconds.
-MESSAGES_PER_SECOND = 5
+# Two fifths of the limit. The week items and the late items live on two partition keys, which DynamoDB may place
+# on two shards, and Lambda delivers shards at the same time: two invocations, each with a pacer of its own, may
+# publish at once, 8 a second together. The rest is room for SNS's asynchronous delivery, which can bunch messages
+# published in one second with those of the next, and for one address following both the alert and the digest
+# topic. A 17-region week still goes out in about 4 seconds.
+MESSAGES_PER_SECOND = 4
 WINDOW_SECONDS = 1.0
-# Clock granularity and the call's own latency: the next window starts a little after the last one ends.
+# Clock granularity: the next window starts a little after the last one ends.
 MARGIN_SECONDS = 0.05
 MIN_PAUSE_SECONDS = 0.001
 
 
 @dataclass
+class Ticket:
+    """Places taken in the window for one batch: each holds when its message went out (when it was sent)."""
+
+    slots: list[list[float]] = field(default_factory=list)
+    waited: float = 0.0
+
+
+@dataclass
 class Pacer:
-    """A sliding window over the last second of sends: a batch waits until it fits under the rate."""
+    """A sliding window over the last second of sends: a batch waits until it fits under the rate.
+
+    A batch takes its places as soon as it fits, so threads sharing one pacer never both take the last ones; when
+    its publish call returns, its places move to that moment, so a slow call does not shorten the gap to the next.
+    """
 
     rate: int = MESSAGES_PER_SECOND
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
-    _sent: deque[float] = field(default_factory=deque)
+    _sent: deque[list[float]] = field(default_factory=deque)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def wait_for(self, count: int) -> float:
-        """Block until `count` messages may go out without breaking the rate; returns the seconds waited."""
+    def wait_for(self, count: int) -> Ticket:
+        """Block until `count` messages may go out without breaking the rate, and take their places now."""
         if not 0 < count <= self.rate:
             raise ValueError(f"a batch holds 1 to {self.rate} messages, not {count}")
         waited = 0.0
         while True:
-            now = self.clock()
-            while self._sent and now - self._sent[0] >= WINDOW_SECONDS + MARGIN_SECONDS:
-                self._sent.popleft()
-            if len(self._sent) + count <= self.rate:
-                return waited
-            ages_out = self._sent[len(self._sent) + count - self.rate - 1] + WINDOW_SECONDS + MARGIN_SECONDS
+            with self._lock:
+                now = self.clock()
+                while self._sent and now - self._sent[0][0] >= WINDOW_SECONDS + MARGIN_SECONDS:
+                    self._sent.popleft()
+                if len(self._sent) + count <= self.rate:
+                    slots = [[now] for _ in range(count)]
+                    self._sent.extend(slots)
+                    return Ticket(slots, waited)
+                ages_out = max(slot[0] for slot in list(self._sent)[: len(self._sent) + count - self.rate])
+                ages_out += WINDOW_SECONDS + MARGIN_SECONDS
             # At least a millisecond: a float pause rounding to nothing would spin without time passing.
             pause = max(ages_out - now, MIN_PAUSE_SECONDS)
             self.sleep(pause)
             waited += pause
 
-    def sent(self, count: int) -> None:
-        """Record that `count` messages just went out."""
-        now = self.clock()
-        self._sent.extend([now] * count)
+    def sent(self, ticket: Ticket) -> None:
+        """Record that the ticket's messages went out just now (the publish call returned, or failed)."""
+        with self._lock:
+            now = self.clock()
+            for slot in ticket.slots:
+                slot[0] = now
 
     def seconds_for(self, count: int) -> float:
         """About how long `count` more messages take to publish at this rate, from an idle start."""

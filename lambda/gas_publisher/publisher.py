@@ -101,15 +101,16 @@ class Publisher:
 
     def _publish_alerts(self, claimed: Sequence[Alert], claim: Claim) -> set[str]:
         failed: set[str] = set()
-        self.pacer.wait_for(len(claimed))
+        ticket = self.pacer.wait_for(len(claimed))
         entries = [alert.publish_entry(str(index)) for index, alert in enumerate(claimed)]
         try:
             response = self._sns.publish_batch(TopicArn=self._topic_arn, PublishBatchRequestEntries=entries)
         except AWS_ERRORS:
+            self.pacer.sent(ticket)
             logger.exception("PublishBatch failed for %d alerts", len(claimed))
             claim.release_all(claimed)
             return failed | {alert.dedup_id for alert in claimed}
-        self.pacer.sent(len(claimed))
+        self.pacer.sent(ticket)
         rejected = {int(entry["Id"]) for entry in response.get("Failed", [])}
         for entry in response.get("Failed", []):
             logger.error("publish failed for %s: %s", claimed[int(entry["Id"])].dedup_id, entry.get("Code", "unknown"))
@@ -126,7 +127,7 @@ class Publisher:
             claim.release_all([digest])
             return set()
         # Paced with the alerts: one address may follow both topics.
-        self.pacer.wait_for(1)
+        ticket = self.pacer.wait_for(1)
         try:
             self._sns.publish(
                 TopicArn=self._digest_topic_arn,
@@ -135,10 +136,11 @@ class Publisher:
                 MessageAttributes=digest.message_attributes(),
             )
         except AWS_ERRORS:
+            self.pacer.sent(ticket)
             logger.exception("publishing the digest of %s failed", digest.week)
             claim.release_all([digest])
             return {digest.dedup_id}
-        self.pacer.sent(1)
+        self.pacer.sent(ticket)
         logger.info("published %s", digest.dedup_id)
         claim.mark([digest])
         return set()

@@ -62,7 +62,7 @@ def test_a_batch_with_nothing_to_publish_succeeds_with_only_boto3_beside_the_pac
     [
         pytest.param("without contract.json", contract.HANDLER, None, "FileNotFoundError", id="file-missing-from-zip"),
         pytest.param("", "gas_publisher.handlers.lambda_handler", None, "No module named", id="wrong-module"),
-        pytest.param("", "gas_publisher.handler.handle", None, "has no attribute 'handle'", id="wrong-function"),
+        pytest.param("", "gas_publisher.handler.main", None, "has no attribute 'main'", id="wrong-function"),
         pytest.param("", contract.HANDLER, {contract.ENV_TABLE_NAME: "t"}, "TOPIC_ARN, DIGEST_TOPIC_ARN", id="no-env"),
     ],
 )
