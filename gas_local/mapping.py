@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 
 from gas_local.stream_runner import StartingPosition
 from gas_publisher.contract import MAPPING, stream_filter_pattern
+from gas_publisher.event_filter import check_pattern
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
@@ -47,7 +48,7 @@ class MappingSettings:
         age = int(mapping.get("MaximumRecordAgeInSeconds", -1))
         return cls(
             batch_size=int(mapping.get("BatchSize", MAPPING["batch_size"])),
-            patterns=tuple(json.loads(item["Pattern"]) for item in filters) or ({},),
+            patterns=tuple(_checked(json.loads(item["Pattern"])) for item in filters) or ({},),
             starting_position=cast("StartingPosition", mapping.get("StartingPosition", "TRIM_HORIZON")),
             max_retry_attempts=UNBOUNDED_RETRIES if retries < 0 else retries,
             bisect_on_error=bool(mapping.get("BisectBatchOnFunctionError", False)),
@@ -57,6 +58,13 @@ class MappingSettings:
             # Lambda's -1 means no limit (the stream's own 24 hours).
             maximum_record_age_seconds=None if age < 0 else age,
         )
+
+
+def _checked(pattern: Any) -> Mapping[str, Any]:
+    """A deployed filter pattern, refused as CreateEventSourceMapping on AWS would refuse it."""
+    check_pattern(pattern)
+    checked: Mapping[str, Any] = pattern
+    return checked
 
 
 def deployed_mapping(client: LambdaClient, stream_arn: str) -> Mapping[str, Any] | None:

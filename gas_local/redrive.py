@@ -27,8 +27,7 @@ from gas_alerts.store import PriceTable
 from gas_alerts.unsent import unsent
 from gas_local.delivery import NotProvisionedError, publisher_environment, publisher_handler
 from gas_local.mapping import MappingSettings, deployed_mapping
-from gas_local.stream_runner import MAX_EMPTY_PAGES, LocalContext, Record, lambda_shape
-from gas_publisher.event_filter import matches
+from gas_local.stream_runner import MAX_EMPTY_PAGES, LocalContext, Record, lambda_shape, passes
 from gas_publisher.handler import SkippedRecordError, StreamRecord
 from gas_publisher.ledger import LedgerWeek, SentLedger
 
@@ -137,7 +136,7 @@ class _Redriver:
         matched = [
             record
             for record in (lambda_shape(record, stream) for record in records)
-            if any(matches(pattern, record) for pattern in self.mapping.patterns)
+            if any(passes(pattern, record) for pattern in self.mapping.patterns)
         ]
         report.records += len(matched)
         for position in range(0, len(matched), self.mapping.batch_size):

@@ -270,7 +270,7 @@ class StreamRunner:
         stats.read += len(records)
         lambda_records = [lambda_shape(record, self.stream_arn) for record in records]
         patterns = [self.pattern, *self.extra_patterns]
-        matched = [record for record in lambda_records if any(matches(pattern, record) for pattern in patterns)]
+        matched = [record for record in lambda_records if any(passes(pattern, record) for pattern in patterns)]
         stats.matched += len(matched)
         for batch in _chunks(matched, self.batch_size):
             self._deliver(shard_id, batch, self.max_retry_attempts, stats)
@@ -378,6 +378,11 @@ class StreamRunner:
         logger.error("%d stream records %s; sent to the dead-letter queue", len(records), why)
         if self.dead_letter is not None:
             self.dead_letter(message)
+
+
+def passes(pattern: Mapping[str, Any], record: Record) -> bool:
+    """Whether a record passes one of a mapping's filters; an empty one stands for a mapping without filters."""
+    return not pattern or matches(pattern, record)
 
 
 def lambda_shape(record: Record, stream_arn: str) -> Record:

@@ -91,8 +91,12 @@ REGION_IDS: tuple[str, ...] = tuple(REGION_BY_ID)
 
 
 def stream_filter_pattern() -> dict[str, Any]:
-    """The DynamoDB stream filter pattern that Terraform and the local stream runner both apply."""
-    return _load(STREAM_FILTER_PATH)
+    """The DynamoDB stream filter pattern that Terraform and the local stream runner apply (checked as AWS would)."""
+    from gas_publisher.event_filter import check_pattern
+
+    pattern = _load(STREAM_FILTER_PATH)
+    check_pattern(pattern)
+    return pattern
 
 
 class UnknownRegionError(ValueError):

@@ -47,7 +47,8 @@ class StreamRecord:
     """The parts of a DynamoDB stream record the publisher uses."""
 
     sequence_number: str
-    new_image: Mapping[str, Any]
+    # Whatever the record holds: the filter also passes an image inside a list, which is then refused as malformed.
+    new_image: object
 
     @classmethod
     def parse(cls, raw: object) -> StreamRecord:
@@ -64,6 +65,8 @@ class StreamRecord:
 
     def messages(self) -> list[Message]:
         """The week's alerts and its digest; raises MalformedAlertError when the record cannot give them."""
+        if not isinstance(self.new_image, Mapping):
+            raise MalformedAlertError("NewImage is not a map")
         try:
             record = WeekRecord.from_item(self.new_image)
             alerts = alerts_for(record)
