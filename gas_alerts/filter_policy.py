@@ -5,6 +5,7 @@ Replay evaluates the same policy a subscription would carry, so it selects exact
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -19,6 +20,7 @@ from gas_publisher.contract import (
     ATTR_PRICE,
     ATTR_REGION,
     ATTR_REGIONS_FALLEN,
+    REGION_BY_ID,
     known_regions,
 )
 
@@ -128,6 +130,52 @@ def admits(policy: Mapping[str, Any], attributes: Mapping[str, str]) -> bool:
         if key not in attributes or not any(_matches(value, attributes[key]) for value in values):
             return False
     return True
+
+
+def describe_policy(policy: Mapping[str, Any], *, digest: bool) -> str:
+    """A policy in words: 'Albany and New York City, drops of 3¢ or more'; one the product did not write, as JSON."""
+    try:
+        return _in_words(policy, digest=digest)
+    except (KeyError, TypeError, ValueError, ArithmeticError):
+        return json.dumps(policy)
+
+
+def _in_words(policy: Mapping[str, Any], *, digest: bool) -> str:
+    thresholds = {key: _at_least_or_most(values) for key, values in policy.items() if key != ATTR_REGION}
+    if digest:
+        if ATTR_REGION in policy or not set(thresholds) <= {ATTR_REGIONS_FALLEN, ATTR_LARGEST_DROP_CENTS}:
+            raise ValueError("not a digest policy")
+        parts = []
+        if ATTR_REGIONS_FALLEN in thresholds:
+            parts.append(f"weeks when {_plain(thresholds[ATTR_REGIONS_FALLEN], '>=')} regions or more fell")
+        if ATTR_LARGEST_DROP_CENTS in thresholds:
+            largest = f"a largest drop of {_plain(thresholds[ATTR_LARGEST_DROP_CENTS], '>=')}¢ or more"
+            parts.append(f"with {largest}" if parts else f"weeks with {largest}")
+        return ", ".join(parts) or "every digest"
+    words = {
+        ATTR_DROP_CENTS: lambda rule: f"drops of {_plain(rule, '>=')}¢ or more",
+        ATTR_PRICE: lambda rule: f"at ${_plain(rule, '<=').quantize(Decimal('0.01'))}/gal or less",
+        ATTR_DROP_PERCENT: lambda rule: f"drops of {_plain(rule, '>=')}% or more",
+        ATTR_LOW_WEEKS: lambda rule: f"the lowest in {_plain(rule, '>=')} weeks or more",
+    }
+    if not policy:
+        return "every alert"
+    regions = [REGION_BY_ID[region].name for region in policy.get(ATTR_REGION, [])]
+    named = ", ".join(regions[:-1]) + f" and {regions[-1]}" if len(regions) > 1 else "".join(regions)
+    return ", ".join([named or "every region", *(words[key](rule) for key, rule in thresholds.items())])
+
+
+def _at_least_or_most(values: Sequence[Any]) -> tuple[str, Decimal]:
+    [rule] = values
+    operator, number = rule["numeric"]
+    return str(operator), Decimal(str(number))
+
+
+def _plain(rule: tuple[str, Decimal], operator: str) -> Decimal:
+    if rule[0] != operator:
+        raise ValueError(f"{rule[0]} is not the product's {operator}")
+    number = rule[1]
+    return number.quantize(Decimal(1)) if number == number.to_integral_value() else number.normalize()
 
 
 def _matches(value: object, attribute: str) -> bool:

@@ -84,17 +84,19 @@ locals {
 module "alerts" {
   source = "./modules/subscriber_topic"
 
-  name         = local.topic_name
-  subscribers  = local.alert_subscribers
-  known_values = { (local.alert_attributes.region.name) = local.region_ids }
+  name                = local.topic_name
+  subscribers         = local.alert_subscribers
+  known_values        = { (local.alert_attributes.region.name) = local.region_ids }
+  max_filter_policies = var.max_filter_policies_per_topic
 }
 
 # One email a week listing every region that fell, to each digest subscriber whose filter admits it.
 module "digest" {
   source = "./modules/subscriber_topic"
 
-  name        = local.digest_topic_name
-  subscribers = local.digest_subscribers
+  name                = local.digest_topic_name
+  subscribers         = local.digest_subscribers
+  max_filter_policies = var.max_filter_policies_per_topic
 }
 
 module "operator" {

@@ -119,3 +119,9 @@ variable "tags" {
   description = "Extra tags for every resource."
   default     = {}
 }
+
+variable "max_filter_policies_per_topic" {
+  type        = number
+  description = "Subscriptions with a filter policy each topic may have: SNS's default quota is 200 per topic (10,000 per account). Raise it only after AWS raised the account's quota."
+  default     = 200
+}

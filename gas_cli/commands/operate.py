@@ -1,4 +1,4 @@
-"""`gas-alerts redrive`: commands an operator runs against the deployed stack (AWS, or moto locally)."""
+"""`gas-alerts redrive` and `gas-alerts subscribers`: an operator's commands for the deployed stack (AWS or moto)."""
 
 from __future__ import annotations
 
@@ -59,3 +59,46 @@ def redrive(
 def _names(names: tuple[str, ...]) -> str:
     """'Glens Falls, Watertown, digest': regions by name, digests as they are."""
     return ", ".join(REGION_BY_ID[name].name if name in REGION_BY_ID else name for name in names)
+
+
+def subscribers() -> None:
+    """List every subscription of the alert and digest topics: who, confirmed or pending, and the filter in words.
+
+    An email subscription receives nothing until its recipient clicks the link in the confirmation email; a new or
+    changed filter policy can take up to 15 minutes to apply.
+    """
+    from gas_alerts import aws
+    from gas_alerts.filter_policy import describe_policy
+    from gas_alerts.subscriptions import PENDING, subscriptions_of
+    from gas_local.provision import find_topic_arn
+
+    settings = Settings.from_environment()
+    pending = 0
+    with friendly_errors():
+        sns = aws.sns()
+        for name, arn, digest in (
+            (settings.topic_name, settings.topic_arn, False),
+            (settings.digest_topic_name, "", True),
+        ):
+            topic = arn or find_topic_arn(sns, name)
+            if topic is None:
+                errors.print(f"error: topic {name} not found; check GAS_ALERTS_TOPIC and GAS_ALERTS_DIGEST_TOPIC")
+                raise typer.Exit(1)
+            entries = subscriptions_of(sns, topic)
+            kind = "weekly digest" if digest else "alerts by region"
+            console.print(f"[bold]{name}[/bold] ({kind}): {len(entries)} subscriptions", soft_wrap=True)
+            for entry in entries:
+                pending += entry.status == PENDING
+                receives = (
+                    "filter shown once confirmed"
+                    if entry.policy is None
+                    else describe_policy(entry.policy, digest=digest)
+                )
+                console.print(f"  {entry.endpoint} ({entry.protocol}), {entry.status}: {receives}", soft_wrap=True)
+    if pending:
+        console.print(
+            f"{pending} subscription(s) wait for their recipient to click the link in the confirmation email; "
+            "nothing is delivered to them before that.",
+            soft_wrap=True,
+        )
+    console.print("A new or changed filter policy can take up to 15 minutes to apply on AWS.", soft_wrap=True)

@@ -395,6 +395,20 @@ def test_the_topic_module_refuses_too_many_keys_or_combinations(stack: Stack) ->
     assert "fine@example.com" not in message
 
 
+def test_a_plan_refuses_more_filter_policies_than_the_topic_quota(stack: Stack) -> None:
+    """SNS takes 200 filter policies a topic by default: a topic with more is refused at plan time, naming the quota.
+
+    The example has two filtered alert subscribers and one filtered digest subscriber, so a quota of 1 refuses the
+    alert topic alone.
+    """
+    result = stack.terraform.run("plan", "-refresh=false", *LOCAL_VARS, "-var", "max_filter_policies_per_topic=1")
+    message = messages(result.stderr)
+    assert result.returncode == 1
+    assert "Topic gas-alerts-price-drops: 2 subscribers have a filter policy; SNS allows 1 on a topic" in message
+    assert "gas-alerts-weekly-digest" not in message
+    assert message.count("Error:") == 1
+
+
 @pytest.mark.destroys_stack
 def test_destroy_leaves_no_table_topic_queue_function_or_mapping(stack: Stack) -> None:
     """Destroy succeeds, and moto then holds none of the stack's tables, topics, queues or functions."""

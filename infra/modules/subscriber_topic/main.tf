@@ -31,6 +31,9 @@ locals {
       if length(try(regex("\\.([0-9]+)$", tostring(n))[0], "")) > local.max_decimal_places || abs(n) > local.max_number
     ]
   }
+  # SNS counts the filter policies of a topic against a quota (200 by default), and refuses one more.
+  filter_policy_count = length([for policy in values(local.filter_policies) : policy if length(policy) > 0])
+
   unknown_values = {
     for email, policy in local.filter_policies : email => flatten([
       for key, known in var.known_values : [for v in try(policy[key], []) : "${key} ${v}" if !contains(known, v)]
@@ -59,6 +62,13 @@ module "key" {
 resource "aws_sns_topic" "this" {
   name              = var.name
   kms_master_key_id = module.key.arn
+
+  lifecycle {
+    precondition {
+      condition     = local.filter_policy_count <= var.max_filter_policies
+      error_message = "Topic ${var.name}: ${local.filter_policy_count} subscribers have a filter policy; SNS allows ${var.max_filter_policies} on a topic (its default quota is 200; raise max_filter_policies_per_topic only if the account's quota was raised)."
+    }
+  }
 }
 
 resource "aws_sns_topic_subscription" "this" {

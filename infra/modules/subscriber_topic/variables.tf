@@ -29,6 +29,17 @@ variable "subscribers" {
   }
 }
 
+variable "max_filter_policies" {
+  type        = number
+  description = "How many subscriptions with a filter policy SNS lets this topic have: 200 by default, more where the account's quota was raised."
+  default     = 200
+
+  validation {
+    condition     = var.max_filter_policies >= 1
+    error_message = "max_filter_policies must be at least 1."
+  }
+}
+
 variable "known_values" {
   type        = map(list(string))
   description = "For a message attribute holding one of a fixed set of strings (the region), that set; a policy naming any other value is refused."
