@@ -106,7 +106,8 @@ class CallScanner:
 
     def _paginator_or_waiter(self, method: str, name: str) -> set[str]:
         if method == "get_paginator":
-            return {operations(self.service)[name]}
+            # A paginator of another service's client (SNS's list_subscriptions_by_topic) is not this service's.
+            return {operations(self.service)[name]} if name in operations(self.service) else set()
         model = botocore.session.get_session().get_waiter_model(self.service)
         return {model.get_waiter("".join(part.title() for part in name.split("_"))).operation}
 
