@@ -1,4 +1,4 @@
-"""The weekly check flow: fetch the newest weeks, compare them with the table, write new weeks conditionally."""
+"""The weekly check flow: fetch the newest weeks, compare them with the table, write what the stream must tell."""
 
 from __future__ import annotations
 
@@ -6,12 +6,14 @@ from datetime import UTC, datetime
 from typing import Annotated, cast
 
 from prefect import flow
-from prefect.states import Completed
+from prefect.states import Completed, Failed
 from pydantic import Field
 
 from gas_alerts.compare import HISTORY_WEEKS, LOOKBACK_WEEKS, MIN_LOOKBACK_WEEKS
+from gas_alerts.coverage import Coverage
+from gas_alerts.failures import one_line
 from gas_alerts.redaction import install_log_redaction
-from gas_alerts.run_report import expected_run_name
+from gas_alerts.run_report import check_run_name
 from gas_alerts.settings import Settings
 from gas_alerts.source import DEFAULT_SOURCE
 from gas_alerts.summary import CheckSummary, describe_drops
@@ -27,8 +29,8 @@ WRITE_ATTEMPTS = 3
 
 @flow(
     name="check-gas-prices",
-    flow_run_name=expected_run_name,
-    description="Check the newest NY gas prices, store any new week, and let the stream send the alerts.",
+    flow_run_name=check_run_name,
+    description="Check the newest NY gas prices, store what is new, and let the stream tell every fall.",
 )
 def check_gas_prices(
     source: str = DEFAULT_SOURCE,
@@ -38,18 +40,38 @@ def check_gas_prices(
 ) -> CheckSummary:
     """Fetch the newest weeks, compare every region with the stored weeks, and write what the stream tells.
 
-    The check always stores and compares all 17 regions; each subscriber picks regions with a filter policy.
+    The check always stores and compares all 17 regions; each subscriber picks regions with a filter policy. A
+    failure no retry can mend ends the run at once, its state message the one line that names it.
     """
     install_log_redaction()
+    settings = Settings.from_environment()
+    table = table_name or settings.table_name
+    try:
+        return _check(source, lookback_weeks, aws_credentials_block, table, settings)
+    except Exception as error:
+        line = one_line(error, table)
+        if line is None:
+            raise
+        run_logger().error(line)
+        return cast("CheckSummary", Failed(message=line))
+
+
+def _check(
+    source: str, lookback_weeks: int, credentials_block: str | None, table: str, settings: Settings
+) -> CheckSummary:
     logger = run_logger()
-    table = table_name or Settings.from_environment().table_name
+    if settings.app_token_note:
+        logger.warning(settings.app_token_note)
     now = datetime.now(UTC).isoformat(timespec="seconds")
     weeks = fetch_prices(source, lookback_weeks)
     name_run_for_week(weeks[-1].week)
+    coverage = Coverage.of(weeks)
+    if coverage.message:
+        logger.warning("The source's newest week %s: %s", weeks[-1].week, coverage.message)
     for _ in range(WRITE_ATTEMPTS):
-        stored = read_stored_weeks(table, HISTORY_WEEKS, aws_credentials_block)
+        stored = read_stored_weeks(table, HISTORY_WEEKS, credentials_block)
         plan = compare_weeks(weeks, stored, now)
-        result = write_new_weeks(plan, table, now, aws_credentials_block)
+        result = write_new_weeks(plan, table, now, credentials_block)
         if not result.conflict:
             break
     else:
@@ -60,13 +82,13 @@ def check_gas_prices(
             lookback_weeks,
             plan.latest_stored,
         )
-    summary = CheckSummary.of(plan, result)
+    summary = CheckSummary.of(plan, result, coverage)
     if result.written and not plan.baseline:
         logger.info("Week %s: %s", summary.newest_week, describe_drops(plan))
     for held in summary.held:
         logger.warning("Held by the data-quality guard (never alerts, never a base): %s", held)
     logger.info(summary.message)
-    publish_run_report(weeks, plan, result, summary.message)
+    publish_run_report(weeks, plan, result, summary.message, coverage)
     # Prefect makes a returned state the run's final state (its message shows in the UI) and hands
     # callers the state's data, so callers of the flow still receive a CheckSummary.
     return cast("CheckSummary", Completed(message=summary.message, data=summary))

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import socket
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, cast
+from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
 
+from gas_alerts.failures import PermanentError, is_loopback, no_local_aws
 from gas_alerts.settings import DEFAULT_AWS_REGION
 
 if TYPE_CHECKING:
@@ -37,8 +40,30 @@ def boto_session(credentials_block: str | None = None) -> boto3.Session:
     return boto3.Session(region_name=os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION"))
 
 
+# How long a local endpoint may take to accept a connection before it counts as not running.
+LOCAL_CONNECT_SECONDS = 1.0
+
+
+def check_local_endpoint(endpoint: str | None) -> None:
+    """Raise PermanentError at once when the endpoint is on this machine and nothing listens there.
+
+    botocore would retry a refused connection with backoff for over a minute; a local AWS that is not running
+    will not start by itself, so there is nothing to wait for.
+    """
+    if not endpoint or not is_loopback(endpoint):
+        return
+    parts = urlsplit(endpoint)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", port), timeout=LOCAL_CONNECT_SECONDS):
+            return
+    except OSError:
+        raise PermanentError(no_local_aws(endpoint.rstrip("/"))) from None
+
+
 @lru_cache(maxsize=32)
 def _client(service: str, credentials_block: str | None, endpoint: str | None, region: str | None) -> Any:
+    check_local_endpoint(endpoint)
     session = boto_session(credentials_block)
     return session.client(
         service,  # type: ignore[call-overload]

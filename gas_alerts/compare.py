@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 
+from gas_alerts.failures import PermanentError
 from gas_alerts.guard import GUARD_WEEKS, find_suspects
 from gas_alerts.prices import WeekPrices
 from gas_publisher.contract import REGION_IDS
@@ -74,6 +75,8 @@ class CheckPlan:
     # New weeks more than HISTORY_AFTER older than the source's newest week: stored without alert.
     history: Sequence[date] = ()
     source_newest: date | None = None
+    # Set when the source's newest week is older than the newest stored one: then nothing is written.
+    older_source: bool = False
 
     @property
     def newest(self) -> WeekRecord | None:
@@ -289,8 +292,11 @@ def plan_check(fetched: Sequence[WeekPrices], stored: Sequence[WeekRecord], *, r
     latest_stored = max(stored_by_week, default=None)
     if not source:
         return CheckPlan(latest_stored=latest_stored)
-    steps = walk(source, stored_by_week, REGION_IDS)
     newest = source[-1].week
+    if latest_stored is not None and newest < latest_stored:
+        # An older copy of the data (a stale export, a cache) must never rewrite what a newer one stored.
+        return CheckPlan(latest_stored=latest_stored, source_newest=newest, older_source=True)
+    steps = walk(source, stored_by_week, REGION_IDS)
     if latest_stored is None:
         # A baseline records how the week compares with the source's weeks before it, but never names drops; its
         # falls count as told, so only what becomes known later about it can alert.
@@ -388,12 +394,17 @@ def late_item(step: Step, regions: tuple[str, ...], source_newest: date, recorde
     )
 
 
+class OlderSourceError(PermanentError):
+    """A backfill source whose newest week is older than the table's: it would rewrite newer values with older."""
+
+
 def plan_backfill(
     history: Sequence[WeekPrices],
     stored: Sequence[WeekRecord],
     *,
     since: date | None = None,
     recorded_at: str = "",
+    allow_older: bool = False,
 ) -> BackfillPlan:
     """Plan silent week items for the missing history and revisions for the stored history the source changed.
 
@@ -402,9 +413,21 @@ def plan_backfill(
     """
     ordered = sorted(history, key=lambda week: week.week)
     stored_by_week = {record.week: record for record in stored}
-    steps = walk(ordered, stored_by_week, REGION_IDS)
+    stored_newest = max(stored_by_week, default=None)
+    older = bool(ordered) and stored_newest is not None and ordered[-1].week < stored_newest
+    if older and not allow_older:
+        raise OlderSourceError(
+            f"the source's newest week {ordered[-1].week} is older than the table's newest {stored_newest}: it would "
+            "rewrite stored weeks with older values, so nothing was written; pass --allow-older-source to add only "
+            "the weeks the table lacks"
+        )
+    # An older source only fills what the table lacks: the stored values stay what every comparison uses.
+    steps = walk(
+        [week for week in ordered if week.week not in stored_by_week] if older else ordered, stored_by_week, REGION_IDS
+    )
     targets = [week.week for week in ordered if since is None or week.week >= since]
-    horizon = news_horizon(ordered[-1].week) if ordered else date.max
+    newest = max([week.week for week in ordered[-1:]] + ([stored_newest] if stored_newest else []), default=None)
+    horizon = news_horizon(newest) if newest else date.max
     by_week = {step.week: step for step in steps}
     writes: list[WeekRecord] = []
     skipped: list[date] = []
@@ -419,7 +442,8 @@ def plan_backfill(
             told = step.comparison.drops
             writes.append(record_for(step, alert=False, origin=Origin.BACKFILL, recorded_at=recorded_at, told=told))
     new_weeks = {record.week for record in writes}
-    revisions = [update for update in find_updates(steps, stored_by_week, new_weeks) if update.week < horizon]
+    updates = [] if older else find_updates(steps, stored_by_week, new_weeks)
+    revisions = [update for update in updates if update.week < horizon]
     chosen = set(targets)
     priced = {region for week in ordered if week.week in chosen for region in week.prices}
     return BackfillPlan(

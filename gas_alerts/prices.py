@@ -18,6 +18,9 @@ PRICE_PATTERN = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 MAX_DECIMAL_PLACES = 3
 # The dataset starts in 2007; a date before this is a corrupt value, not an old week.
 EARLIEST_WEEK = date(1990, 1, 1)
+KNOWN_FIELDS = frozenset({"date", *(region.api_field for region in REGIONS)})
+# At most this many unknown column names are kept per row.
+MAX_UNKNOWN = 10
 
 
 class SourceDataError(ValueError):
@@ -30,6 +33,8 @@ class WeekPrices:
 
     week: date
     prices: Mapping[str, Decimal]
+    # Columns of the row that are no region and not the date (a renamed or added column), quoted briefly.
+    unknown: tuple[str, ...] = ()
 
 
 def parse_rows(rows: object, *, today: date) -> list[WeekPrices]:
@@ -61,7 +66,8 @@ def parse_row(row: object, index: int, *, today: date) -> WeekPrices:
         prices[region.id] = _parse_price(raw, index, week, region.api_field)
     if not prices:
         raise SourceDataError(f"row {index} ({week.isoformat()}): no region has a price")
-    return WeekPrices(week, prices)
+    unknown = tuple(_shorten(str(name)) for name in row if name not in KNOWN_FIELDS)[:MAX_UNKNOWN]
+    return WeekPrices(week, prices, unknown)
 
 
 def _parse_date(raw: object, index: int, today: date) -> date:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from gas_alerts.coverage import Coverage
 from gas_alerts.prices import WeekPrices
 from gas_publisher.alert import Alert
 from gas_publisher.contract import REGION_BY_ID, REGIONS, STATE_AVERAGE
@@ -17,6 +18,8 @@ NEW_YORK = ZoneInfo("America/New_York")
 SPARK = "▁▂▃▄▅▆▇█"
 DROP_EVENT = "gas-alerts.price.dropped"
 SUSPECT_EVENT = "gas-alerts.data.suspect"
+MISSING_REGION_EVENT = "gas-alerts.data.region-missing"
+UNKNOWN_COLUMN_EVENT = "gas-alerts.data.unknown-column"
 TABLE_ARTIFACT_KEY = "gas-prices-latest-week"
 TREND_ARTIFACT_KEY = "gas-price-trend"
 
@@ -26,15 +29,25 @@ def run_name_for(week: date) -> str:
     return f"week-{week.isoformat()}"
 
 
-def expected_week(now: datetime | None = None) -> date:
-    """The Monday of the current week in New York: the week a scheduled check is looking for."""
-    today = (now or datetime.now(NEW_YORK)).astimezone(NEW_YORK).date()
-    return today - timedelta(days=today.weekday())
+def backfill_run_name(first: date, last: date) -> str:
+    """A backfill run's name once its history is read, e.g. backfill-2017-01-02-2026-04-06."""
+    return f"backfill-{first.isoformat()}-{last.isoformat()}"
 
 
-def expected_run_name() -> str:
-    """A new run's name, for this week; the run is renamed once the source says which week is newest."""
-    return run_name_for(expected_week())
+def neutral_run_name(flow: str, now: datetime | None = None) -> str:
+    """A run's name before the source says which weeks it has: when it started (New York time), never a week."""
+    moment = (now or datetime.now(NEW_YORK)).astimezone(NEW_YORK)
+    return f"{flow}-started-{moment:%Y-%m-%d-%H%M%S}"
+
+
+def check_run_name() -> str:
+    """A new check run's name; the run is renamed week-<newest week> once the source is read."""
+    return neutral_run_name("check")
+
+
+def backfill_start_name() -> str:
+    """A new backfill run's name; renamed backfill-<first>-<last> once the history is read."""
+    return neutral_run_name("backfill")
 
 
 def price_rows(
@@ -137,3 +150,27 @@ def suspect_events(record: WeekRecord) -> list[dict[str, Any]]:
         }
         for region, reason in record.suspect.items()
     ]
+
+
+def coverage_events(week: date, coverage: Coverage) -> list[dict[str, Any]]:
+    """emit_event arguments for each region missing from the newest week, and each column that is no region."""
+    missing = [
+        {
+            "event": MISSING_REGION_EVENT,
+            "resource": {
+                "prefect.resource.id": f"gas-alerts.region.{region}",
+                "prefect.resource.name": REGION_BY_ID[region].name,
+            },
+            "payload": {"week": week.isoformat(), "message": coverage.message},
+        }
+        for region in coverage.missing
+    ]
+    unknown = [
+        {
+            "event": UNKNOWN_COLUMN_EVENT,
+            "resource": {"prefect.resource.id": "gas-alerts.source", "prefect.resource.name": "the data source"},
+            "payload": {"week": week.isoformat(), "column": name},
+        }
+        for name in coverage.unknown
+    ]
+    return missing + unknown

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,17 @@ ENVIRONMENT: tuple[tuple[str, str, str], ...] = (
     ("SOCRATA_APP_TOKEN", "", "optional Socrata app token, sent as X-App-Token, never logged"),
 )
 DEFAULT_AWS_REGION = "us-east-1"
+# An app token travels as a header value: printable ASCII, no whitespace.
+APP_TOKEN_PATTERN = re.compile(r"[!-~]+")
+NEWLINE_REMOVED_NOTE = "SOCRATA_APP_TOKEN ended with a newline; it was removed"
+INVALID_APP_KEY_NOTE = (
+    "SOCRATA_APP_TOKEN is not a valid app token: it must be printable ASCII without spaces "
+    "(its value is not shown); correct or unset it"
+)
+
+
+class AppTokenError(ValueError):
+    """SOCRATA_APP_TOKEN cannot be sent as a header; the message never holds its value."""
 
 
 @dataclass(frozen=True)
@@ -37,11 +49,21 @@ class Settings:
     outbox: Path
     state_dir: Path
     app_token: str | None
+    # What is wrong with SOCRATA_APP_TOKEN (then app_token is None), or what was mended in it; '' when nothing.
+    app_token_note: str = ""
+    app_token_invalid: bool = False
+
+    def source_token(self) -> str | None:
+        """The app token to send, or AppTokenError when the one set cannot be a header value."""
+        if self.app_token_invalid:
+            raise AppTokenError(INVALID_APP_KEY_NOTE)
+        return self.app_token
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> Settings:
         """Read the settings, taking each default when its variable is unset or empty."""
         value = {name: environ.get(name) or default for name, default, _ in ENVIRONMENT}
+        token, note, invalid = _clean_token(value["SOCRATA_APP_TOKEN"])
         return cls(
             table_name=value["GAS_ALERTS_TABLE"],
             topic_name=value["GAS_ALERTS_TOPIC"],
@@ -52,7 +74,9 @@ class Settings:
             dead_letter_queue=value["GAS_ALERTS_DLQ"],
             outbox=Path(value["GAS_ALERTS_OUTBOX"]).resolve(),
             state_dir=Path(value["GAS_ALERTS_STATE_DIR"]).resolve(),
-            app_token=value["SOCRATA_APP_TOKEN"] or None,
+            app_token=token,
+            app_token_note=note,
+            app_token_invalid=invalid,
         )
 
     def to_environment(self) -> dict[str, str]:
@@ -67,3 +91,13 @@ class Settings:
             "GAS_ALERTS_OUTBOX": str(self.outbox),
             "GAS_ALERTS_STATE_DIR": str(self.state_dir),
         }
+
+
+def _clean_token(raw: str) -> tuple[str | None, str, bool]:
+    """The token without the newline a file or a shell may add; whether it can be sent at all."""
+    if not raw:
+        return None, "", False
+    trimmed = raw.rstrip("\r\n")
+    if not APP_TOKEN_PATTERN.fullmatch(trimmed):
+        return None, INVALID_APP_KEY_NOTE, True
+    return trimmed, NEWLINE_REMOVED_NOTE if trimmed != raw else "", False

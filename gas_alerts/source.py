@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 from collections.abc import Mapping
 from datetime import date, datetime
 from email.utils import parsedate_to_datetime
@@ -13,10 +14,12 @@ from typing import Any
 
 import httpx
 import stamina
+from stamina.instrumentation import RetryDetails, set_on_retry_hooks
 
 from gas_alerts.prices import SourceDataError, WeekPrices, parse_rows
 from gas_publisher.contract import DATASET_API_URL, REGIONS
 
+logger = logging.getLogger("gas_alerts")
 DEFAULT_SOURCE = DATASET_API_URL
 TIMEOUT = httpx.Timeout(20.0, connect=5.0)
 ATTEMPTS = 5
@@ -30,6 +33,22 @@ PAGE_SIZE = 1000
 
 class SourceUnavailableError(RuntimeError):
     """The source could not be reached, or kept failing, after every retry."""
+
+
+def _say_retry(details: RetryDetails) -> None:
+    """One readable line per retry of the source, instead of stamina's bare event name."""
+    cause = details.caused_by
+    why = f"HTTP {cause.response.status_code}" if isinstance(cause, httpx.HTTPStatusError) else type(cause).__name__
+    logger.warning(
+        "the source did not answer (%s); trying again in %.1f s (retry %d of %d)",
+        why,
+        details.wait_for,
+        details.retry_num,
+        ATTEMPTS - 1,
+    )
+
+
+set_on_retry_hooks([_say_retry])
 
 
 def is_url(source: str) -> bool:
@@ -128,6 +147,8 @@ def rows_from_csv(text: str) -> list[dict[str, str]]:
     rows = []
     for record in reader:
         row = {field_by_header[h]: v for h, v in record.items() if h in field_by_header and v}
+        # A column that is no region keeps its header as its name, so validation can report it.
+        row.update({str(h): v for h, v in record.items() if h not in field_by_header and h != CSV_DATE_HEADER})
         row["date"] = _iso_date(record.get(CSV_DATE_HEADER) or "")
         rows.append(row)
     return rows

@@ -6,15 +6,17 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from botocore.exceptions import ClientError
 
 from gas_alerts.compare import CheckPlan
+from gas_alerts.failures import PermanentError
 from gas_publisher.batching import batch_get
 from gas_publisher.contract import LATE_PARTITION, PARTITION_KEY, PRICE_PARTITION, SORT_KEY
-from gas_publisher.week import Revision, WeekRecord, week_key
+from gas_publisher.week import MalformedItemError, Revision, WeekRecord, week_key
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -26,6 +28,18 @@ MAX_TRANSACTION_ITEMS = 100
 # A backfill's conditional puts: how many run at once, and how many make one step of its progress.
 PARALLEL_PUTS = 8
 PUT_BATCH = 25
+
+
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+class StoredItemError(PermanentError):
+    """An item of the price partition that cannot be a week: malformed, not on a Monday, or dated after today."""
+
+
+def today_in_new_york() -> date:
+    """Today's date where the survey is taken."""
+    return datetime.now(NEW_YORK).date()
 
 
 @dataclass(frozen=True)
@@ -51,9 +65,10 @@ class PutOutcome:
 class PriceTable:
     """Reads and writes week items of one table."""
 
-    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+    def __init__(self, client: DynamoDBClient, table_name: str, today: Callable[[], date] = today_in_new_york) -> None:
         self.client = client
         self.name = table_name
+        self.today = today
 
     def recent_weeks(self, limit: int) -> list[WeekRecord]:
         """The newest `limit` stored weeks, newest first, in a single Query (never a Scan)."""
@@ -66,7 +81,8 @@ class PriceTable:
             Limit=limit,
             ConsistentRead=True,
         )
-        return [WeekRecord.from_item(item) for item in response.get("Items", [])]
+        today = self.today()
+        return [self._week(item, today) for item in response.get("Items", [])]
 
     def all_weeks(self) -> Iterator[WeekRecord]:
         """Every stored week, oldest first (paged Query; for backfill and replay, not the weekly check)."""
@@ -79,7 +95,28 @@ class PriceTable:
             ConsistentRead=True,
         ):
             for item in page.get("Items", []):
-                yield WeekRecord.from_item(item)
+                yield self._week(item, self.today())
+
+    def _week(self, item: Mapping[str, Any], today: date) -> WeekRecord:
+        """A stored item as a week, or StoredItemError naming the table and the item's keys (never retried)."""
+        keys = (
+            f"{PARTITION_KEY}={str(item.get(PARTITION_KEY, {}).get('S', '?'))[:60]}, "
+            f"{SORT_KEY}={str(item.get(SORT_KEY, {}).get('S', '?'))[:60]}"
+        )
+        fix = "remove or correct the item, then run again"
+        try:
+            record = WeekRecord.from_item(item)
+        except MalformedItemError as error:
+            raise StoredItemError(
+                f"table {self.name} holds an item that is not a week item ({keys}): {error}; {fix}"
+            ) from None
+        if record.week.weekday() != 0:
+            raise StoredItemError(f"table {self.name} holds a week that is not a Monday ({keys}); {fix}")
+        if record.week > today:
+            raise StoredItemError(
+                f"table {self.name} holds a week dated after today, {today} in New York ({keys}); {fix}"
+            )
+        return record
 
     def late_items(self, since: date) -> list[WeekRecord]:
         """The late items of the weeks from `since` on, oldest first (a Query of the late partition)."""

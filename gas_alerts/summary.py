@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from gas_alerts.compare import BackfillPlan, CheckPlan
+from gas_alerts.coverage import Coverage
 from gas_alerts.store import PutOutcome, WriteResult
 from gas_publisher.contract import REGION_BY_ID, REGION_IDS
 
@@ -27,9 +28,13 @@ class CheckSummary:
     late: tuple[tuple[date, str], ...] = ()
     # New weeks more than 14 days older than the source's newest week: stored without alert.
     history: tuple[date, ...] = ()
+    # The newest week's regions against the week before's, and any column that is no region.
+    coverage: str = ""
+    # The source's newest week, when it was older than the table's newest (then nothing was written).
+    older_source: date | None = None
 
     @classmethod
-    def of(cls, plan: CheckPlan, result: WriteResult) -> CheckSummary:
+    def of(cls, plan: CheckPlan, result: WriteResult, coverage: Coverage | None = None) -> CheckSummary:
         """Combine the plan and what was written."""
         newest = plan.newest
         written = plan.writes if result.written else ()
@@ -42,6 +47,8 @@ class CheckSummary:
             revised=result.revised,
             late=tuple(fall for record, fall in told if record.late_regions),
             history=tuple(plan.history) if result.written else (),
+            coverage=coverage.message if coverage else "",
+            older_source=plan.source_newest if plan.older_source else None,
             held=tuple(
                 f"{record.week} {REGION_BY_ID[region].name} {record.prices[region]}: {reason}"
                 for record in written
@@ -53,7 +60,12 @@ class CheckSummary:
     def message(self) -> str:
         """One line a person reads in the UI or the terminal."""
         fresh = [fall for fall in self.alerts if fall not in self.late]
-        if self.baseline and self.written:
+        if self.older_source is not None:
+            outcome = (
+                f"Nothing written: the source's newest week {self.older_source} is older than the table's "
+                f"newest {self.newest_week}"
+            )
+        elif self.baseline and self.written:
             outcome = f"Baseline stored ({self.newest_week})"
         elif not self.written:
             outcome = "No new week"
@@ -74,6 +86,8 @@ class CheckSummary:
         if self.held:
             count = len(self.held)
             outcome += f"; {count} value{'s' if count > 1 else ''} held as suspect (see the logs)"
+        if self.coverage:
+            outcome += f"; {self.coverage}"
         return outcome
 
 

@@ -2,14 +2,52 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Sequence
+from typing import Any
+
 import typer
+from typer.core import TyperGroup
 
 from gas_alerts.redaction import install_log_redaction
 from gas_alerts.settings import ENVIRONMENT
 from gas_cli.commands import history, local, operate, stack, weekly
 
+
+class OneLineErrors(TyperGroup):
+    """A command line whose usage errors are one line: what is wrong, and where the help is."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """Run the command; a usage error prints 'error: ...' on one line and exits with status 2."""
+        try:
+            result = super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
+        except typer.Abort:
+            typer.echo("Aborted.", err=True)
+            sys.exit(1)
+        except typer.TyperException as error:
+            if type(error).__name__ == "NoArgsIsHelpError":
+                error.show()  # type: ignore[attr-defined]  # a bare command shows its help
+            else:
+                context = getattr(error, "ctx", None)
+                where = f" (see `{context.command_path} --help`)" if context is not None else ""
+                typer.echo(f"error: {error.format_message()}{where}", err=True)
+            sys.exit(getattr(error, "exit_code", 2))
+        if not standalone_mode:
+            return result
+        sys.exit(result if isinstance(result, int) else 0)
+
+
 ENVIRONMENT_HELP = "\n\n".join(f"{name} (default: {default or 'unset'}): {what}" for name, default, what in ENVIRONMENT)
 app = typer.Typer(
+    cls=OneLineErrors,
     help="Email alerts when New York gasoline prices fall.\n\n"
     "Environment variables override resource names:\n\n" + ENVIRONMENT_HELP,
     no_args_is_help=True,
@@ -18,6 +56,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 local_app = typer.Typer(
+    cls=OneLineErrors,
     help="Local stand-ins for AWS pieces (works against moto, LocalStack or any AWS_ENDPOINT_URL).",
     no_args_is_help=True,
 )

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from gas_alerts import aws
+from gas_alerts.failures import PermanentError
 from gas_alerts.filter_policy import check_policy
 from gas_alerts.settings import Settings
 from gas_local.inbox import RateWatch, deliver_inbox
@@ -38,7 +39,7 @@ CHECKPOINT_FILE = "stream-checkpoints.json"
 logger = logging.getLogger(__name__)
 
 
-class NotProvisionedError(RuntimeError):
+class NotProvisionedError(PermanentError):
     """A resource the local delivery needs does not exist on the endpoint."""
 
 

@@ -147,7 +147,7 @@ class LocalStack:
         if existing and any(_alive(process) for process in existing.processes):
             raise StackError("the stack is already running (`gas-alerts local status`); stop it with `make down`")
         for name, port in (("Prefect", self.ports.prefect), ("moto", self.ports.moto)):
-            if not _port_free(port):
+            if not port_free(port):
                 raise StackError(
                     f"port {port} for {name} on {HOST} is taken; free it or set "
                     f"GAS_ALERTS_{name.upper()}_PORT to another port"
@@ -155,33 +155,38 @@ class LocalStack:
         self.logs.mkdir(parents=True, exist_ok=True)
         state = StackState(self.ports)
         env = self.environment()
-        self.report("starting the Prefect server (SQLite) and moto")
+        started = time.monotonic()
+        # Prefect's server takes the longest to start, so it starts first and boots while moto is provisioned.
         self._start(
             state,
             "prefect-server",
             ["prefect", "server", "start", "--host", HOST, "--port", str(self.ports.prefect)],
             env,
         )
+        self.report(f"moto: starting on {self.ports.moto_endpoint}")
         self._start(
             state, "moto", ["python", "-m", "gas_local.moto_server", "-H", HOST, "-p", str(self.ports.moto)], env
         )
-        _wait_healthy(f"{self.ports.prefect_api}/health", "the Prefect server", self.logs / "prefect-server.log")
         _wait_healthy(f"{self.ports.moto_endpoint}/moto-api/", "moto", self.logs / "moto.log")
         state.provisioned_by = self.provision_aws(env)
         state.save(self.state_file)
-        self.report("creating the work pool and deploying prefect.yaml")
+        self.report(f"Prefect: waiting for its server on {self.ports.prefect_ui} (SQLite)")
+        _wait_healthy(f"{self.ports.prefect_api}/health", "the Prefect server", self.logs / "prefect-server.log")
+        self.report("deploy: creating the work pool and deploying prefect.yaml (its schedule paused)")
         self._run("prefect-setup", [str(self.bin / "python"), "deployments/setup.py", "--pool", POOL], env)
         self._run("deploy", [str(self.bin / "prefect"), "--no-prompt", "deploy", "--all"], env)
-        self.report("starting the process worker and the stream runner")
+        self.report(f"worker: starting a process worker on the pool {POOL}")
         self._start(state, "worker", ["prefect", "worker", "start", "--pool", POOL, "--type", "process"], env)
         # With Terraform's mapping deployed, the runner plays it with the zip that apply deployed.
         package = self.terraform_dir / "infra" / PACKAGE_IN_COPY
+        self.report("stream runner: delivering the table's stream to the publisher and the inboxes to outbox/")
         deliver = ["gas-alerts", "local", "deliver", "--follow", "--package", str(package)]
         self._start(state, "stream-runner", deliver, env)
         time.sleep(1.0)
         dead = [process.name for process in state.processes if not _alive(process)]
         if dead:
             raise StackError(f"{', '.join(dead)} stopped right after starting; see the logs in {self.logs}")
+        self.report(f"up in {time.monotonic() - started:.0f} s")
         return state
 
     def provision_aws(self, env: Mapping[str, str]) -> str:
@@ -201,14 +206,14 @@ class LocalStack:
                 return self._provision_with_terraform(terraform, name_prefix)
             except ProviderUnavailableError as error:
                 reason = str(error)
-        self.report(f"creating the table, stream, topics and queues with `gas-alerts local provision` ({reason})")
+        self.report(f"provisioning: the table, stream, topics and queues with `gas-alerts local provision` ({reason})")
         self._run("provision", [str(self.bin / "gas-alerts"), "local", "provision"], env)
         return f"`gas-alerts local provision`, not Terraform: {reason}"
 
     def _provision_with_terraform(self, terraform: str, name_prefix: str) -> str:
         mirror = find_provider_mirror()
         source = f"the provider mirror at {mirror}" if mirror else "the registry (no provider mirror was found)"
-        self.report(f"applying infra/ to moto with Terraform, hashicorp/aws from {source} (about a minute)")
+        self.report(f"Terraform: applying infra/ to moto, hashicorp/aws from {source} (about 40 s)")
         log = self.logs / "terraform.log"
         try:
             applied = apply_local_stack(
@@ -221,7 +226,7 @@ class LocalStack:
             )
         except TerraformError as error:
             raise StackError(f"terraform could not apply infra/ to moto; see {log}") from error
-        self.report("subscribing the local inboxes to the alert and digest topics")
+        self.report(f"Terraform: {applied.resources} resources in {applied.seconds:.0f} s; subscribing the inboxes")
         with patched_environment(local_aws_environment(self.ports.moto_endpoint)):
             ensure_inboxes(
                 self.settings,
@@ -289,8 +294,12 @@ class LocalStack:
         }
 
 
-def _port_free(port: int) -> bool:
+def port_free(port: int) -> bool:
+    """Whether a server could listen on the port now: nothing listens there (old connections may linger)."""
     with socket.socket() as probe:
+        # As the servers themselves do: connections of a server stopped a moment ago, waiting in TIME_WAIT, do not
+        # keep a new one from binding; only a live listener does.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((HOST, port))
         except OSError:

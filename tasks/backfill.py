@@ -17,19 +17,19 @@ from gas_publisher.week import Revision, WeekRecord
 from tasks.fetch import SOURCE_READ
 from tasks.logs import run_logger
 from tasks.progress import WriteProgress
-from tasks.store import price_table
+from tasks.store import TABLE_READ, price_table
 
 
 @task(name="fetch-history", **SOURCE_READ)
 def fetch_history(source: str, since: date | None) -> list[WeekPrices]:
     """Fetch every week from `since` on (all by default), paging through the API, and validate every row."""
-    weeks = load_history(source, since=since, app_token=Settings.from_environment().app_token)
+    weeks = load_history(source, since=since, app_token=Settings.from_environment().source_token())
     where = "the Socrata API" if is_url(source) else source
     run_logger().info("Fetched %d valid weeks (%s → %s) from %s", len(weeks), weeks[0].week, weeks[-1].week, where)
     return weeks
 
 
-@task(name="read-stored-history", retries=2, retry_delay_seconds=[5, 30], cache_policy=NONE)
+@task(name="read-stored-history", **TABLE_READ)
 def read_stored_history(table_name: str, credentials_block: str | None = None) -> list[WeekRecord]:
     """Every stored week, through the paged Query (never a Scan)."""
     return list(price_table(table_name, credentials_block).all_weeks())
@@ -37,10 +37,14 @@ def read_stored_history(table_name: str, credentials_block: str | None = None) -
 
 @task(name="plan-backfill", cache_policy=NONE)
 def plan_history(
-    history: Sequence[WeekPrices], stored: Sequence[WeekRecord], since: date | None, recorded_at: str
+    history: Sequence[WeekPrices],
+    stored: Sequence[WeekRecord],
+    since: date | None,
+    recorded_at: str,
+    allow_older: bool = False,
 ) -> BackfillPlan:
-    """Plan the missing weeks as silent items, and the revisions of stored weeks."""
-    return plan_backfill(history, stored, since=since, recorded_at=recorded_at)
+    """Plan the missing weeks as silent items, and the revisions of stored weeks (none from an older source)."""
+    return plan_backfill(history, stored, since=since, recorded_at=recorded_at, allow_older=allow_older)
 
 
 @task(name="record-revisions", cache_policy=NONE)

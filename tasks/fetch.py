@@ -31,7 +31,7 @@ SOURCE_READ: dict[str, Any] = {
 
 def fetch_weeks(source: str, lookback_weeks: int, *, today: date | None = None) -> list[WeekPrices]:
     """Read the source and return its newest `lookback_weeks` valid weeks, oldest first."""
-    rows = load_rows(source, limit=lookback_weeks, app_token=Settings.from_environment().app_token)
+    rows = load_rows(source, limit=lookback_weeks, app_token=Settings.from_environment().source_token())
     return parse_rows(rows, today=today or date.today())[-lookback_weeks:]
 
 

@@ -14,10 +14,12 @@ from prefect.events import emit_event
 from prefect.runtime import flow_run
 
 from gas_alerts.compare import CheckPlan
+from gas_alerts.coverage import Coverage
 from gas_alerts.prices import WeekPrices
 from gas_alerts.run_report import (
     TABLE_ARTIFACT_KEY,
     TREND_ARTIFACT_KEY,
+    coverage_events,
     drop_event,
     price_rows,
     run_name_for,
@@ -30,16 +32,23 @@ from gas_publisher.alert import alerts_for
 
 def name_run_for_week(week: date) -> None:
     """Rename the current flow run after the week it actually checks (the source may lag the calendar)."""
+    name_run(run_name_for(week))
+
+
+def name_run(name: str) -> None:
+    """Rename the current flow run, if there is one and its name differs."""
     run_id = flow_run.get_id()
-    if run_id is None or flow_run.get_name() == run_name_for(week):
+    if run_id is None or flow_run.get_name() == name:
         return
     with get_client(sync_client=True) as client:
-        client.update_flow_run(flow_run_id=UUID(run_id), name=run_name_for(week))
+        client.update_flow_run(flow_run_id=UUID(run_id), name=name)
 
 
 @task(name="publish-run-report", cache_policy=NONE)
-def publish_run_report(weeks: Sequence[WeekPrices], plan: CheckPlan, result: WriteResult, message: str) -> int:
-    """Create the price table and trend artifacts; emit an event per alerted drop and per held value.
+def publish_run_report(
+    weeks: Sequence[WeekPrices], plan: CheckPlan, result: WriteResult, message: str, coverage: Coverage | None = None
+) -> int:
+    """Create the price table and trend artifacts; emit an event per alerted drop, held value and missing region.
 
     Returns the number of events.
     """
@@ -61,6 +70,7 @@ def publish_run_report(weeks: Sequence[WeekPrices], plan: CheckPlan, result: Wri
     for alert in alerts:
         emit_event(**drop_event(alert))
     held = [event for record in plan.writes if result.written for event in suspect_events(record)]
-    for event in held:
+    gaps = coverage_events(current.week, coverage) if coverage else []
+    for event in [*held, *gaps]:
         emit_event(**event)
-    return len(alerts) + len(held)
+    return len(alerts) + len(held) + len(gaps)

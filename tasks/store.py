@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
-from prefect import task
+from typing import Any
+
+from prefect import Task, task
 from prefect.cache_policies import NONE
+from prefect.client.schemas.objects import State, TaskRun
 
 from gas_alerts import aws
 from gas_alerts.compare import CheckPlan
+from gas_alerts.failures import is_permanent
 from gas_alerts.store import PriceTable, WriteResult
 from gas_publisher.week import WeekRecord
 from tasks.logs import run_logger
+
+
+def transient_only(task: Task[Any, Any], task_run: TaskRun, state: State[Any]) -> bool:
+    """Retry a read only when a retry can help: never for missing credentials or table, denial, or a bad item."""
+    error = state.data if isinstance(state.data, BaseException) else None
+    return error is None or not is_permanent(error)
+
+
+# Reads of the table retry twice, after 5 s and then 30 s, unless the failure is permanent.
+TABLE_READ: dict[str, Any] = {
+    "retries": 2,
+    "retry_delay_seconds": [5, 30],
+    "retry_condition_fn": transient_only,
+    "cache_policy": NONE,
+}
 
 
 def price_table(table_name: str, credentials_block: str | None) -> PriceTable:
@@ -17,7 +36,7 @@ def price_table(table_name: str, credentials_block: str | None) -> PriceTable:
     return PriceTable(aws.dynamodb(credentials_block), table_name)
 
 
-@task(name="read-stored-weeks", retries=2, retry_delay_seconds=[5, 30], cache_policy=NONE)
+@task(name="read-stored-weeks", **TABLE_READ)
 def read_stored_weeks(table_name: str, limit: int, credentials_block: str | None = None) -> list[WeekRecord]:
     """The newest stored weeks, in one Query (the weeks before the new one, for its comparison and low weeks)."""
     return price_table(table_name, credentials_block).recent_weeks(limit)

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -40,42 +40,59 @@ def decimal_option(value: float | None) -> Decimal | None:
 
 
 @contextmanager
-def friendly_errors() -> Iterator[None]:
-    """Turn the product's expected failures into one clear line on stderr and exit status 1."""
-    from botocore.exceptions import BotoCoreError, ClientError
+def friendly_errors(*, verbose: bool = False, table: str = "") -> Iterator[None]:
+    """Turn any failure into one line on stderr and exit status 1: the problem, and the next step where known.
 
-    from gas_alerts.prices import SourceDataError
-    from gas_alerts.source import SourceUnavailableError
+    A failure the product knows reads as its own line; any other reads as its type and first line, and --verbose
+    shows its traceback instead.
+    """
+    from gas_alerts.failures import one_line
     from gas_local.delivery import NotProvisionedError
 
     try:
         yield
-    except SourceDataError as error:
-        errors.print(f"error: the source data is invalid, nothing was written: {error}")
-        raise typer.Exit(1) from None
-    except (SourceUnavailableError, NotProvisionedError, ValueError) as error:
-        errors.print(f"error: {error}")
-        raise typer.Exit(1) from None
-    except ClientError as error:
-        code = error.response.get("Error", {}).get("Code", "")
-        hint = (
-            " (run `gas-alerts local provision`, or `terraform apply` in infra/)"
-            if code == "ResourceNotFoundException"
-            else ""
-        )
-        errors.print(f"error: AWS refused the call: {error}{hint}")
-        raise typer.Exit(1) from None
-    except BotoCoreError as error:
-        errors.print(f"error: could not reach AWS: {error}")
-        raise typer.Exit(1) from None
+    except (typer.TyperException, typer.Exit, typer.Abort, KeyboardInterrupt):
+        raise
+    except Exception as error:
+        line = one_line(error, table)
+        if line is None and isinstance(error, NotProvisionedError | ValueError):
+            line = str(error)
+        if line is None:
+            if verbose:
+                raise
+            first = (str(error).strip().splitlines() or [""])[0][:300]
+            line = f"{type(error).__name__}: {first} (run again with --verbose for the details)"
+        fail(line)
+
+
+def fail(line: str) -> NoReturn:
+    """Print one error line and exit with status 1."""
+    errors.print(f"error: {line}", soft_wrap=True)
+    raise typer.Exit(1)
+
+
+def warn(line: str) -> None:
+    """Print one warning line."""
+    errors.print(f"warning: {line}", soft_wrap=True)
 
 
 def prefect_defaults(*, quiet: bool) -> None:
-    """Settings for Prefect's embedded server that suit a terminal command (only where the user set none)."""
+    """Settings for Prefect's embedded server that suit a terminal command (only where the user set none).
+
+    Quiet, Prefect's own lines (its server's start, each task's state, tracebacks) stay out of the terminal: the
+    command prints what happened itself, and a failure as one line.
+    """
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     if quiet:
-        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")
+
+
+def finished(state: Any) -> Any:
+    """A flow run's result, or its one line and exit status 1 when it failed."""
+    if state.is_failed() or state.is_crashed() or state.is_cancelled():
+        fail(state.message or f"the flow run ended {state.type.value.lower()}")
+    return state.result()
 
 
 def show_alert(alert_subject: str, body: str, path: Path) -> None:

@@ -12,20 +12,27 @@ from rich.table import Table
 from gas_alerts.prices import WeekPrices
 from gas_alerts.settings import Settings
 from gas_alerts.source import DEFAULT_SOURCE
+from gas_alerts.summary import BackfillSummary
 from gas_cli.commands.common import (
     RegionsOption,
     console,
     decimal_option,
+    finished,
     friendly_errors,
     prefect_defaults,
     split_regions,
+    warn,
 )
+from gas_cli.commands.preflight import check_ready
 from gas_publisher.contract import REGION_BY_ID, REGION_IDS
 
 DATE_FORMATS = ["%Y-%m-%d"]
+# The backfill's check before Prefect starts reads this many of a file's newest weeks (the flow reads them all).
+PREFLIGHT_WEEKS = 8
 
 
 def backfill(
+    *,
     since: Annotated[
         datetime | None, typer.Option(formats=DATE_FORMATS, help="Load only weeks from this date on (default: all).")
     ] = None,
@@ -36,15 +43,42 @@ def backfill(
         str | None, typer.Option(help="Prefect AwsCredentials block name (default: the standard AWS chain).")
     ] = None,
     table: Annotated[str | None, typer.Option(help="Table name (default: $GAS_ALERTS_TABLE).")] = None,
-    verbose: Annotated[bool, typer.Option(help="Show Prefect's own log lines too.")] = False,
+    allow_older_source: Annotated[
+        bool,
+        typer.Option(
+            help="Load a source whose newest week is older than the table's: it only adds the weeks the table lacks."
+        ),
+    ] = False,
+    verbose: Annotated[bool, typer.Option(help="Show Prefect's own log lines and tracebacks too.")] = False,
 ) -> None:
-    """Load the whole price history into the table without alerting; weeks already stored are skipped."""
+    """Load the whole price history into the table without alerting; weeks already stored are skipped.
+
+    The newest three weeks (14 days) are left to the check, which tells their falls. A source older than the
+    table's newest week is refused: it would rewrite stored weeks with older values.
+    """
     prefect_defaults(quiet=not verbose)
+    settings = Settings.from_environment()
+    name = table or settings.table_name
+    with friendly_errors(verbose=verbose, table=name):
+        if settings.app_token_note and not settings.app_token_invalid:
+            warn(settings.app_token_note)
+        check_ready(settings, name, aws_credentials_block, source, PREFLIGHT_WEEKS)
+        summary = _run_backfill(source, since, aws_credentials_block, name, allow_older_source)
+    result = Table(title="Backfill summary", show_header=False)
+    for label, value in summary.rows():
+        result.add_row(label, value)
+    console.print(result)
+
+
+def _run_backfill(
+    source: str, since: datetime | None, credentials_block: str | None, table: str, allow_older: bool
+) -> BackfillSummary:
+    """The backfill flow with a progress bar that starts with the writes and leaves nothing behind on a failure."""
     from flows.backfill import backfill_prices
     from tasks.progress import listening_to_progress
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    bar = Progress(*columns, console=console)
+    bar = Progress(*columns, console=console, transient=True)
     task = bar.add_task("Starting the flow, reading the history", total=None)
 
     def show(done: int, total: int) -> None:
@@ -53,17 +87,17 @@ def backfill(
             bar.reset(task, description="Writing weeks", total=total)
         bar.update(task, completed=done)
 
-    with friendly_errors(), bar, listening_to_progress(show):
-        summary = backfill_prices(
+    with bar, listening_to_progress(show):
+        state = backfill_prices(
             source=source,
             since=since.date() if since else None,
-            aws_credentials_block=aws_credentials_block,
+            aws_credentials_block=credentials_block,
             table_name=table,
+            allow_older_source=allow_older,
+            return_state=True,
         )
-    result = Table(title="Backfill summary", show_header=False)
-    for label, value in summary.rows():
-        result.add_row(label, value)
-    console.print(result)
+    summary: BackfillSummary = finished(state)
+    return summary
 
 
 def replay(
@@ -74,13 +108,16 @@ def replay(
     ] = None,
     regions: RegionsOption = None,
     min_drop_cents: Annotated[
-        int | None, typer.Option(min=1, help="Only drops of at least this many cents, as a filter policy does.")
+        int | None,
+        typer.Option(min=1, max=1000, help="Only drops of at least this many cents, as a filter policy does."),
     ] = None,
     max_price: Annotated[
-        float | None, typer.Option(min=0.01, help="Only weeks whose new price is at most this, in $/gal (e.g. 3.00).")
+        float | None,
+        typer.Option(min=0.01, max=15, help="Only weeks whose new price is at most this, in $/gal (e.g. 3.00)."),
     ] = None,
     min_drop_percent: Annotated[
-        float | None, typer.Option(min=0.1, help="Only drops of at least this percentage of the compared price.")
+        float | None,
+        typer.Option(min=0.1, max=100, help="Only drops of at least this percentage of the compared price."),
     ] = None,
     min_low_weeks: Annotated[
         int | None, typer.Option(min=1, max=52, help="Only prices lower than in at least this many weeks before.")
@@ -140,7 +177,7 @@ def _history(source: str | None, table: str | None) -> list[WeekPrices]:
     if source:
         from gas_alerts.source import load_history
 
-        return load_history(source, app_token=Settings.from_environment().app_token)
+        return load_history(source, app_token=Settings.from_environment().source_token())
     from gas_alerts import aws
     from gas_alerts.replay import history_from_table
     from gas_alerts.store import PriceTable

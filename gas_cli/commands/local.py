@@ -23,23 +23,29 @@ def local_provision(
     *,
     regions: RegionsOption = None,
     min_drop_cents: Annotated[
-        int | None, typer.Option(min=1, help="Only deliver drops of at least this many cents to the local inbox.")
+        int | None,
+        typer.Option(min=1, max=1000, help="Only deliver drops of at least this many cents to the local inbox."),
     ] = None,
     max_price: Annotated[
-        float | None, typer.Option(min=0.01, help="Only deliver alerts whose new price is at most this many $/gal.")
+        float | None,
+        typer.Option(min=0.01, max=15, help="Only deliver alerts whose new price is at most this many $/gal."),
     ] = None,
     min_drop_percent: Annotated[
-        float | None, typer.Option(min=0.1, help="Only deliver drops of at least this many percent.")
+        float | None, typer.Option(min=0.1, max=100, help="Only deliver drops of at least this many percent.")
     ] = None,
     min_low_weeks: Annotated[
-        int | None, typer.Option(min=1, help="Only deliver alerts for a price that is the lowest in this many weeks.")
+        int | None,
+        typer.Option(min=1, max=52, help="Only deliver alerts for a price that is the lowest in this many weeks."),
     ] = None,
     digest_min_regions_fallen: Annotated[
-        int | None, typer.Option(min=1, help="Only deliver weekly digests in which this many regions fell or more.")
+        int | None,
+        typer.Option(min=1, max=17, help="Only deliver weekly digests in which this many regions fell or more."),
     ] = None,
     digest_min_largest_drop_cents: Annotated[
         int | None,
-        typer.Option(min=1, help="Only deliver weekly digests whose largest drop is this many cents or more."),
+        typer.Option(
+            min=1, max=1000, help="Only deliver weekly digests whose largest drop is this many cents or more."
+        ),
     ] = None,
 ) -> None:
     """Create the table with its stream, both topics, an inbox queue subscribed to each, and the DLQ (idempotent)."""
@@ -85,7 +91,7 @@ def local_deliver(
         int | None,
         typer.Option(min=0, max=10, help="Retries of a failing batch before the DLQ (default: the mapping's, else 5)."),
     ] = None,
-    poll_interval: Annotated[float, typer.Option(min=0.1, help="Seconds between polls with --follow.")] = 2.0,
+    poll_interval: Annotated[float, typer.Option(min=0.1, max=3600, help="Seconds between polls with --follow.")] = 2.0,
     package: Annotated[
         Path, typer.Option(help="The publisher zip a deployed function runs (`make package` writes it).")
     ] = DEFAULT_OUTPUT,

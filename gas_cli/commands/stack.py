@@ -19,23 +19,27 @@ def _stack() -> LocalStack:
 def local_up() -> None:
     """Start a Prefect server (UI), moto, a process worker and the stream runner, and deploy prefect.yaml."""
     stack = _stack()
+    console.print(f"Starting the local stack on 127.0.0.1 (about a minute with Terraform); logs in {stack.logs}")
     try:
-        with console.status("Starting the local stack (about 30 s, a minute more with Terraform)…") as status:
-            stack.report = status.update
+        with console.status("starting…") as status:
+
+            def step(message: str) -> None:
+                console.print(f"  {message}", soft_wrap=True)
+                status.update(message)
+
+            stack.report = step
             state = stack.up()
     except StackError as error:
         errors.print(f"error: {error}")
         errors.print("Stop whatever did start with `make down`.")
         raise typer.Exit(1) from None
     api = stack.ports.prefect_api
-    console.print(
-        f"[bold]Local stack is up.[/bold] Prefect UI: {stack.ports.prefect_ui}  (logs in {stack.logs})", soft_wrap=True
-    )
+    console.print(f"[bold]Local stack is up.[/bold] Prefect UI: {stack.ports.prefect_ui}", soft_wrap=True)
     console.print(f"AWS resources on moto made by {state.provisioned_by}", soft_wrap=True)
-    console.print("Run the weekly check on the worker, with the live data.ny.gov source:")
-    console.print(f"  PREFECT_API_URL={api} .venv/bin/prefect deployment run 'check-gas-prices/weekly'", soft_wrap=True)
-    console.print("or offline, from the CSV export bundled in data/:")
-    run = f"PREFECT_API_URL={api} .venv/bin/prefect deployment run 'check-gas-prices/weekly'"
+    console.print("Point `prefect` at the local server in your shell (copy this line):")
+    console.print(f"  export PREFECT_API_URL={api}", soft_wrap=True)
+    console.print("Then run the check on the worker, offline, from the CSV export bundled in data/:")
+    run = ".venv/bin/prefect deployment run 'check-gas-prices/weekly'"
     console.print(f"  {run} -p source={OFFLINE_SAMPLE}", soft_wrap=True)
     console.print(f"Alerts land in {stack.settings.outbox}. Stop everything with `make down`.")
 

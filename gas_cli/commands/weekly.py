@@ -12,10 +12,13 @@ from gas_alerts.settings import Settings
 from gas_alerts.source import DEFAULT_SOURCE
 from gas_cli.commands.common import (
     console,
+    finished,
     friendly_errors,
     prefect_defaults,
     show_alert,
+    warn,
 )
+from gas_cli.commands.preflight import check_ready
 
 
 def demo(
@@ -64,19 +67,28 @@ def check(
         str | None, typer.Option(help="Prefect AwsCredentials block name (default: the standard AWS chain).")
     ] = None,
     table: Annotated[str | None, typer.Option(help="Table name (default: $GAS_ALERTS_TABLE).")] = None,
+    verbose: Annotated[bool, typer.Option(help="Show Prefect's own log lines and tracebacks too.")] = False,
 ) -> None:
     """Run the weekly check once against the AWS the environment points to (AWS_ENDPOINT_URL for moto).
 
-    It compares and stores all 17 regions; subscribers choose their regions with filter policies.
+    It compares and stores all 17 regions; subscribers choose their regions with filter policies. A problem no
+    retry can mend (credentials, the table, the data) ends it at once, with one line saying what to do.
     """
-    prefect_defaults(quiet=False)
-    from flows.check_prices import check_gas_prices
+    prefect_defaults(quiet=not verbose)
+    settings = Settings.from_environment()
+    name = table or settings.table_name
+    with friendly_errors(verbose=verbose, table=name):
+        if settings.app_token_note and not settings.app_token_invalid:
+            warn(settings.app_token_note)
+        check_ready(settings, name, aws_credentials_block, source, lookback)
+        from flows.check_prices import check_gas_prices
 
-    with friendly_errors():
-        summary = check_gas_prices(
+        state = check_gas_prices(
             source=source,
             lookback_weeks=lookback,
             aws_credentials_block=aws_credentials_block,
-            table_name=table,
+            table_name=name,
+            return_state=True,
         )
-    console.print(summary.message)
+        summary = finished(state)
+    console.print(summary.message, soft_wrap=True)

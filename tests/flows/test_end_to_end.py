@@ -14,10 +14,10 @@ import pytest
 from prefect.client.orchestration import SyncPrefectClient, get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.events.filters import EventFilter, EventNameFilter, EventRelatedFilter
+from prefect.exceptions import FailedRun
 
 from flows.check_prices import check_gas_prices
 from gas_alerts import aws
-from gas_alerts.prices import SourceDataError
 from gas_alerts.run_report import DROP_EVENT
 from gas_alerts.settings import Settings
 from gas_alerts.source import rows_from_csv
@@ -139,6 +139,7 @@ def test_bad_source_fails_the_run_and_writes_nothing(settings: Settings, socrata
 
     assert state.is_failed()
     assert "HTML page" in (state.message or "")
-    with pytest.raises(SourceDataError):
+    assert (state.message or "").startswith("the source data is invalid, nothing was written:")
+    with pytest.raises(FailedRun, match="HTML page"):
         state.result()
     assert aws.dynamodb().scan(TableName=settings.table_name)["Count"] == 0

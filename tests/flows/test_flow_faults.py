@@ -6,11 +6,12 @@ from collections.abc import Iterator
 from datetime import date
 
 import pytest
+from prefect.exceptions import FailedRun
 
 from flows.check_prices import check_gas_prices
 from gas_alerts import aws
 from gas_alerts.settings import Settings
-from gas_alerts.source import ATTEMPTS, SourceUnavailableError
+from gas_alerts.source import ATTEMPTS
 from gas_alerts.store import PriceTable
 from gas_local.provision import ensure_table
 from gas_local.socrata import Fault, LocalSocrata, local_socrata
@@ -72,7 +73,8 @@ def test_flow_fails_on_a_persistently_unavailable_source_and_writes_nothing(
 
     assert state.is_failed()
     assert f"HTTP 503 after {ATTEMPTS} attempts" in (state.message or "")
-    with pytest.raises(SourceUnavailableError):
+    assert "to work offline, use the bundled export" in (state.message or "")
+    with pytest.raises(FailedRun, match="HTTP 503"):
         state.result()
     assert len(socrata.requests) == 3 * ATTEMPTS
     assert aws.dynamodb().scan(TableName=settings.table_name)["Count"] == 0

@@ -211,7 +211,7 @@ def test_a_revision_to_the_true_value_clears_the_hold(case: Case) -> None:
     stored_error = next(record for record in stored if record.week == case.week)
     assert set(stored_error.suspect) == case.held, "history stores the held values with their reasons"
     assert not stored_error.alert
-    window = [week for week in case.true if week.week <= case.after][-LOOKBACK_WEEKS:]
+    window = [week for week in case.true if week.week <= case.after + ONE_WEEK][-LOOKBACK_WEEKS:]
 
     plan = plan_check(window, stored)
 

@@ -10,8 +10,9 @@ import pytest
 from gas_alerts.prices import WeekPrices
 from gas_alerts.run_report import (
     SUSPECT_EVENT,
+    backfill_run_name,
     drop_event,
-    expected_week,
+    neutral_run_name,
     price_rows,
     run_name_for,
     sparkline,
@@ -24,11 +25,17 @@ from gas_publisher.week import Comparison, Revision, WeekRecord
 from tests.support.data import prices, weekly
 
 
-def test_runs_are_named_for_the_monday_of_the_week_in_new_york() -> None:
-    """Any day of a week maps to that week's Monday, in New York time (late Sunday UTC is still Sunday there)."""
-    assert expected_week(datetime(2026, 11, 25, 15, tzinfo=UTC)) == date(2026, 11, 23)
-    assert expected_week(datetime(2026, 11, 23, 3, tzinfo=UTC)) == date(2026, 11, 16)
+def test_a_run_is_named_neutrally_until_the_source_says_which_week_it_checks() -> None:
+    """Before the fetch a run is named for when it started (New York time), never for a week; then for its week.
+
+    Runs used to start named for the calendar's week, which the console and the Event Feed then kept although the
+    source's newest week was an older one.
+    """
+    started = neutral_run_name("check", datetime(2026, 11, 30, 15, 0, 5, tzinfo=UTC))
+    assert started == "check-started-2026-11-30-100005"
+    assert "week" not in started
     assert run_name_for(date(2026, 11, 23)) == "week-2026-11-23"
+    assert backfill_run_name(date(2017, 1, 2), date(2026, 4, 6)) == "backfill-2017-01-02-2026-04-06"
 
 
 def test_price_rows_cover_every_region_with_change_and_alert_status() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import random
 import re
 import socket
@@ -255,3 +256,20 @@ def test_the_newest_week_is_found_among_1200_shuffled_rows(socrata: LocalSocrata
     assert NEWEST.isoformat() not in {row["date"][:10] for row in unordered}, "the hazard is real without $order"
     assert [week.week for week in fetched] == sorted(weeks[:8])
     assert socrata.requests[-1].params == {"$order": "date DESC", "$limit": "8"}
+
+
+def test_each_retry_of_the_source_is_one_readable_line(
+    socrata: LocalSocrata, recorded_waits: list[float], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A retry says what failed and when the next try comes, instead of stamina's bare 'stamina.retry_scheduled'."""
+    socrata.faults.extend([Fault(status=503), Fault(status=503)])
+
+    with caplog.at_level(logging.INFO):
+        fetch_json_rows(socrata.url, limit=2)
+
+    lines = [record.getMessage() for record in caplog.records]
+    assert not [line for line in lines if "stamina" in line]
+    retries = [line for line in lines if line.startswith("the source did not answer")]
+    assert len(retries) == 2
+    assert retries[0].startswith("the source did not answer (HTTP 503); trying again in ")
+    assert retries[0].endswith("(retry 1 of 4)")

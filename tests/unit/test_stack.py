@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from gas_alerts.settings import Settings
-from gas_local.stack import LocalStack, Ports, StackError, StackState, Started
+from gas_local.stack import LocalStack, Ports, StackError, StackState, Started, port_free
 
 SLEEP = shutil.which("sleep") or "/bin/sleep"
 
@@ -86,3 +86,31 @@ def test_nothing_recorded_means_nothing_to_stop(stack: LocalStack) -> None:
     """Down without a prior up stops nothing."""
     assert stack.down() == []
     assert stack.status() == []
+
+
+def test_a_port_left_in_time_wait_counts_as_free() -> None:
+    """`make down` then `make up` at once: the old server's connections wait in TIME_WAIT, yet nothing listens.
+
+    The probe used to bind without SO_REUSEADDR and call such a port taken; a server started with the option (as
+    Prefect's and moto's are) binds it fine.
+    """
+    server = socket.socket()
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    port = server.getsockname()[1]
+    client = socket.create_connection(("127.0.0.1", port))
+    accepted, _ = server.accept()
+    accepted.close()  # the server's end closes first, so it is the one left in TIME_WAIT
+    client.close()
+    server.close()
+
+    assert port_free(port)
+
+
+def test_a_port_someone_listens_on_is_taken() -> None:
+    """A live listener still makes the port taken."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        assert not port_free(listener.getsockname()[1])
