@@ -83,7 +83,8 @@ class DeliveredAlert:
         message["Message-ID"] = f"<{self.message_id}@gas-alerts.invalid>"
         for name, value in sorted(self.attributes.items()):
             message[f"X-Gas-{name.replace('_', '-').title()}"] = value
-        message.set_content(self.body)
+        # 8-bit UTF-8, not quoted-printable, so `cat` shows the text (1¢, not 1=C2=A2).
+        message.set_content(self.body, cte="8bit")
         return message
 
     def write_to(self, outbox: Path) -> Path:
