@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, cast
 
 from prefect import flow
@@ -37,17 +37,26 @@ def check_gas_prices(
     lookback_weeks: Annotated[int, Field(ge=MIN_LOOKBACK_WEEKS, le=50)] = LOOKBACK_WEEKS,
     aws_credentials_block: str | None = None,
     table_name: str | None = None,
+    until: date | None = None,
 ) -> CheckSummary:
     """Fetch the newest weeks, compare every region with the stored weeks, and write what the stream tells.
 
     The check always stores and compares all 17 regions; each subscriber picks regions with a filter policy. A
-    failure no retry can mend ends the run at once, its state message the one line that names it.
+    failure no retry can mend ends the run at once, its state message the one line that names it. `until` reads
+    the source as it stood at the end of that week (later weeks left out): to try the stack on the bundled export.
     """
     install_log_redaction()
     settings = Settings.from_environment()
     table = table_name or settings.table_name
     try:
-        return _check(source, lookback_weeks, aws_credentials_block, table, settings)
+        return _check(
+            source,
+            lookback_weeks=lookback_weeks,
+            credentials_block=aws_credentials_block,
+            table=table,
+            settings=settings,
+            until=until,
+        )
     except Exception as error:
         line = one_line(error, table)
         if line is None:
@@ -57,13 +66,19 @@ def check_gas_prices(
 
 
 def _check(
-    source: str, lookback_weeks: int, credentials_block: str | None, table: str, settings: Settings
+    source: str,
+    *,
+    lookback_weeks: int,
+    credentials_block: str | None,
+    table: str,
+    settings: Settings,
+    until: date | None,
 ) -> CheckSummary:
     logger = run_logger()
     if settings.app_token_note:
         logger.warning(settings.app_token_note)
     now = datetime.now(UTC).isoformat(timespec="seconds")
-    weeks = fetch_prices(source, lookback_weeks)
+    weeks = fetch_prices(source, lookback_weeks, until)
     name_run_for_week(weeks[-1].week)
     coverage = Coverage.of(weeks)
     if coverage.message:

@@ -92,11 +92,14 @@ def fetch_json_rows(
     offset: int = 0,
     app_token: str | None = None,
     http: httpx.Client | None = None,
+    until: date | None = None,
 ) -> Any:
-    """GET newest-first rows from the Socrata API, retrying transient failures; return the decoded JSON."""
+    """GET newest-first rows from the Socrata API (up to `until`), retrying transient failures; return the JSON."""
     params = {"$order": "date DESC", "$limit": str(limit)}
     if offset:
         params["$offset"] = str(offset)
+    if until is not None:
+        params["$where"] = f"date <= '{until.isoformat()}T00:00:00'"
     response = _get(url, params, app_token, http)
     content_type = response.headers.get("Content-Type", "")
     if "html" in content_type or response.text.lstrip()[:1] == "<":
@@ -162,10 +165,17 @@ def _iso_date(text: str) -> str:
         return text
 
 
-def load_rows(source: str, *, limit: int, app_token: str | None = None, http: httpx.Client | None = None) -> Any:
-    """Rows from a Socrata URL (newest `limit`), a CSV export URL, or a CSV file path (all rows)."""
+def load_rows(
+    source: str,
+    *,
+    limit: int,
+    app_token: str | None = None,
+    http: httpx.Client | None = None,
+    until: date | None = None,
+) -> Any:
+    """Rows from a Socrata URL (newest `limit` up to `until`), a CSV export URL, or a CSV file path (all rows)."""
     if is_api_url(source):
-        return fetch_json_rows(source, limit=limit, app_token=app_token, http=http)
+        return fetch_json_rows(source, limit=limit, app_token=app_token, http=http, until=until)
     if is_url(source):
         return rows_from_csv(fetch_csv_text(source, app_token=app_token, http=http))
     path = Path(source)

@@ -36,6 +36,18 @@ POOL = "gas-alerts"
 STARTUP_TIMEOUT = 120.0
 STOP_TIMEOUT = 15.0
 OFFLINE_SAMPLE = "data/ny_gas_prices_weekly_2017_2026.csv"
+# `make up` stores the bundled export as it stood on this week (a baseline), so that one documented run, reading it
+# as it stood a week later (DEMO_UNTIL, when Glens Falls, Watertown and White Plains fell), sends emails.
+SEED_UNTIL = "2026-02-16"
+DEMO_UNTIL = "2026-02-23"
+
+
+def demo_run_command() -> str:
+    """The one deployment run that makes the local stack send its first emails, from the bundled export."""
+    return (
+        ".venv/bin/prefect deployment run 'check-gas-prices/weekly' "
+        f"-p source={OFFLINE_SAMPLE} -p until={DEMO_UNTIL} --watch"
+    )
 
 
 class StackError(RuntimeError):
@@ -175,6 +187,12 @@ class LocalStack:
         self.report("deploy: creating the work pool and deploying prefect.yaml (its schedule paused)")
         self._run("prefect-setup", [str(self.bin / "python"), "deployments/setup.py", "--pool", POOL], env)
         self._run("deploy", [str(self.bin / "prefect"), "--no-prompt", "deploy", "--all"], env)
+        # Locally the daily schedule is paused, so a running stack never calls the live API on its own.
+        pause = [str(self.bin / "prefect"), "--no-prompt", "deployment", "schedule", "pause", "--all"]
+        self._run("pause-schedules", pause, env)
+        self.report(f"seed: storing the bundled export as it stood on {SEED_UNTIL} (a baseline, no email)")
+        seed = [str(self.bin / "gas-alerts"), "check", "--source", OFFLINE_SAMPLE, "--until", SEED_UNTIL]
+        self._run("seed", seed, env)
         self.report(f"worker: starting a process worker on the pool {POOL}")
         self._start(state, "worker", ["prefect", "worker", "start", "--pool", POOL, "--type", "process"], env)
         # With Terraform's mapping deployed, the runner plays it with the zip that apply deployed.

@@ -9,7 +9,7 @@ from prefect import Task, task
 from prefect.cache_policies import NONE
 from prefect.client.schemas.objects import State, TaskRun
 
-from gas_alerts.prices import WeekPrices, parse_rows
+from gas_alerts.prices import SourceDataError, WeekPrices, parse_rows
 from gas_alerts.settings import Settings
 from gas_alerts.source import SourceUnavailableError, is_url, load_rows
 from tasks.logs import run_logger
@@ -29,16 +29,25 @@ SOURCE_READ: dict[str, Any] = {
 }
 
 
-def fetch_weeks(source: str, lookback_weeks: int, *, today: date | None = None) -> list[WeekPrices]:
-    """Read the source and return its newest `lookback_weeks` valid weeks, oldest first."""
-    rows = load_rows(source, limit=lookback_weeks, app_token=Settings.from_environment().source_token())
-    return parse_rows(rows, today=today or date.today())[-lookback_weeks:]
+def fetch_weeks(
+    source: str, lookback_weeks: int, *, today: date | None = None, until: date | None = None
+) -> list[WeekPrices]:
+    """Read the source and return its newest `lookback_weeks` valid weeks, oldest first.
+
+    With `until`, the source is read as it stood at the end of that week: later weeks are left out.
+    """
+    token = Settings.from_environment().source_token()
+    rows = load_rows(source, limit=lookback_weeks, app_token=token, until=until)
+    weeks = [week for week in parse_rows(rows, today=today or date.today()) if until is None or week.week <= until]
+    if not weeks:
+        raise SourceDataError(f"{source} holds no week up to {until}")
+    return weeks[-lookback_weeks:]
 
 
 @task(name="fetch-prices", **SOURCE_READ)
-def fetch_prices(source: str, lookback_weeks: int) -> list[WeekPrices]:
+def fetch_prices(source: str, lookback_weeks: int, until: date | None = None) -> list[WeekPrices]:
     """Fetch the newest weeks (the API's newest rows, or a whole CSV export) and validate every row."""
-    weeks = fetch_weeks(source, lookback_weeks)
+    weeks = fetch_weeks(source, lookback_weeks, until=until)
     where = "the Socrata API" if is_url(source) else source
     run_logger().info("Fetched %d valid weeks up to %s from %s", len(weeks), weeks[-1].week, where)
     return weeks

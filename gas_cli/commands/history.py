@@ -62,7 +62,9 @@ def backfill(
     with friendly_errors(verbose=verbose, table=name):
         if settings.app_token_note and not settings.app_token_invalid:
             warn(settings.app_token_note)
-        check_ready(settings, name, aws_credentials_block, source, PREFLIGHT_WEEKS)
+        check_ready(
+            settings, table=name, credentials_block=aws_credentials_block, source=source, lookback=PREFLIGHT_WEEKS
+        )
         summary = _run_backfill(source, since, aws_credentials_block, name, allow_older_source)
     result = Table(title="Backfill summary", show_header=False)
     for label, value in summary.rows():

@@ -5,6 +5,7 @@ Each check takes a second at most, and a failure no retry can mend then ends the
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 from gas_alerts.compare import HISTORY_WEEKS
@@ -12,7 +13,15 @@ from gas_alerts.settings import Settings
 from gas_alerts.source import is_url
 
 
-def check_ready(settings: Settings, table: str, credentials_block: str | None, source: str, lookback: int) -> None:
+def check_ready(
+    settings: Settings,
+    *,
+    table: str,
+    credentials_block: str | None,
+    source: str,
+    lookback: int,
+    until: date | None = None,
+) -> None:
     """Raise the failure a run would meet: a bad app token, no AWS, no table or a bad stored week, a bad file."""
     settings.source_token()
     from tasks.store import price_table
@@ -22,4 +31,4 @@ def check_ready(settings: Settings, table: str, credentials_block: str | None, s
     if not is_url(source) and Path(source).is_file():
         from tasks.fetch import fetch_weeks
 
-        fetch_weeks(source, lookback)
+        fetch_weeks(source, lookback, until=until)

@@ -9,7 +9,7 @@ from rich.table import Table
 
 from gas_alerts.settings import Settings
 from gas_cli.commands.common import console, errors
-from gas_local.stack import OFFLINE_SAMPLE, LocalStack, Ports, StackError
+from gas_local.stack import LocalStack, Ports, StackError, demo_run_command
 
 
 def _stack() -> LocalStack:
@@ -38,10 +38,13 @@ def local_up() -> None:
     console.print(f"AWS resources on moto made by {state.provisioned_by}", soft_wrap=True)
     console.print("Point `prefect` at the local server in your shell (copy this line):")
     console.print(f"  export PREFECT_API_URL={api}", soft_wrap=True)
-    console.print("Then run the check on the worker, offline, from the CSV export bundled in data/:")
-    run = ".venv/bin/prefect deployment run 'check-gas-prices/weekly'"
-    console.print(f"  {run} -p source={OFFLINE_SAMPLE}", soft_wrap=True)
-    console.print(f"Alerts land in {stack.settings.outbox}. Stop everything with `make down`.")
+    console.print("Then run the check on the worker, reading the bundled export as it stood a week later:")
+    console.print(f"  {demo_run_command()}", soft_wrap=True)
+    console.print(
+        f"Its emails (three alerts and a digest) land in {stack.settings.outbox} within seconds. The daily schedule "
+        "is paused; `prefect deployment schedule resume --all` turns it on. Stop everything with `make down`.",
+        soft_wrap=True,
+    )
 
 
 def local_down() -> None:

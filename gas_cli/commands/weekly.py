@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 import typer
@@ -57,6 +58,7 @@ def demo(
 
 
 def check(
+    *,
     source: Annotated[
         str, typer.Option(help="Socrata JSON URL, a CSV export URL, or a CSV file path.")
     ] = DEFAULT_SOURCE,
@@ -67,6 +69,10 @@ def check(
         str | None, typer.Option(help="Prefect AwsCredentials block name (default: the standard AWS chain).")
     ] = None,
     table: Annotated[str | None, typer.Option(help="Table name (default: $GAS_ALERTS_TABLE).")] = None,
+    until: Annotated[
+        datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="Read the source as it stood at the end of this week (for trying it)."),
+    ] = None,
     verbose: Annotated[bool, typer.Option(help="Show Prefect's own log lines and tracebacks too.")] = False,
 ) -> None:
     """Run the weekly check once against the AWS the environment points to (AWS_ENDPOINT_URL for moto).
@@ -80,7 +86,15 @@ def check(
     with friendly_errors(verbose=verbose, table=name):
         if settings.app_token_note and not settings.app_token_invalid:
             warn(settings.app_token_note)
-        check_ready(settings, name, aws_credentials_block, source, lookback)
+        last = until.date() if until else None
+        check_ready(
+            settings,
+            table=name,
+            credentials_block=aws_credentials_block,
+            source=source,
+            lookback=lookback,
+            until=last,
+        )
         from flows.check_prices import check_gas_prices
 
         state = check_gas_prices(
@@ -88,6 +102,7 @@ def check(
             lookback_weeks=lookback,
             aws_credentials_block=aws_credentials_block,
             table_name=name,
+            until=last,
             return_state=True,
         )
         summary = finished(state)

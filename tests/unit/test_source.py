@@ -174,3 +174,25 @@ def test_csv_without_date_column_is_rejected() -> None:
     """A CSV that is not the export is refused with the columns it has."""
     with pytest.raises(SourceDataError, match="has no 'Date' column"):
         rows_from_csv("Week,Price\n1,2\n")
+
+
+def test_until_reads_the_source_as_it_stood_at_the_end_of_that_week() -> None:
+    """From the bundled export and from the API ($where), the newest week is the one asked for; none is an error."""
+    from datetime import date
+
+    from gas_alerts.prices import SourceDataError
+    from gas_local.socrata import local_socrata
+    from tasks.fetch import fetch_weeks
+    from tests.support.data import LATEST_SNAPSHOT_CSV, csv_rows
+
+    until = date(2026, 2, 23)
+    from_file = fetch_weeks(str(LATEST_SNAPSHOT_CSV), 8, until=until)
+    with local_socrata(csv_rows(LATEST_SNAPSHOT_CSV)) as api:
+        from_api = fetch_weeks(api.url, 8, until=until)
+        where = api.requests[-1].params["$where"]
+
+    assert [week.week for week in from_file] == [week.week for week in from_api]
+    assert (from_file[-1].week, len(from_file)) == (until, 8)
+    assert where == "date <= '2026-02-23T00:00:00'"
+    with pytest.raises(SourceDataError, match="no week up to 2016-01-04"):
+        fetch_weeks(str(LATEST_SNAPSHOT_CSV), 8, until=date(2016, 1, 4))
