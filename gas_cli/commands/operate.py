@@ -1,13 +1,15 @@
-"""`gas-alerts redrive` and `gas-alerts subscribers`: an operator's commands for the deployed stack (AWS or moto)."""
+"""`gas-alerts redrive`, `subscribers` and `send-test`: an operator's commands for the deployed stack (AWS or moto)."""
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
 from typing import Annotated
 
 import typer
 
 from gas_alerts.settings import Settings
-from gas_cli.commands.common import console, errors, friendly_errors
+from gas_cli.commands.common import console, decimal_option, errors, fail, friendly_errors
 from gas_publisher.contract import REGION_BY_ID
 
 
@@ -102,3 +104,56 @@ def subscribers() -> None:
             soft_wrap=True,
         )
     console.print("A new or changed filter policy can take up to 15 minutes to apply on AWS.", soft_wrap=True)
+
+
+TOPICS = ("alerts", "digest", "both")
+
+
+def send_test(
+    topic: Annotated[str, typer.Option(help="Which topic: alerts, digest, or both.")] = "both",
+    region: Annotated[str, typer.Option(help="The region the sample alert is about (a region id).")] = "new_york_city",
+    drop_cents: Annotated[float, typer.Option(min=0.1, max=200, help="The sample's fall, in cents.")] = 10,
+    price: Annotated[float, typer.Option(min=0.5, max=15, help="The sample's new price, in $/gal.")] = 3.0,
+) -> None:
+    """Publish a sample alert and digest, marked TEST, so each subscriber sees what one looks like and that email works.
+
+    SNS applies each subscription's filter policy to the sample as to a real alert: to reach a subscriber, pick a
+    --region, --drop-cents and --price their filter admits (`gas-alerts subscribers` shows each filter). The digest
+    sample names one region, with the fall as its largest drop.
+    """
+    from datetime import timedelta
+
+    from gas_alerts import aws
+    from gas_alerts.sample import sample_alert, sample_digest
+    from gas_local.provision import find_topic_arn
+    from gas_publisher.contract import known_regions
+
+    if topic not in TOPICS:
+        raise typer.BadParameter(f"{topic!r} is not one of {', '.join(TOPICS)}", param_hint="--topic")
+    try:
+        [chosen] = known_regions([region])
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--region") from None
+    settings = Settings.from_environment()
+    today = date.today()
+    week = today - timedelta(days=today.weekday())
+    values = (chosen, decimal_option(drop_cents) or Decimal(10), decimal_option(price) or Decimal(3), week)
+    with friendly_errors():
+        sns = aws.sns()
+        targets = []
+        if topic in ("alerts", "both"):
+            targets.append((settings.topic_name, settings.topic_arn, sample_alert(*values)))
+        if topic in ("digest", "both"):
+            targets.append((settings.digest_topic_name, "", sample_digest(*values)))
+        for name, arn, sample in targets:
+            topic_arn = arn or find_topic_arn(sns, name)
+            if topic_arn is None:
+                fail(f"topic {name} not found; check GAS_ALERTS_TOPIC and GAS_ALERTS_DIGEST_TOPIC")
+            sent = sns.publish(
+                TopicArn=topic_arn, Subject=sample.subject, Message=sample.body, MessageAttributes=sample.attributes
+            )
+            console.print(f"published to {name}: {sample.subject} (message {sent['MessageId']})", soft_wrap=True)
+    console.print(
+        "Each subscription whose filter admits it receives it; a pending one receives nothing until confirmed.",
+        soft_wrap=True,
+    )

@@ -14,6 +14,7 @@ from gas_alerts.filter_policy import SubscriberFilter, describe_policy
 from gas_alerts.settings import Settings
 from gas_alerts.subscriptions import PENDING, subscriptions_of
 from gas_cli.app import app
+from gas_local.inbox import drain_inbox
 from gas_local.provision import provision
 
 pytestmark = pytest.mark.slow(seconds=5)
@@ -89,3 +90,32 @@ def test_a_subscription_awaiting_confirmation_is_shown_as_pending() -> None:
         [found] = subscriptions_of(sns, topic)
 
     assert (found.endpoint, found.status, found.policy) == ("new@example.com", PENDING, None)
+
+
+def test_send_test_reaches_the_subscribers_whose_filter_admits_it(settings: Settings) -> None:
+    """A sample alert for Albany, 6 cents, reaches a subscriber of Albany drops of 5 cents or more, and the digest."""
+    resources = provision(settings, SubscriberFilter(regions=("albany",), min_drop_cents=Decimal(5)).policy(), {})
+    runner = CliRunner()
+
+    shown = runner.invoke(app, ["send-test", "--region", "albany", "--drop-cents", "6"], env=settings.to_environment())
+    filtered = runner.invoke(
+        app, ["send-test", "--topic", "alerts", "--region", "nassau"], env=settings.to_environment()
+    )
+
+    assert shown.exit_code == 0, shown.output
+    assert filtered.exit_code == 0, filtered.output
+    [alert] = drain_inbox(aws.sqs(), resources.inbox_url)
+    [digest] = drain_inbox(aws.sqs(), resources.digest_inbox_url)
+    assert alert.subject == "TEST - Gas fell 6 cents in Albany: $3.00/gal"
+    assert alert.body.startswith("This is a test message sent with `gas-alerts send-test`: no price fell.")
+    assert (alert.region, alert.drop_cents) == ("albany", "6")
+    assert digest.subject.startswith("TEST - Gas fell in 1 region in the week of ")
+    assert f"published to {settings.topic_name}: TEST - Gas fell 6 cents in Albany" in shown.output
+
+
+def test_send_test_refuses_an_unknown_region_in_one_line() -> None:
+    """A region id that does not exist is a usage error that lists the known ones."""
+    result = CliRunner().invoke(app, ["send-test", "--region", "nyc"])
+
+    assert result.exit_code == 2
+    assert "unknown region(s): nyc" in result.output
