@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-# (environment variable, default, what it names) — the README's table is written from this.
+# (environment variable, default, what it names): `gas-alerts --help` lists them from this.
 ENVIRONMENT: tuple[tuple[str, str, str], ...] = (
     ("GAS_ALERTS_TABLE", "gas-alerts-prices", "DynamoDB table holding the weekly prices"),
     ("GAS_ALERTS_TOPIC", "gas-alerts-price-drops", "SNS topic the alerts are published to"),

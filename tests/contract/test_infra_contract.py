@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 import json
 import re
+import shutil
+import subprocess
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -13,7 +15,7 @@ import hcl2
 import pytest
 
 from gas_alerts.settings import ENVIRONMENT
-from gas_local.package import DEFAULT_OUTPUT, DEFAULT_SOURCE, build_package
+from gas_local.package import DEFAULT_OUTPUT, DEFAULT_SOURCE, build_package, zip_bytes
 from gas_publisher import contract
 from tests.support.hcl import (
     INFRA,
@@ -98,6 +100,16 @@ def test_terraform_deploys_the_zip_make_package_writes() -> None:
     function = resource("publisher", "aws_lambda_function")
     assert function["filename"] == "${var.package_path}"
     assert function["source_code_hash"] == "${filebase64sha256(var.package_path)}"
+
+
+def test_make_package_writes_the_zip_terraform_deploys() -> None:
+    """`make package`, as the runbook gives it, writes the deterministic zip where Terraform looks for it."""
+    make = shutil.which("make")
+    assert make, "make is on PATH, as the README requires"
+    subprocess.run(  # noqa: S603 (fixed argv)
+        [make, "--no-print-directory", "package"], cwd=REPO, check=True, capture_output=True, timeout=120
+    )
+    assert DEFAULT_OUTPUT.read_bytes() == zip_bytes(DEFAULT_SOURCE)
 
 
 def test_lambda_handler_is_in_the_built_package(tmp_path: Path) -> None:

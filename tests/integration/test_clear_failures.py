@@ -53,6 +53,11 @@ def run(args: list[str], environment: dict[str, str | None], tmp_path: Path) -> 
     return done.returncode, [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
 
 
+def readme_errors() -> list[str]:
+    """The error lines the README shows as examples; the tests below hold them to the real output."""
+    return [line for line in (REPO / "README.md").read_text().splitlines() if line.startswith("error: ")]
+
+
 def only_line(lines: list[str]) -> str:
     """The one line printed, which must be an error line."""
     assert len(lines) == 1, "\n".join(lines[:40])
@@ -73,6 +78,7 @@ def test_check_without_aws_credentials_says_so_in_one_line(settings: Settings, t
     line = only_line(lines)
     assert "no AWS credentials" in line
     assert "make up" in line
+    assert line in readme_errors(), "the README's example is this output"
 
 
 def test_backfill_without_aws_credentials_says_so_in_one_line(settings: Settings, tmp_path: Path) -> None:
@@ -92,6 +98,7 @@ def test_check_with_the_local_aws_down_names_it_and_how_to_start_it(settings: Se
 
     assert code == 1
     assert only_line(lines) == f"error: no AWS at {endpoint}: start it with `make up`, or try `make demo`"
+    assert only_line(lines).replace(endpoint, "http://127.0.0.1:5000") in readme_errors(), "the README shows it"
 
 
 def test_check_of_a_missing_table_names_the_table(settings: Settings, moto_endpoint: str, tmp_path: Path) -> None:
