@@ -26,7 +26,7 @@ from gas_alerts.compare import LOOKBACK_WEEKS, find_drops, record_for, walk
 from gas_alerts.prices import WeekPrices
 from gas_alerts.settings import Settings
 from gas_alerts.source import load_history, rows_from_csv
-from gas_alerts.store import PARALLEL_PUTS
+from gas_alerts.store import MAX_TRANSACTION_ITEMS
 from gas_alerts.summary import BackfillSummary
 from gas_local.moto_server import local_aws
 from gas_local.package import DEFAULT_SOURCE, build_package
@@ -55,6 +55,7 @@ PUBLISHER_RECORDS = 100
 LOAD_RECORDS = 1000
 
 BACKFILL_TARGET_S = 5.0
+BACKFILL_CALLS_TARGET = 10
 PUBLISHER_TARGET_S = 0.5
 PACKAGE_TARGET_BYTES = 50 * 1024
 
@@ -262,9 +263,11 @@ def main() -> None:
         )
         print(f"  HTTP requests      {cost.http_requests} (pages of 1000 rows, the API's default)")
         print(f"  DynamoDB calls     {calls_text(cost.calls)}")
+        transactions = cost.calls["dynamodb.TransactWriteItems"]
         print(
-            f"  PutItem            {cost.calls['dynamodb.PutItem']}, one conditional put per week, "
-            f"{PARALLEL_PUTS} at a time (the source's newest week is left to the check: {summary.left_to_check})"
+            f"  write calls        {transactions} TransactWriteItems of up to {MAX_TRANSACTION_ITEMS} conditional puts "
+            f"(target <= {BACKFILL_CALLS_TARGET}: {verdict(transactions <= BACKFILL_CALLS_TARGET)}); "
+            f"the newest weeks are left to the check: {', '.join(map(str, summary.left_to_check))}"
         )
         rerun, again = measure(socrata, (aws.dynamodb(),), lambda: backfill_steps(socrata.url, "bench-backfill"))
         print(

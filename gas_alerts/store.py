@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -25,12 +25,16 @@ if TYPE_CHECKING:
 COMPARISON_ATTRIBUTES = ("previous_week", "previous_prices", "drops", "suspect", "since", "low_weeks", "low_since")
 # DynamoDB accepts at most 100 operations in one transaction.
 MAX_TRANSACTION_ITEMS = 100
-# A backfill's conditional puts: how many run at once, and how many make one step of its progress.
-PARALLEL_PUTS = 8
-PUT_BATCH = 25
+# A backfill transaction that another write holds a week of is tried again this many times, after a growing pause.
+MAX_TRANSACTION_CONFLICTS = 5
+CONFLICT_PAUSE_S = 0.2
 
 
 NEW_YORK = ZoneInfo("America/New_York")
+
+
+class TransientTableError(RuntimeError):
+    """A write the table kept refusing for a reason that passes (another transaction on the same items)."""
 
 
 class StoredItemError(PermanentError):
@@ -55,7 +59,7 @@ class WriteResult:
 
 @dataclass
 class PutOutcome:
-    """What put_weeks did: the weeks it wrote, those another writer had stored first, and its PutItem calls."""
+    """What put_weeks did: the weeks it wrote, those another writer stored first, and its TransactWriteItems calls."""
 
     written: list[date] = field(default_factory=list)
     already_stored: list[date] = field(default_factory=list)
@@ -65,9 +69,16 @@ class PutOutcome:
 class PriceTable:
     """Reads and writes week items of one table."""
 
-    def __init__(self, client: DynamoDBClient, table_name: str, today: Callable[[], date] = today_in_new_york) -> None:
+    def __init__(
+        self,
+        client: DynamoDBClient,
+        table_name: str,
+        today: Callable[[], date] = today_in_new_york,
+        pause: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.client = client
         self.name = table_name
+        self.pause = pause
         self.today = today
 
     def recent_weeks(self, limit: int) -> list[WeekRecord]:
@@ -155,22 +166,56 @@ class PriceTable:
         return [revision.week for revision in revisions if self.apply_revision(revision, seen_at)]
 
     def put_weeks(self, records: Sequence[WeekRecord], on_batch: Callable[[int], None] | None = None) -> PutOutcome:
-        """Store the weeks not stored yet, oldest first; a stored week is never overwritten.
+        """Store the weeks not stored yet, oldest first, in transactions of up to 100 conditional puts.
 
-        Each week is its own conditional PutItem, so a week written meanwhile (by the check or another backfill)
-        keeps its item and its flags. BatchWriteItem cannot carry a condition, and a transaction fails as a whole.
-        The puts of a batch run in parallel, which is what makes this as fast as batched writes on DynamoDB.
+        Each put is conditional on its week not being stored, so a week written meanwhile (by the check or another
+        backfill) keeps its item and its flags; BatchWriteItem cannot carry a condition. A transaction that a
+        condition cancels writes nothing, and its cancellation reasons name the weeks already stored: the others go
+        again without them.
         """
         outcome = PutOutcome()
-        with ThreadPoolExecutor(max_workers=PARALLEL_PUTS) as pool:
-            for start in range(0, len(records), PUT_BATCH):
-                batch = records[start : start + PUT_BATCH]
-                for record, stored in zip(batch, pool.map(self.put_new_week, batch), strict=True):
-                    (outcome.written if stored else outcome.already_stored).append(record.week)
-                outcome.calls += len(batch)
-                if on_batch is not None:
-                    on_batch(len(batch))
+        for start in range(0, len(records), MAX_TRANSACTION_ITEMS):
+            batch = list(records[start : start + MAX_TRANSACTION_ITEMS])
+            pending, conflicts = batch, 0
+            while pending:
+                outcome.calls += 1
+                stored, busy = self._put_each_once(pending)
+                outcome.already_stored += [record.week for record in stored]
+                if not stored and not busy:
+                    outcome.written += [record.week for record in pending]
+                    break
+                if busy and not stored:
+                    conflicts += 1
+                    if conflicts > MAX_TRANSACTION_CONFLICTS:
+                        raise TransientTableError(f"{self.name}: weeks still locked by another write after retries")
+                    self.pause(CONFLICT_PAUSE_S * conflicts)
+                found = {record.week for record in stored}
+                pending = [record for record in pending if record.week not in found]
+            outcome.written.sort()
+            if on_batch is not None:
+                on_batch(len(batch))
         return outcome
+
+    def _put_each_once(self, records: Sequence[WeekRecord]) -> tuple[list[WeekRecord], bool]:
+        """One transaction of conditional puts; the records found already stored, and whether another one held any.
+
+        Nothing is written unless both are empty. The token makes botocore's own retry of a call whose answer was lost
+        find it done instead of cancelled.
+        """
+        operations: list[Any] = [{"Put": {"TableName": self.name, **_new_week_put(record)}} for record in records]
+        try:
+            self.client.transact_write_items(TransactItems=operations, ClientRequestToken=uuid.uuid4().hex)
+        except ClientError as error:
+            reasons = error.response.get("CancellationReasons", [])
+            codes = [str(reason.get("Code", "None")) for reason in reasons]
+            if _code(error) != "TransactionCanceledException" or len(codes) != len(records):
+                raise
+            unexpected = set(codes) - {"None", "ConditionalCheckFailed", "TransactionConflict"}
+            if unexpected:
+                raise
+            stored = [record for record, code in zip(records, codes, strict=True) if code == "ConditionalCheckFailed"]
+            return stored, "TransactionConflict" in codes
+        return [], False
 
     def write_check(self, plan: CheckPlan, seen_at: str) -> WriteResult:
         """Write a check's new weeks, late items and updates all or nothing (`conflict`: another run wrote first).

@@ -137,7 +137,7 @@ class BackfillSummary:
             ("Newer weeks left to the weekly check", ", ".join(map(str, self.left_to_check)) or "none"),
             ("Regions", f"{len(self.regions)}: {', '.join(self.regions)}"),
             ("Source weeks", f"{self.first_week} → {self.last_week}" if self.first_week else "none"),
-            ("PutItem calls (conditional)", str(self.write_calls)),
+            ("TransactWriteItems calls (conditional puts)", str(self.write_calls)),
         ]
 
 

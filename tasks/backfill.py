@@ -72,7 +72,7 @@ def write_history(records: Sequence[WeekRecord], table_name: str, credentials_bl
     outcome = price_table(table_name, credentials_block).put_weeks(records, progress.advance)
     progress.finish()
     logger = run_logger()
-    logger.info("Wrote %d weeks with %d conditional PutItem calls", len(outcome.written), outcome.calls)
+    logger.info("Wrote %d weeks in %d TransactWriteItems calls", len(outcome.written), outcome.calls)
     if outcome.already_stored:
         logger.info(
             "%d weeks were stored meanwhile by another run and were left as they are", len(outcome.already_stored)

@@ -10,12 +10,13 @@ from datetime import date
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from gas_alerts import aws
 from gas_alerts.compare import news_horizon, plan_check
 from gas_alerts.settings import Settings
 from gas_alerts.source import load_history, rows_from_csv
-from gas_alerts.store import PUT_BATCH, PriceTable
+from gas_alerts.store import MAX_TRANSACTION_CONFLICTS, MAX_TRANSACTION_ITEMS, PriceTable, TransientTableError
 from gas_local.socrata import LocalSocrata, local_socrata
 from gas_publisher.contract import DATASET_ID, REGION_IDS, stream_filter_pattern
 from gas_publisher.event_filter import matches
@@ -49,13 +50,13 @@ def socrata() -> Iterator[LocalSocrata]:
 def test_full_history_but_the_newest_weeks_is_written_once(
     table: PriceTable, socrata: LocalSocrata, dynamodb_calls: Counter[str]
 ) -> None:
-    """839 weeks: one Query and one conditional PutItem for each older than 14 days before the newest week.
+    """839 weeks: one Query, and the 836 older than 14 days before the newest week in 9 transactions of puts.
 
     The newest three weeks may still alert, so they are left to the check.
     """
     summary = backfill(socrata.url, table.name)
 
-    assert dynamodb_calls == Counter({"Query": 1, "PutItem": 836})
+    assert dynamodb_calls == Counter({"Query": 1, "TransactWriteItems": 9})
     assert (summary.written, summary.skipped, summary.revised, summary.regions) == (836, 0, [], REGION_IDS)
     assert (summary.first_week, summary.last_week, summary.left_to_check) == (
         date(2007, 10, 29),
@@ -108,7 +109,7 @@ def test_a_rerun_skips_every_stored_week_and_writes_nothing(
 def test_an_interrupted_backfill_resumes_without_duplicates_or_gaps(
     table: PriceTable, socrata: LocalSocrata, settings: Settings
 ) -> None:
-    """The writer dies after 3 batches; a re-run skips those 75 weeks and stores every other week exactly once."""
+    """The writer dies after 3 transactions; a re-run skips those 300 weeks and stores every other week exactly once."""
     calls = 0
     lock = threading.Lock()
 
@@ -116,21 +117,21 @@ def test_an_interrupted_backfill_resumes_without_duplicates_or_gaps(
         nonlocal calls
         with lock:
             calls += 1
-            if calls > 3 * PUT_BATCH:
+            if calls > 3:
                 raise WriterCrashedError("connection lost")
 
     events = aws.dynamodb().meta.events
-    events.register("before-call.dynamodb.PutItem", crash_after_three_batches)
+    events.register("before-call.dynamodb.TransactWriteItems", crash_after_three_batches)
     try:
         with pytest.raises(WriterCrashedError):
             backfill(socrata.url, table.name)
     finally:
-        events.unregister("before-call.dynamodb.PutItem", crash_after_three_batches)
-    assert len(list(table.all_weeks())) == 3 * PUT_BATCH
+        events.unregister("before-call.dynamodb.TransactWriteItems", crash_after_three_batches)
+    assert len(list(table.all_weeks())) == 3 * MAX_TRANSACTION_ITEMS
 
     resumed = backfill(socrata.url, table.name)
 
-    assert (resumed.written, resumed.skipped) == (836 - 75, 75)
+    assert (resumed.written, resumed.skipped) == (836 - 300, 300)
     items = aws.dynamodb().query(
         TableName=settings.table_name,
         KeyConditionExpression="pk = :pk",
@@ -140,7 +141,7 @@ def test_an_interrupted_backfill_resumes_without_duplicates_or_gaps(
     assert items["Count"] == 836
     stored = list(table.all_weeks())
     assert [record.week for record in stored] == [week.week for week in FULL_HISTORY]
-    assert stored[75].previous_week == stored[74].week, "the first week after the restart is compared as usual"
+    assert stored[300].previous_week == stored[299].week, "the first week after the restart is compared as usual"
 
 
 def test_no_backfilled_item_passes_the_stream_filter(table: PriceTable, settings: Settings) -> None:
@@ -210,7 +211,7 @@ def test_paging_stops_once_it_reaches_the_week_before_since(socrata: LocalSocrat
 
 
 def test_progress_is_reported_per_batch(table: PriceTable) -> None:
-    """A listener sees 0 of the total, then each batch of 25, and finally the total."""
+    """A listener sees 0 of the total, then each transaction of 100 weeks, and finally the total."""
     seen: list[tuple[int, int]] = []
 
     with listening_to_progress(lambda done, total: seen.append((done, total))):
@@ -219,7 +220,7 @@ def test_progress_is_reported_per_batch(table: PriceTable) -> None:
     total = len(LATEST_HISTORY)
     assert seen[0] == (0, total)
     assert seen[-1] == (total, total)
-    assert [done for done, _ in seen] == [*range(0, total, 25), total]
+    assert [done for done, _ in seen] == [*range(0, total, MAX_TRANSACTION_ITEMS), total]
 
 
 def price_events(table_name: str) -> Counter[tuple[str, str]]:
@@ -283,15 +284,15 @@ def test_two_backfills_at_once_write_each_week_once(table: PriceTable, monkeypat
     """Two backfills planning from the same empty table store each week once, with no overwrite between them."""
     both_planned, one_put = threading.Barrier(2, timeout=30), threading.Lock()
     client = aws.dynamodb()
-    put_item = client.put_item
+    transact = client.transact_write_items
 
     def put_in_turn(**request: Any) -> Any:
-        # moto checks a condition and writes without a lock across its request threads; DynamoDB does both
-        # atomically. The two backfills still interleave, one PutItem at a time, so moto's race stays out.
+        # moto checks conditions and writes without a lock across its request threads; DynamoDB does both
+        # atomically. The two backfills still interleave, one transaction at a time, so moto's race stays out.
         with one_put:
-            return put_item(**request)
+            return transact(**request)
 
-    monkeypatch.setattr(client, "put_item", put_in_turn)
+    monkeypatch.setattr(client, "transact_write_items", put_in_turn)
 
     def one_backfill() -> int:
         history = fetch_history.fn(str(LATEST_SNAPSHOT_CSV), None)
@@ -306,3 +307,61 @@ def test_two_backfills_at_once_write_each_week_once(table: PriceTable, monkeypat
     assert sum(written) == len(LATEST_HISTORY), "every week of the history, each by one of the two"
     assert set(events.values()) == {1}
     assert {name for name, _ in events} == {"INSERT"}
+
+
+def conflicting(client: Any, times: int) -> tuple[list[int], Any]:
+    """transact_write_items cancelled `times` times, then sent to moto.
+
+    The cancellation is DynamoDB's while another transaction holds the last item: its reason TransactionConflict,
+    the others None.
+    """
+    sizes: list[int] = []
+    send = client.transact_write_items
+
+    def answer(**request: Any) -> Any:
+        sizes.append(len(request["TransactItems"]))
+        if len(sizes) <= times:
+            reasons: list[Any] = [{"Code": "None"}] * (sizes[-1] - 1) + [{"Code": "TransactionConflict"}]
+            response: Any = {
+                "Error": {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"},
+                "CancellationReasons": reasons,
+            }
+            raise ClientError(response, "TransactWriteItems")
+        return send(**request)
+
+    return sizes, answer
+
+
+def test_a_transaction_another_write_holds_goes_again_after_a_pause(
+    table: PriceTable, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A week locked by another transaction cancels the batch without writing; it goes again, whole, and lands."""
+    records = [WeekRecord(week=week.week, prices=week.prices) for week in snapshot_weeks(LATEST_SNAPSHOT_CSV)[:3]]
+    client = aws.dynamodb()
+    sizes, answer = conflicting(client, times=1)
+    monkeypatch.setattr(client, "transact_write_items", answer)
+    pauses: list[float] = []
+
+    outcome = PriceTable(client, table.name, pause=pauses.append).put_weeks(records)
+
+    assert (outcome.written, outcome.already_stored, outcome.calls) == ([r.week for r in records], [], 2)
+    assert (sizes, pauses) == ([3, 3], [0.2])
+    assert [record.week for record in table.all_weeks()] == [record.week for record in records]
+
+
+def test_a_transaction_that_stays_locked_fails_the_backfill_without_writing(
+    table: PriceTable, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After its retries a batch still locked ends the run (it is safe to re-run), and nothing half-written stays."""
+    records = [WeekRecord(week=week.week, prices=week.prices) for week in snapshot_weeks(LATEST_SNAPSHOT_CSV)[:3]]
+    client = aws.dynamodb()
+    sizes, answer = conflicting(client, times=100)
+    monkeypatch.setattr(client, "transact_write_items", answer)
+    pauses: list[float] = []
+
+    with pytest.raises(TransientTableError, match=table.name):
+        PriceTable(client, table.name, pause=pauses.append).put_weeks(records)
+
+    assert len(sizes) == 1 + MAX_TRANSACTION_CONFLICTS
+    assert pauses == pytest.approx([0.2 * attempt for attempt in range(1, MAX_TRANSACTION_CONFLICTS + 1)])
+    assert list(table.all_weeks()) == []

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 from collections import Counter
 from datetime import date
 from decimal import Decimal
+from typing import Any
+
+import pytest
 
 from gas_alerts import aws
 from gas_alerts.compare import plan_check
@@ -93,3 +97,47 @@ def test_a_revision_of_a_week_updates_the_next_weeks_comparison_but_not_its_flag
     after = {record.week: record for record in table.all_weeks()}
     assert after[w1].prices == prices(albany="3.40")
     assert (after[w2].previous_prices, after[w2].drops, after[w2].alert) == (prices(albany="3.40"), (), True)
+
+
+def test_put_weeks_writes_100_weeks_a_call_and_skips_those_stored_meanwhile(
+    table: PriceTable, dynamodb_calls: Counter[str]
+) -> None:
+    """250 weeks, two of them stored by someone else first: 3 transactions, and 2 more that go again without them."""
+    weeks = weekly(date(2020, 1, 6), 250)
+    records = [WeekRecord(week=day, prices=prices(albany="3.00")) for day in weeks]
+    other = [WeekRecord(week=weeks[5], prices=prices(albany="9.99")), WeekRecord(week=weeks[150], prices=prices())]
+    for record in other:
+        table.put_new_week(record)
+    dynamodb_calls.clear()
+
+    outcome = table.put_weeks(records)
+
+    assert dynamodb_calls == Counter({"TransactWriteItems": 5})
+    assert (outcome.calls, outcome.already_stored) == (5, [weeks[5], weeks[150]])
+    assert outcome.written == [day for day in weeks if day not in (weeks[5], weeks[150])]
+    stored = {record.week: record for record in table.all_weeks()}
+    assert stored[weeks[5]].prices == {"albany": Decimal("9.99")}, "a week stored first keeps its item"
+    assert len(stored) == 250
+
+
+def test_local_moto_backs_a_table_up_once_per_transaction(table: PriceTable, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Moto copied the whole table once per item of a transaction; ours copies it once, and still rolls back."""
+    from moto.dynamodb.models.table import Table
+
+    table_copies = []
+    deepcopy = copy.deepcopy
+
+    def counting(value: Any, memo: Any = None) -> Any:
+        if isinstance(value, Table):
+            table_copies.append(value.name)
+        return deepcopy(value, memo)
+
+    monkeypatch.setattr(copy, "deepcopy", counting)
+    weeks = weekly(date(2020, 1, 6), 100)
+    table.put_new_week(WeekRecord(week=weeks[-1], prices=prices(albany="9.99")))
+
+    refused = table.put_weeks([WeekRecord(week=day, prices=prices(albany="3.00")) for day in weeks])
+
+    assert table_copies == [table.name, table.name], "one backup for the cancelled try, one for the retry"
+    assert refused.already_stored == [weeks[-1]]
+    assert [record.week for record in table.all_weeks()] == weeks
