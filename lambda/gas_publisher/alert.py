@@ -22,7 +22,7 @@ from gas_publisher.contract import (
 from gas_publisher.week import MalformedItemError, WeekRecord
 
 if TYPE_CHECKING:
-    from mypy_boto3_sns.type_defs import MessageAttributeValueTypeDef, PublishBatchRequestEntryTypeDef
+    from mypy_boto3_sns.type_defs import MessageAttributeValueTypeDef
 
 CENT = Decimal("0.01")
 ONE_WEEK = timedelta(weeks=1)
@@ -129,15 +129,6 @@ class Alert:
             ATTR_PRICE: {"DataType": "Number", "StringValue": str(money(self.price))},
             ATTR_DROP_PERCENT: {"DataType": "Number", "StringValue": str(self.drop_percent)},
             ATTR_LOW_WEEKS: {"DataType": "Number", "StringValue": str(self.low_weeks)},
-        }
-
-    def publish_entry(self, entry_id: str) -> PublishBatchRequestEntryTypeDef:
-        """One PublishBatch request entry."""
-        return {
-            "Id": entry_id,
-            "Subject": self.subject,
-            "Message": self.body,
-            "MessageAttributes": self.message_attributes(),
         }
 
 

@@ -12,7 +12,7 @@ one at a time, so the invocation that claimed is over) takes the claims over at 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -32,6 +32,8 @@ CLAIM_PREFIX = "claim_"
 OWNER_PREFIX = "owner_"
 # Lease ends are written as zero-padded milliseconds, so DynamoDB's string comparison orders them as numbers.
 MILLIS_WIDTH = 15
+# DynamoDB accepts at most 100 operations in one transaction.
+MAX_TRANSACTION_ITEMS = 100
 
 
 def ledger_key(week: date) -> dict[str, dict[str, str]]:
@@ -57,7 +59,7 @@ def _millis(moment_ms: int) -> str:
 
 
 class SentLedger:
-    """Reads the ledger, and claims, marks and releases messages one at a time with conditional updates."""
+    """Reads the ledger, and claims, marks and releases messages with conditional updates, several weeks a call."""
 
     def __init__(self, client: DynamoDBClient, table_name: str) -> None:
         self._client = client
@@ -75,49 +77,65 @@ class SentLedger:
 
         False if any is sent, or claimed by another owner whose lease has not ended.
         """
-        names: dict[str, str] = {"#sent": SENT}
-        values: dict[str, Any] = {
-            ":lease": {"S": lease(ends_at_ms, token)},
-            ":now": {"S": f"{now_ms:0{MILLIS_WIDTH}d}"},
-        }
-        sets, conditions = [], []
-        for index, (name, owner) in enumerate(owners.items()):
-            names |= {f"#c{index}": CLAIM_PREFIX + name, f"#o{index}": OWNER_PREFIX + name}
-            values |= {f":n{index}": {"S": name}, f":o{index}": {"S": owner}}
-            sets += [f"#c{index} = :lease", f"#o{index} = :o{index}"]
-            conditions.append(
-                f"(attribute_not_exists(#c{index}) OR #c{index} < :now OR #o{index} = :o{index})"
-                f" AND NOT contains(#sent, :n{index})"
-            )
         try:
-            self._client.update_item(
-                TableName=self._table,
-                Key=ledger_key(week),
-                UpdateExpression="SET " + ", ".join(sets),
-                ConditionExpression=" AND ".join(conditions),
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-            )
+            self._client.update_item(TableName=self._table, **_claim_update(week, owners, token, now_ms, ends_at_ms))
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 return False
             raise
         return True
 
+    def claim_weeks(
+        self, owners_by_week: Mapping[date, Mapping[str, str]], token: str, now_ms: int, ends_at_ms: int
+    ) -> set[date]:
+        """Take each week's messages, all of a week or none of it, in as few calls as one transaction allows.
+
+        Returns the weeks claimed. A week that cannot be claimed whole (a message sent, or another owner's live
+        claim) cancels its transaction; the cancellation names it, and the other weeks go again without it.
+        """
+        if len(owners_by_week) == 1:
+            [(week, owners)] = owners_by_week.items()
+            return {week} if self.claim(week, owners, token, now_ms, ends_at_ms) else set()
+        claimed: set[date] = set()
+        weeks = sorted(owners_by_week)
+        for start in range(0, len(weeks), MAX_TRANSACTION_ITEMS):
+            pending = weeks[start : start + MAX_TRANSACTION_ITEMS]
+            while pending:
+                updates = [_claim_update(week, owners_by_week[week], token, now_ms, ends_at_ms) for week in pending]
+                refused = self._transact(updates)
+                if refused is None:
+                    claimed.update(pending)
+                    break
+                pending = [week for index, week in enumerate(pending) if index not in refused]
+        return claimed
+
     def mark_sent(self, week: date, names: Iterable[str]) -> None:
         """Add published messages to the week's sent set and drop their claims (idempotent)."""
-        chosen = sorted(set(names))
-        if not chosen:
+        self.mark_weeks({week: names})
+
+    def mark_weeks(self, names_by_week: Mapping[date, Iterable[str]]) -> None:
+        """Add published messages to each week's sent set and drop their claims: one call (idempotent)."""
+        updates = [_mark_update(week, sorted(set(names))) for week, names in sorted(names_by_week.items())]
+        updates = [update for update in updates if update]
+        if len(updates) == 1:
+            self._client.update_item(TableName=self._table, **updates[0])
             return
-        claims = {f"#c{index}": CLAIM_PREFIX + name for index, name in enumerate(chosen)}
-        claims |= {f"#o{index}": OWNER_PREFIX + name for index, name in enumerate(chosen)}
-        self._client.update_item(
-            TableName=self._table,
-            Key=ledger_key(week),
-            UpdateExpression=f"ADD #sent :names REMOVE {', '.join(claims)}",
-            ExpressionAttributeNames={"#sent": SENT, **claims},
-            ExpressionAttributeValues={":names": {"SS": chosen}},
-        )
+        for start in range(0, len(updates), MAX_TRANSACTION_ITEMS):
+            # A mark has no condition: a transaction of marks is only ever cancelled by a conflict, which raises.
+            self._transact(updates[start : start + MAX_TRANSACTION_ITEMS])
+
+    def _transact(self, updates: Sequence[Mapping[str, Any]]) -> set[int] | None:
+        """Apply the updates in one transaction; None when applied, else the positions whose condition failed."""
+        try:
+            operations: list[Any] = [{"Update": {"TableName": self._table, **update}} for update in updates]
+            self._client.transact_write_items(TransactItems=operations)
+        except ClientError as error:
+            reasons = error.response.get("CancellationReasons", [])
+            refused = {index for index, reason in enumerate(reasons) if reason.get("Code") == "ConditionalCheckFailed"}
+            if error.response.get("Error", {}).get("Code") != "TransactionCanceledException" or not refused:
+                raise
+            return refused
+        return None
 
     def release(self, week: date, name: str, claim: str) -> None:
         """Give up a claim this invocation holds (after a failed publish), so a retry may take it at once."""
@@ -133,6 +151,45 @@ class SentLedger:
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                 raise
+
+
+def _claim_update(week: date, owners: Mapping[str, str], token: str, now_ms: int, ends_at_ms: int) -> dict[str, Any]:
+    """UpdateItem arguments that lease these messages of a week, unless sent or leased live by another owner."""
+    names: dict[str, str] = {"#sent": SENT}
+    values: dict[str, Any] = {
+        ":lease": {"S": lease(ends_at_ms, token)},
+        ":now": {"S": _millis(now_ms)},
+    }
+    sets, conditions = [], []
+    for index, (name, owner) in enumerate(owners.items()):
+        names |= {f"#c{index}": CLAIM_PREFIX + name, f"#o{index}": OWNER_PREFIX + name}
+        values |= {f":n{index}": {"S": name}, f":o{index}": {"S": owner}}
+        sets += [f"#c{index} = :lease", f"#o{index} = :o{index}"]
+        conditions.append(
+            f"(attribute_not_exists(#c{index}) OR #c{index} < :now OR #o{index} = :o{index})"
+            f" AND NOT contains(#sent, :n{index})"
+        )
+    return {
+        "Key": ledger_key(week),
+        "UpdateExpression": "SET " + ", ".join(sets),
+        "ConditionExpression": " AND ".join(conditions),
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
+    }
+
+
+def _mark_update(week: date, chosen: Sequence[str]) -> dict[str, Any]:
+    """UpdateItem arguments that add messages to a week's sent set and remove their claims ({} for none)."""
+    if not chosen:
+        return {}
+    claims = {f"#c{index}": CLAIM_PREFIX + name for index, name in enumerate(chosen)}
+    claims |= {f"#o{index}": OWNER_PREFIX + name for index, name in enumerate(chosen)}
+    return {
+        "Key": ledger_key(week),
+        "UpdateExpression": f"ADD #sent :names REMOVE {', '.join(claims)}",
+        "ExpressionAttributeNames": {"#sent": SENT, **claims},
+        "ExpressionAttributeValues": {":names": {"SS": list(chosen)}},
+    }
 
 
 def _entry(item: Mapping[str, Any]) -> LedgerWeek:

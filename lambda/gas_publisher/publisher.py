@@ -21,6 +21,7 @@ from gas_publisher.pacing import Pacer
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_sns import SNSClient
+    from mypy_boto3_sns.type_defs import PublishBatchRequestEntryTypeDef
 
 logger = logging.getLogger("gas_publisher")
 AWS_ERRORS = (BotoCoreError, ClientError, UnprocessedError)
@@ -82,11 +83,18 @@ class Publisher:
         claim = Claim(self._ledger, uuid.uuid4().hex, deadline_ms or now_ms + DEFAULT_LEASE_MS, owners or {})
         claimed = claim.take_all(pending, now_ms)
         failed = {message.dedup_id for message in pending if message not in claimed}
-        batches: list[Sequence[Message]] = []
-        for week in sorted({message.week for message in claimed}):
-            alerts = [message for message in claimed if isinstance(message, Alert) and message.week == week]
-            batches += [alerts[start : start + self.pacer.rate] for start in range(0, len(alerts), self.pacer.rate)]
-            batches += [[message] for message in claimed if isinstance(message, Digest) and message.week == week]
+        # Oldest week first: the alerts, then the digests, each in calls of as many messages as the pacing lets out
+        # in a second. A call may span weeks; its messages are marked sent together right after it.
+        by_week = sorted(claimed, key=lambda message: message.week)
+        alerts: list[Message] = [message for message in by_week if isinstance(message, Alert)]
+        digests: list[Message] = [message for message in by_week if isinstance(message, Digest)]
+        if digests and not self._digest_topic_arn:
+            logger.warning("no digest topic is configured; %d digests are not sent", len(digests))
+            claim.release_all(digests)
+            digests = []
+        rate = self.pacer.rate
+        batches = [alerts[start : start + rate] for start in range(0, len(alerts), rate)]
+        batches += [digests[start : start + rate] for start in range(0, len(digests), rate)]
         for position, batch in enumerate(batches):
             if deadline_ms is not None and deadline_ms - self._now_ms() < BATCH_BUDGET_MS:
                 rest = [message for later in batches[position:] for message in later]
@@ -94,59 +102,52 @@ class Publisher:
                 claim.release_all(rest)
                 return failed | {message.dedup_id for message in rest}
             if isinstance(batch[0], Digest):
-                failed |= self._publish_digest(batch[0], claim)
+                failed |= self._publish_digests(batch, claim)
             else:
-                failed |= self._publish_alerts([alert for alert in batch if isinstance(alert, Alert)], claim)
+                failed |= self._publish_alerts(batch, claim)
         return failed
 
-    def _publish_alerts(self, claimed: Sequence[Alert], claim: Claim) -> set[str]:
-        failed: set[str] = set()
-        ticket = self.pacer.wait_for(len(claimed))
-        entries = [alert.publish_entry(str(index)) for index, alert in enumerate(claimed)]
+    def _publish_alerts(self, batch: Sequence[Message], claim: Claim) -> set[str]:
+        return self._publish_batch(self._topic_arn, batch, claim)
+
+    def _publish_digests(self, batch: Sequence[Message], claim: Claim) -> set[str]:
+        # Paced with the alerts: one address may follow both topics.
+        return self._publish_batch(self._digest_topic_arn, batch, claim)
+
+    def _publish_batch(self, topic_arn: str, batch: Sequence[Message], claim: Claim) -> set[str]:
+        """One PublishBatch, paced; marks what went out as sent and releases what did not."""
+        ticket = self.pacer.wait_for(len(batch))
+        entries = [publish_entry(message, str(index)) for index, message in enumerate(batch)]
         try:
-            response = self._sns.publish_batch(TopicArn=self._topic_arn, PublishBatchRequestEntries=entries)
+            response = self._sns.publish_batch(TopicArn=topic_arn, PublishBatchRequestEntries=entries)
         except AWS_ERRORS:
             self.pacer.sent(ticket)
-            logger.exception("PublishBatch failed for %d alerts", len(claimed))
-            claim.release_all(claimed)
-            return failed | {alert.dedup_id for alert in claimed}
+            logger.exception("PublishBatch failed for %d messages", len(batch))
+            claim.release_all(batch)
+            return {message.dedup_id for message in batch}
         self.pacer.sent(ticket)
         rejected = {int(entry["Id"]) for entry in response.get("Failed", [])}
         for entry in response.get("Failed", []):
-            logger.error("publish failed for %s: %s", claimed[int(entry["Id"])].dedup_id, entry.get("Code", "unknown"))
-        published = [alert for index, alert in enumerate(claimed) if index not in rejected]
-        for alert in published:
-            logger.info("published %s", alert.dedup_id)
-        claim.release_all([alert for index, alert in enumerate(claimed) if index in rejected])
+            logger.error("publish failed for %s: %s", batch[int(entry["Id"])].dedup_id, entry.get("Code", "unknown"))
+        published = [message for index, message in enumerate(batch) if index not in rejected]
+        for message in published:
+            logger.info("published %s", message.dedup_id)
+        claim.release_all([message for index, message in enumerate(batch) if index in rejected])
         claim.mark(published)
-        return failed | {claimed[index].dedup_id for index in rejected}
-
-    def _publish_digest(self, digest: Digest, claim: Claim) -> set[str]:
-        if not self._digest_topic_arn:
-            logger.warning("no digest topic is configured; the digest of %s is not sent", digest.week)
-            claim.release_all([digest])
-            return set()
-        # Paced with the alerts: one address may follow both topics.
-        ticket = self.pacer.wait_for(1)
-        try:
-            self._sns.publish(
-                TopicArn=self._digest_topic_arn,
-                Subject=digest.subject,
-                Message=digest.body,
-                MessageAttributes=digest.message_attributes(),
-            )
-        except AWS_ERRORS:
-            self.pacer.sent(ticket)
-            logger.exception("publishing the digest of %s failed", digest.week)
-            claim.release_all([digest])
-            return {digest.dedup_id}
-        self.pacer.sent(ticket)
-        logger.info("published %s", digest.dedup_id)
-        claim.mark([digest])
-        return set()
+        return {batch[index].dedup_id for index in rejected}
 
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
+
+
+def publish_entry(message: Message, entry_id: str) -> PublishBatchRequestEntryTypeDef:
+    """One PublishBatch request entry for an alert or a digest."""
+    return {
+        "Id": entry_id,
+        "Subject": message.subject,
+        "Message": message.body,
+        "MessageAttributes": message.message_attributes(),
+    }
 
 
 class Claim:
@@ -160,16 +161,26 @@ class Claim:
         self._owners = owners
 
     def take_all(self, messages: Sequence[Message], now_ms: int) -> list[Message]:
-        """Claim the messages, one call per week; a week with a conflict is claimed message by message.
+        """Claim the messages, each week whole, all weeks in one call; a week with a conflict, message by message.
 
         What is not claimed (another live consumer holds it, or it was just sent) stays for a retry.
         """
         by_week: defaultdict[date, list[Message]] = defaultdict(list)
         for message in messages:
             by_week[message.week].append(message)
+        try:
+            whole = self._ledger.claim_weeks(
+                {week: self._owners_of(group) for week, group in by_week.items()},
+                self._token,
+                now_ms,
+                self._ends_at_ms,
+            )
+        except AWS_ERRORS:
+            logger.exception("could not claim the messages of %d weeks; left for the retry", len(by_week))
+            return []
         claimed: list[Message] = []
         for week, group in by_week.items():
-            if self._take(week, group, now_ms):
+            if week in whole:
                 claimed += group
             elif len(group) > 1:
                 claimed += [message for message in group if self._take(week, [message], now_ms)]
@@ -178,27 +189,33 @@ class Claim:
                 logger.info("%s is claimed by another consumer, or was just sent; left for the retry", message.dedup_id)
         return [message for message in messages if message in claimed]
 
+    def _owners_of(self, group: Sequence[Message]) -> dict[str, str]:
+        return {message.ledger_name: self._owners.get(message.dedup_id, self._token) for message in group}
+
     def _take(self, week: date, group: Sequence[Message], now_ms: int) -> bool:
-        owners = {message.ledger_name: self._owners.get(message.dedup_id, self._token) for message in group}
         try:
-            return self._ledger.claim(week, owners, self._token, now_ms, self._ends_at_ms)
+            return self._ledger.claim(week, self._owners_of(group), self._token, now_ms, self._ends_at_ms)
         except AWS_ERRORS:
             logger.exception("could not claim %s; left for the retry", ", ".join(message.dedup_id for message in group))
             return False
 
     def mark(self, messages: Sequence[Message]) -> None:
-        """Record published messages as sent, retrying hard: a lost mark is what could send one twice."""
-        by_week: defaultdict[date, list[Message]] = defaultdict(list)
+        """Record published messages as sent, all their weeks in one call, retrying hard.
+
+        A lost mark is what could send a message twice.
+        """
+        by_week: defaultdict[date, list[str]] = defaultdict(list)
         for message in messages:
-            by_week[message.week].append(message)
-        for group in by_week.values():
-            for attempt in range(MARK_ATTEMPTS):
-                try:
-                    self._ledger.mark_sent(group[0].week, [message.ledger_name for message in group])
-                    break
-                except AWS_ERRORS:
-                    logger.exception("published, but recording it in the sent ledger failed (attempt %d)", attempt + 1)
-                    time.sleep(MARK_BACKOFF_SECONDS * 2**attempt)
+            by_week[message.week].append(message.ledger_name)
+        if not by_week:
+            return
+        for attempt in range(MARK_ATTEMPTS):
+            try:
+                self._ledger.mark_weeks(by_week)
+                return
+            except AWS_ERRORS:
+                logger.exception("published, but recording it in the sent ledger failed (attempt %d)", attempt + 1)
+                time.sleep(MARK_BACKOFF_SECONDS * 2**attempt)
 
     def release_all(self, messages: Sequence[Message]) -> None:
         """Give up the claims on messages that were not published."""
