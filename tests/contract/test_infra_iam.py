@@ -27,9 +27,8 @@ from tests.support.hcl import (
 )
 
 LAMBDA_PACKAGE = REPO / "lambda" / "gas_publisher"
-# The backfill flow, being written in parallel, loads history with BatchWriteItem (plus the Query already allowed).
-# Granted ahead of it so the deployed policy does not have to change when it lands; it is on the price partition only.
-ANTICIPATED_FLOW_ACTIONS = frozenset({"dynamodb:BatchWriteItem"})
+# Actions granted to the flow ahead of code that calls them: none (the backfill writes with conditional puts).
+ANTICIPATED_FLOW_ACTIONS: frozenset[str] = frozenset()
 
 
 def flow_side_files() -> list[Path]:
@@ -191,7 +190,7 @@ def test_flow_runner_policy_allows_every_dynamodb_call_the_flow_makes() -> None:
 
 
 def test_flow_runner_policy_allows_nothing_the_flow_does_not_call() -> None:
-    """Actions the flow does not call are allowed only when justified (the backfill's BatchWriteItem)."""
+    """The flow's policy allows no DynamoDB action the flow does not call."""
     used = iam_actions("dynamodb", CallScanner("dynamodb").in_files(flow_side_files()))
     statements = policy_statements(INFRA, "flow_runner")
     dynamodb_actions = {a for s in statements for a in s["actions"] if a.startswith("dynamodb:")}

@@ -59,7 +59,7 @@ EXPECTED_OPERATIONS = {
         "BatchGetItem",
         "UpdateItem",
         "PublishBatch",
-        "Publish",
+        "TransactWriteItems",
         "SendMessage",
     },
 }

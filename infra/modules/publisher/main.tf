@@ -87,7 +87,7 @@ data "aws_iam_policy_document" "permissions" {
     sid = "ReadAndWriteOnlyTheSentLedger"
     actions = [
       "dynamodb:BatchGetItem", # which alerts of a redelivered record were already sent (ledger.py)
-      "dynamodb:UpdateItem",   # claim an alert before publishing it, mark it sent, or release it (ledger.py)
+      "dynamodb:UpdateItem",   # claim, mark sent or release messages (ledger.py), alone or several weeks a transaction
     ]
     resources = [var.table_arn]
     # Every key in the request must be in the ledger partition, so the price items stay out of reach.
