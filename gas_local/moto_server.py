@@ -3,8 +3,8 @@
 moto cannot run a Lambda function (no Docker), yet when a table's stream has an event source mapping it hands the
 records to the function, fails, and then drops them from the stream. Locally the stream runner plays that mapping,
 so the records must stay: every moto this project starts keeps them. Every one also writes DynamoDB items directly
-(ItemsAsTheyAre), because moto's generic serializer makes a large Query take seconds, and backs a table up once per
-transaction instead of once per item of it.
+(ItemsAsTheyAre), because moto's generic serializer makes a large Query take seconds, and backs up only the items a
+transaction names, instead of whole tables once per item of it.
 """
 
 from __future__ import annotations
@@ -82,12 +82,12 @@ class ItemsAsTheyAre(JSONSerializer):
         super()._serialize_type_structure(serialized, value, shape, key)
 
 
-class _CopyOncePerTransaction:
-    """The `copy` module as moto's DynamoDB models see it, but a table is deep-copied once per transaction.
+class _TablesAsTheyAre:
+    """The `copy` module as moto's DynamoDB models see it, except that a table is not copied during a transaction.
 
-    moto backs up a table before a transaction so that it can roll back, but it copies the whole table again for
-    each of the transaction's items: a transaction of 100 puts into a table of 800 weeks made 100 copies of it, took
-    minutes, and timed out into retries. One copy, taken before the first item, restores the same state.
+    moto backs up a table before a transaction so that it can roll back, and copies the whole table (its items and its
+    stream) once for each of the transaction's items: 100 puts into a table of 800 weeks made 100 copies of it, took
+    minutes, and timed out into retries. Within a transaction, _ItemsBackup keeps what it changes instead.
     """
 
     def __init__(self) -> None:
@@ -97,35 +97,74 @@ class _CopyOncePerTransaction:
         return getattr(copy, name)
 
     def deepcopy(self, value: Any, memo: dict[int, Any] | None = None) -> Any:
-        """copy.deepcopy, except that within a transaction the same table is copied only once."""
+        """copy.deepcopy, except that within a transaction a table is itself (moto then "restores" it in place)."""
         from moto.dynamodb.models.table import Table
 
-        backups: dict[int, Any] | None = getattr(self.local, "backups", None)
-        if backups is None or not isinstance(value, Table):
-            return copy.deepcopy(value, memo)
-        if id(value) not in backups:
-            backups[id(value)] = copy.deepcopy(value, memo)
-        return backups[id(value)]
+        if getattr(self.local, "in_transaction", False) and isinstance(value, Table):
+            return value
+        return copy.deepcopy(value, memo)
 
 
-def back_up_each_table_once() -> None:
-    """Make moto's TransactWriteItems back up each table once, not once per item (see _CopyOncePerTransaction)."""
+class _ItemsBackup:
+    """What a transaction may change, taken before it: the items it names and the length of each table's stream."""
+
+    def __init__(self, tables: dict[str, Any], transact_items: list[dict[str, Any]]) -> None:
+        from moto.dynamodb.models.dynamo_type import DynamoType
+
+        self.items: list[tuple[Any, Any, Any, Any]] = []  # (table, hash key, range key, a copy of the item or None)
+        self.streams: dict[str, tuple[Any, int]] = {}
+        for entry in transact_items:
+            operation: dict[str, Any] = next(iter(entry.values()), {})
+            table = tables.get(operation.get("TableName", ""))
+            key = operation.get("Key") or operation.get("Item") or {}
+            if table is None or table.hash_key_attr not in key:
+                continue
+            hash_key = DynamoType(key[table.hash_key_attr])
+            range_key = DynamoType(key[table.range_key_attr]) if table.range_key_attr in key else None
+            stored = table.items.get(hash_key)  # the item, or for a table with a sort key, its partition
+            current = stored if range_key is None or stored is None else stored.get(range_key)
+            self.items.append((table, hash_key, range_key, copy.deepcopy(current)))
+            if table.stream_shard is not None:
+                self.streams.setdefault(table.name, (table.stream_shard, len(table.stream_shard.items)))
+
+    def restore(self) -> None:
+        """Put every named item back as it was, and drop the stream records written since."""
+        for table, hash_key, range_key, before in reversed(self.items):
+            if range_key is None:
+                if before is None:
+                    table.items.pop(hash_key, None)
+                else:
+                    table.items[hash_key] = before
+            elif before is None:
+                table.items[hash_key].pop(range_key, None)
+            else:
+                table.items[hash_key][range_key] = before
+        for shard, length in self.streams.values():
+            del shard.items[length:]
+
+
+def back_up_only_what_transactions_change() -> None:
+    """Make moto's TransactWriteItems back up the items it names, not whole tables (see _TablesAsTheyAre)."""
     from moto.dynamodb import models
 
-    if isinstance(vars(models)["copy"], _CopyOncePerTransaction):
+    if isinstance(vars(models)["copy"], _TablesAsTheyAre):
         return
-    proxy = _CopyOncePerTransaction()
+    proxy = _TablesAsTheyAre()
     transact = models.DynamoDBBackend.transact_write_items
 
-    def transact_with_one_backup(self: Any, transact_items: list[dict[str, Any]]) -> None:
-        proxy.local.backups = {}
+    def transact_with_items_backup(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        backup = _ItemsBackup(self.tables, transact_items)
+        proxy.local.in_transaction = True
         try:
             transact(self, transact_items)
+        except Exception:
+            backup.restore()
+            raise
         finally:
-            proxy.local.backups = None
+            proxy.local.in_transaction = False
 
     vars(models)["copy"] = proxy
-    models.DynamoDBBackend.transact_write_items = transact_with_one_backup  # type: ignore[method-assign]
+    models.DynamoDBBackend.transact_write_items = transact_with_items_backup  # type: ignore[method-assign]
 
 
 def serialize_items_directly() -> None:
@@ -138,7 +177,7 @@ def prepare_moto() -> None:
     """What every moto this project starts needs: stream records kept, items written directly, quick transactions."""
     keep_stream_records()
     serialize_items_directly()
-    back_up_each_table_once()
+    back_up_only_what_transactions_change()
 
 
 @contextmanager

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from gas_alerts import aws
 from gas_alerts.compare import plan_check
@@ -17,6 +18,7 @@ from gas_alerts.settings import Settings
 from gas_alerts.store import PriceTable
 from gas_publisher.week import Revision, WeekRecord, week_key
 from tests.support.data import prices, weekly
+from tests.support.streams import stream_records
 
 
 def test_latest_week_lookup_is_one_query_whatever_the_history(table: PriceTable, dynamodb_calls: Counter[str]) -> None:
@@ -120,8 +122,14 @@ def test_put_weeks_writes_100_weeks_a_call_and_skips_those_stored_meanwhile(
     assert len(stored) == 250
 
 
-def test_local_moto_backs_a_table_up_once_per_transaction(table: PriceTable, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Moto copied the whole table once per item of a transaction; ours copies it once, and still rolls back."""
+def test_local_moto_copies_no_table_for_a_transaction_and_still_rolls_back(
+    table: PriceTable, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A transaction on the local moto copies no table, and a cancelled one still leaves nothing behind.
+
+    moto copied the whole table once per item of a transaction; ours keeps the items it names instead, and a
+    cancellation leaves neither new items, nor updates, nor stream records.
+    """
     from moto.dynamodb.models.table import Table
 
     table_copies = []
@@ -133,11 +141,34 @@ def test_local_moto_backs_a_table_up_once_per_transaction(table: PriceTable, mon
         return deepcopy(value, memo)
 
     monkeypatch.setattr(copy, "deepcopy", counting)
-    weeks = weekly(date(2020, 1, 6), 100)
-    table.put_new_week(WeekRecord(week=weeks[-1], prices=prices(albany="9.99")))
+    weeks = weekly(date(2020, 1, 6), 3)
+    table.put_new_week(WeekRecord(week=weeks[0], prices=prices(albany="3.00")))
+    table.put_new_week(WeekRecord(week=weeks[2], prices=prices(albany="9.99")))
+    records_before = len(stream_records(table.name))
+    operations: list[Any] = [
+        {"Put": {"TableName": table.name, "Item": WeekRecord(week=weeks[1], prices=prices()).to_item()}},
+        {
+            "Update": {
+                "TableName": table.name,
+                "Key": week_key(weeks[0]),
+                "UpdateExpression": "SET #p.#r = :v",
+                "ExpressionAttributeNames": {"#p": "prices", "#r": "albany"},
+                "ExpressionAttributeValues": {":v": {"N": "1.00"}},
+            }
+        },
+        {
+            "Put": {
+                "TableName": table.name,
+                "Item": WeekRecord(week=weeks[2], prices=prices()).to_item(),
+                "ConditionExpression": "attribute_not_exists(sk)",
+            }
+        },
+    ]
 
-    refused = table.put_weeks([WeekRecord(week=day, prices=prices(albany="3.00")) for day in weeks])
+    with pytest.raises(ClientError, match="TransactionCanceled"):
+        aws.dynamodb().transact_write_items(TransactItems=operations)
 
-    assert table_copies == [table.name, table.name], "one backup for the cancelled try, one for the retry"
-    assert refused.already_stored == [weeks[-1]]
-    assert [record.week for record in table.all_weeks()] == weeks
+    assert table_copies == []
+    stored = {record.week: record.prices for record in table.all_weeks()}
+    assert stored == {weeks[0]: {"albany": Decimal("3.00")}, weeks[2]: {"albany": Decimal("9.99")}}
+    assert len(stream_records(table.name)) == records_before, "the rolled-back writes left no stream record"
