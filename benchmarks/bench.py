@@ -301,9 +301,11 @@ def main() -> None:
             f"  time               {sent.seconds:.2f} s "
             f"(target < {PUBLISHER_TARGET_S} s per 100: {verdict(sent.seconds < PUBLISHER_TARGET_S)})"
         )
+        per_topic = math.ceil(records / MESSAGES_PER_SECOND)
         print(
-            f"  AWS calls          {calls_text(sent.calls)} "
-            f"(ceil({records}/{MESSAGES_PER_SECOND}) = {math.ceil(records / MESSAGES_PER_SECOND)})"
+            f"  AWS calls          {calls_text(sent.calls)} ({per_topic} PublishBatch of up to {MESSAGES_PER_SECOND} "
+            f"alerts and {per_topic} of digests, each followed by one call marking its messages sent, after one "
+            "transaction claiming all the weeks)"
         )
         print(f"  redelivered batch  {redelivered.seconds:.2f} s, {calls_text(redelivered.calls)} (nothing re-sent)")
 

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,12 +10,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from uuid import UUID
 
-import httpx
 import pytest
 
 from gas_alerts import aws
 from gas_alerts.settings import Settings
 from gas_local.provision import provision
+from tests.support.prefect_api import prefect_server
 
 pytestmark = pytest.mark.slow(seconds=80)
 
@@ -29,48 +26,11 @@ SAMPLE = PROJECT_DIR / "data" / "ny_gas_prices_weekly_2017_2026.csv"
 CREDENTIALS_BLOCK = "gas-alerts-aws"
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
 def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
     """A real `prefect server start` on a free loopback port, stopped (with its children) afterwards."""
-    home = tmp_path_factory.mktemp("prefect-home")
-    port = free_port()
-    api = f"http://127.0.0.1:{port}/api"
-    env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_API_URL": api, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
-    log = (home / "server.log").open("wb")
-    server = subprocess.Popen(  # noqa: S603 (fixed argv)
-        [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{api}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert server.poll() is None, (home / "server.log").read_text()
-            assert time.monotonic() < deadline, "the Prefect server did not start within 120 s"
-            time.sleep(0.5)
-        yield api, env
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
-        log.close()
+    with prefect_server(tmp_path_factory.mktemp("prefect-home")) as started:
+        yield started
 
 
 def run(command: list[str], env: dict[str, str], timeout: float = 180) -> str:

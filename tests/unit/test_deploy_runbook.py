@@ -26,7 +26,7 @@ RUN_BY: dict[str, list[tuple[str, str]]] = {
     ],
     ".venv/bin/gas-alerts subscribers": [("tests/integration/test_subscribers.py", 'invoke(app, ["subscribers"]')],
     ".venv/bin/prefect server start --host 127.0.0.1 --port 4200": [
-        ("tests/flows/test_deployment.py", '"server", "start", "--host", "127.0.0.1", "--port"'),
+        ("tests/support/prefect_api.py", '"server", "start", "--host", "127.0.0.1", "--port"'),
     ],
     ".venv/bin/python deployments/setup.py --aws-credentials-block gas-alerts-aws": [
         ("tests/flows/test_deployment.py", '"deployments/setup.py", "--aws-credentials-block", CREDENTIALS_BLOCK'),
