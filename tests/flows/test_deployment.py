@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from uuid import UUID
 
@@ -15,7 +15,6 @@ import pytest
 from gas_alerts import aws
 from gas_alerts.settings import Settings
 from gas_local.provision import provision
-from tests.support.prefect_api import prefect_server
 
 pytestmark = pytest.mark.slow(seconds=80)
 
@@ -27,10 +26,17 @@ CREDENTIALS_BLOCK = "gas-alerts-aws"
 
 
 @pytest.fixture(scope="module")
-def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
-    """A real `prefect server start` on a free loopback port, stopped (with its children) afterwards."""
-    with prefect_server(tmp_path_factory.mktemp("prefect-home")) as started:
-        yield started
+def prefect_api(prefect_server: None, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, str]]:
+    """The flow tier's Prefect server, for the CLI and the worker in processes of their own.
+
+    It is a real server process (the test harness starts one for the tier); starting a second one would cost 15 s.
+    tests/integration/test_clear_failures.py runs `prefect server start` itself.
+    """
+    from prefect.settings import PREFECT_API_URL
+
+    api = str(PREFECT_API_URL.value())
+    home = tmp_path_factory.mktemp("prefect-home")
+    return api, {**os.environ, "PREFECT_HOME": str(home), "PREFECT_API_URL": api}
 
 
 def run(command: list[str], env: dict[str, str], timeout: float = 180) -> str:

@@ -22,9 +22,10 @@ from gas_local.provision import ensure_inbox, provision
 from gas_local.socrata import LocalSocrata, local_socrata
 from gas_publisher.contract import REGIONS
 from tests.support.data import LATEST_SNAPSHOT_CSV, csv_rows
+from tests.support.names import unique_settings
 from tests.support.steps import backfill, weekly_check
 
-pytestmark = pytest.mark.slow(seconds=35)
+pytestmark = pytest.mark.slow(seconds=20)
 
 WEEK, WEEK_BEFORE = date(2022, 7, 18), date(2022, 7, 11)  # every series fell that week
 # More than the 52 weeks low_weeks can count back, so the count is the data's, not the table's length.
@@ -83,9 +84,14 @@ class Delivered:
     queues: dict[str, str]
 
 
-@pytest.fixture
-def delivered(settings: Settings) -> Delivered:
-    """2022-07-18 checked and delivered, with one more inbox subscribed per policy."""
+@pytest.fixture(scope="module")
+def delivered(moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> Delivered:
+    """2022-07-18 checked and delivered, with one more inbox subscribed per policy.
+
+    Done once for the module: each test reads the unfiltered inbox's alerts or drains a queue of its own.
+    """
+    folder = tmp_path_factory.mktemp("attributes")
+    settings = unique_settings("", folder / "outbox", folder / "state")
     resources = provision(settings)
     sns, sqs = aws.sns(), aws.sqs()
     queues = {

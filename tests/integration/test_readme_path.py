@@ -22,7 +22,7 @@ from gas_local.stack import DEMO_UNTIL, demo_run_command
 from tests.support.data import REPO
 from tests.support.terraform import free_port
 
-pytestmark = pytest.mark.slow(seconds=150)
+pytestmark = pytest.mark.slow(seconds=60)
 
 MAKE = shutil.which("make") or "make"
 EMAILS = 4  # Glens Falls, Watertown and White Plains fell in the week of 2026-02-23, and their digest
@@ -60,13 +60,18 @@ def test_make_up_then_the_documented_run_puts_emails_in_the_outbox(tmp_path: Pat
     }
     for name in ("AWS_ENDPOINT_URL", "PREFECT_API_URL"):
         env.pop(name, None)
+    # The machine the README asks for has Python and make, not Terraform: make up then provisions moto itself.
+    # Its Terraform path, gas_local.terraform.apply_local_stack, is applied in tests/contract/test_provision_parity.py.
+    env["PATH"] = os.pathsep.join(
+        folder for folder in env["PATH"].split(os.pathsep) if not (Path(folder) / "terraform").exists()
+    )
     started = time.monotonic()
     try:
         up = make("up", env)
         assert up.returncode == 0, up.stdout + up.stderr
         for step in ("moto:", "Prefect:", "deploy:", "seed:", "worker:", "stream runner:"):
             assert f"  {step}" in up.stdout, f"make up did not show the step {step!r}"
-        assert ("  Terraform:" in up.stdout) or ("  provisioning:" in up.stdout)
+        assert "  provisioning:" in up.stdout
         api = f"http://127.0.0.1:{prefect_port}/api"
         assert f"export PREFECT_API_URL={api}" in up.stdout
         assert demo_run_command() in up.stdout
