@@ -35,7 +35,7 @@ from tests.support.iam import Call, CallRecorder, Resources, denied, statements,
 from tests.support.steps import backfill, weekly_check
 from tests.support.terraform import REGION, Stack
 
-pytestmark = pytest.mark.slow(seconds=40)
+pytestmark = pytest.mark.slow(seconds=20)
 
 FLOW, PUBLISHER = "flow", "publisher"
 # Granted, and needed on AWS, but never called by this repository's code: each with its reason.

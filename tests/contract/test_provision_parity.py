@@ -19,7 +19,7 @@ from gas_local.terraform import Applied, apply_local_stack, local_variables
 from tests.support.names import unique_settings
 from tests.support.terraform import Tools, terraform_subscriber
 
-pytestmark = pytest.mark.slow(seconds=60)
+pytestmark = pytest.mark.slow(seconds=45)
 
 REGION = "us-east-1"
 ALERTS = SubscriberFilter(

@@ -32,7 +32,7 @@ from tests.support.hcl import MODULES, labelled
 from tests.support.steps import weekly_check
 from tests.support.terraform import LOCAL_VARS, REGION, Stack, Tools, example_subscribers, subscriber_filter
 
-pytestmark = pytest.mark.slow(seconds=150)
+pytestmark = pytest.mark.slow(seconds=80)
 
 
 # ---- the package -----------------------------------------------------------------------------------------------------

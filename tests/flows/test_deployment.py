@@ -16,7 +16,7 @@ from gas_alerts import aws
 from gas_alerts.settings import Settings
 from gas_local.provision import provision
 
-pytestmark = pytest.mark.slow(seconds=80)
+pytestmark = pytest.mark.slow(seconds=35)
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -51,9 +51,9 @@ def run(command: list[str], env: dict[str, str], timeout: float = 180) -> str:
 def test_deploy_run_and_watch_a_weekly_check(
     prefect_api: tuple[str, dict[str, str]], settings: Settings, moto_endpoint: str
 ) -> None:
-    """The runbook's Prefect steps on moto: setup.py with a credentials block, deploy, run the check and the backfill.
+    """The runbook's Prefect steps on moto: setup.py with a credentials block, deploy, and run the check.
 
-    `prefect deployment run` plus a --run-once worker completes each, with the AWS keys read from the block.
+    `prefect deployment run` plus a --run-once worker completes it, with the AWS keys read from the block.
     """
     api, server_env = prefect_api
     provision(settings)
@@ -107,33 +107,3 @@ def test_deploy_run_and_watch_a_weekly_check(
     assert rows["New York City"]["change (¢)"] == "+12"
     stored = aws.dynamodb().scan(TableName=settings.table_name)["Items"]
     assert [item["sk"]["S"] for item in stored] == ["2026-04-06"]
-
-    backfill_output = run(
-        [
-            str(BIN / "prefect"),
-            "deployment",
-            "run",
-            "backfill-gas-prices/backfill",
-            "-p",
-            f"source={SAMPLE}",
-            "-p",
-            f"table_name={settings.table_name}",
-            "-p",
-            f"aws_credentials_block={CREDENTIALS_BLOCK}",
-        ],
-        env,
-    )
-    backfill_id = UUID(backfill_output.split("UUID:")[1].split()[0])
-    run([str(BIN / "prefect"), "worker", "start", "--pool", "gas-alerts", "--run-once"], env, timeout=300)
-    with temporary_settings({PREFECT_API_URL: api}), get_client(sync_client=True) as client:
-        backfill_run = client.read_flow_run(backfill_id)
-    assert backfill_run.state is not None
-    assert backfill_run.state.is_completed(), backfill_run.state.message
-    assert backfill_run.name.startswith("backfill-")
-    weeks = aws.dynamodb().query(
-        TableName=settings.table_name,
-        KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues={":pk": {"S": "wuxr-ni2i"}},
-        Select="COUNT",
-    )["Count"]
-    assert weeks > 400, "the backfill stored the history under the checked week"

@@ -26,7 +26,7 @@ from gas_local.provision import provision
 from gas_local.socrata import Fault, LocalSocrata, local_socrata
 from tests.support.data import LATEST_SNAPSHOT_CSV
 
-pytestmark = pytest.mark.slow(seconds=70)
+pytestmark = pytest.mark.slow(seconds=15)
 
 WEEK_N = date(2026, 2, 16)
 WEEK_N1 = date(2026, 2, 23)

@@ -22,7 +22,7 @@ from tasks.store import read_stored_weeks
 from tests.support.data import api_row, prices, uniform_row, weekly
 from tests.support.dynamo_faults import CLIENT_ATTEMPTS, DynamoFaults
 
-pytestmark = pytest.mark.slow(seconds=70)
+pytestmark = pytest.mark.slow(seconds=15)
 
 WEEKS = weekly(date(2026, 10, 5), 8)
 W1, W2, W3 = weekly(date(2026, 3, 2), 3)

@@ -25,7 +25,7 @@ from tests.support.steps import weekly_check
 from tests.support.streams import stored_item
 from tests.support.told import digest_regions, week_of
 
-pytestmark = pytest.mark.slow(seconds=35)
+pytestmark = pytest.mark.slow(seconds=25)
 
 ERROR_WEEK = date(2023, 2, 13)
 

@@ -27,7 +27,7 @@ from tests.support.data import FULL_HISTORY_CSV, LATEST_SNAPSHOT_CSV, NOW, csv_r
 from tests.support.steps import backfill, weekly_check
 from tests.support.streams import stream_records
 
-pytestmark = pytest.mark.slow(seconds=160)
+pytestmark = pytest.mark.slow(seconds=35)
 
 FULL_WEEKS = snapshot_weeks(FULL_HISTORY_CSV)
 LATEST_WEEKS = snapshot_weeks(LATEST_SNAPSHOT_CSV)

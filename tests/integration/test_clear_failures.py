@@ -25,7 +25,7 @@ from tests.support.data import FULL_HISTORY_CSV, LATEST_SNAPSHOT_CSV, REPO, api_
 from tests.support.prefect_api import prefect_server
 from tests.support.terraform import free_port
 
-pytestmark = pytest.mark.slow(seconds=60)
+pytestmark = pytest.mark.slow(seconds=70)
 
 GAS_ALERTS = Path(sys.executable).parent / "gas-alerts"
 # No credentials anywhere botocore looks: variables, files, the instance metadata service.

@@ -33,7 +33,7 @@ from tests.support.dynamo_faults import DynamoFaults
 from tests.support.steps import weekly_check
 from tests.support.told import alerts_by_week, digests_by_week
 
-pytestmark = pytest.mark.slow(seconds=60)
+pytestmark = pytest.mark.slow(seconds=25)
 
 ALL_FELL = date(2022, 7, 18)  # all 17 series fell that week
 FEB23 = date(2026, 2, 23)  # Glens Falls, Watertown and White Plains fell that week

@@ -22,7 +22,7 @@ from tests.support.data import LATEST_SNAPSHOT_CSV, api_row, csv_rows
 from tests.support.steps import backfill, weekly_check
 from tests.support.told import alerts_by_week, digests_by_week, week_of
 
-pytestmark = pytest.mark.slow(seconds=40)
+pytestmark = pytest.mark.slow(seconds=15)
 
 # Six regions and the state average, enough for the data-quality guard to judge one region against the others.
 STEADY = {

@@ -10,7 +10,7 @@ from gas_alerts import aws
 from gas_alerts.settings import Settings
 from tests.support.load import run_load
 
-pytestmark = pytest.mark.slow(seconds=120)
+pytestmark = pytest.mark.slow(seconds=40)
 
 RECORDS = 1000
 

@@ -39,7 +39,7 @@ from gas_publisher.publisher import Publisher
 from gas_publisher.week import WeekRecord
 from tests.support.data import prices, weekly
 
-pytestmark = pytest.mark.slow(seconds=30)
+pytestmark = pytest.mark.slow(seconds=15)
 
 WEEKS = weekly(date(2026, 1, 5), 6)
 SIX_HOURS = MAPPING["maximum_record_age_in_seconds"]

@@ -22,7 +22,7 @@ from tests.support.data import FULL_HISTORY_CSV, LATEST_SNAPSHOT_CSV, api_row, s
 from tests.support.steps import backfill, weekly_check
 from tests.support.streams import stored_item, stream_records
 
-pytestmark = pytest.mark.slow(seconds=40)
+pytestmark = pytest.mark.slow(seconds=20)
 
 ERROR_WEEK = date(2023, 2, 13)
 

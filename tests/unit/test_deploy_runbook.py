@@ -34,9 +34,7 @@ RUN_BY: dict[str, list[tuple[str, str]]] = {
     ".venv/bin/prefect --no-prompt deploy --all": [
         ("tests/flows/test_deployment.py", '"--no-prompt", "deploy", "--all"')
     ],
-    ".venv/bin/prefect deployment run 'backfill-gas-prices/backfill'": [
-        ("tests/flows/test_deployment.py", '"backfill-gas-prices/backfill",'),
-    ],
+    ".venv/bin/gas-alerts backfill": [("tests/integration/test_clear_failures.py", 'run(["backfill"')],
     ".venv/bin/gas-alerts send-test": [("tests/integration/test_subscribers.py", 'invoke(app, ["send-test",')],
     ".venv/bin/gas-alerts redrive": [("tests/integration/test_crash_and_redrive.py", 'invoke(app, ["redrive"]')],
 }
