@@ -23,6 +23,7 @@ from gas_publisher.contract import PARTITION_KEY, PRICE_PARTITION, SORT_KEY
 from gas_publisher.week import WeekRecord
 from tests.support.data import FULL_HISTORY_CSV, LATEST_SNAPSHOT_CSV, REPO, api_row, prices
 from tests.support.prefect_api import prefect_server
+from tests.support.steps import backfill, weekly_check
 from tests.support.terraform import free_port
 
 pytestmark = pytest.mark.slow(seconds=70)
@@ -221,8 +222,7 @@ def test_a_backfill_of_an_older_export_over_newer_data_is_refused(
     """The 2023 export after the 2026 one would 'revise' weeks back to older values: refused, nothing written."""
     ensure_table(aws.dynamodb(), settings.table_name)
     environment = local(settings, moto_endpoint)
-    code, _ = run(["backfill", "--source", str(LATEST_SNAPSHOT_CSV)], environment, tmp_path)
-    assert code == 0
+    backfill(str(LATEST_SNAPSHOT_CSV), settings.table_name)  # the newer data, stored without a process of its own
     before = aws.dynamodb().scan(TableName=settings.table_name)["Items"]
 
     code, lines = run(["backfill", "--source", str(FULL_HISTORY_CSV)], environment, tmp_path)
@@ -240,7 +240,7 @@ def test_an_allowed_older_export_only_adds_missing_weeks_and_rewrites_nothing(
     """With --allow-older-source the 2007-2016 weeks the 2026 export lacks are added; no stored week changes."""
     ensure_table(aws.dynamodb(), settings.table_name)
     environment = local(settings, moto_endpoint)
-    run(["backfill", "--source", str(LATEST_SNAPSHOT_CSV)], environment, tmp_path)
+    backfill(str(LATEST_SNAPSHOT_CSV), settings.table_name)  # the newer data, stored without a process of its own
     stored = {item[SORT_KEY]["S"]: item for item in aws.dynamodb().scan(TableName=settings.table_name)["Items"]}
 
     code, lines = run(["backfill", "--source", str(FULL_HISTORY_CSV), "--allow-older-source"], environment, tmp_path)
@@ -259,7 +259,7 @@ def test_a_region_missing_from_the_newest_week_is_named(settings: Settings, moto
     rows = [api_row(weeks[0], **full), api_row(weeks[1], **{**full, "new_york_city": None})]
     with local_socrata(rows) as source:
         source.reveal_until(weeks[0])
-        run(["check", "--source", source.url], local(settings, moto_endpoint), tmp_path)
+        weekly_check(source.url, settings.table_name)  # last week, stored without a process of its own
         source.reveal_until(weeks[1])
         code, lines = run(["check", "--source", source.url], local(settings, moto_endpoint), tmp_path)
 
