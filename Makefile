@@ -39,10 +39,11 @@ install: $(STAMP) ## Create .venv from the lock file
 demo: $(STAMP) ## Replay recent real weeks end to end on a local AWS and Prefect's embedded server
 	$(VENV)/bin/gas-alerts demo
 
-# The checks run beside the tests (mypy and checkov compute while the tests mostly wait); each check's output comes
-# whole when it ends, while pytest's progress streams. It fails if either side failed.
+# The checks run beside the tests (mypy and checkov compute while the tests mostly wait), at a lower priority, so
+# they take the CPU the tests leave idle rather than slow the tests down; each check's output comes whole when it
+# ends, while pytest's progress streams. It fails if either side failed.
 test: $(STAMP) | $(UV) ## Lint, type-check, check the Terraform and run every test, side by side (what CI runs)
-	@$(MAKE) --no-print-directory --jobs=3 --output-sync=target lint typecheck checkov & checks=$$!; \
+	@nice -n 15 $(MAKE) --no-print-directory --jobs=3 --output-sync=target lint typecheck checkov & checks=$$!; \
 	trap 'kill $$checks 2>/dev/null' INT TERM; \
 	status=0; $(MAKE) --no-print-directory pytest || status=$$?; \
 	wait $$checks || status=$$?; \
