@@ -26,12 +26,12 @@ from gas_alerts.compare import LOOKBACK_WEEKS, find_drops, record_for, walk
 from gas_alerts.prices import WeekPrices
 from gas_alerts.settings import Settings
 from gas_alerts.source import load_history, rows_from_csv
-from gas_alerts.store import MAX_TRANSACTION_ITEMS
 from gas_alerts.summary import BackfillSummary
 from gas_local.moto_server import local_aws
 from gas_local.package import DEFAULT_SOURCE, build_package
 from gas_local.provision import ensure_table
 from gas_local.socrata import LocalSocrata, local_socrata
+from gas_publisher.batching import MAX_TRANSACTION_ITEMS
 from gas_publisher.contract import REGION_IDS
 from gas_publisher.handler import process_batch
 from gas_publisher.pacing import MESSAGES_PER_SECOND

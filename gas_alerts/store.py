@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 
 from gas_alerts.compare import CheckPlan
 from gas_alerts.failures import PermanentError
-from gas_publisher.batching import batch_get
+from gas_publisher.batching import CONDITION_FAILED, MAX_TRANSACTION_ITEMS, batch_get, cancellation_codes
 from gas_publisher.contract import LATE_PARTITION, PARTITION_KEY, PRICE_PARTITION, SORT_KEY
 from gas_publisher.week import MalformedItemError, Revision, WeekRecord, week_key
 
@@ -23,8 +23,6 @@ if TYPE_CHECKING:
 
 # The attributes a week's comparison is stored in (gas_publisher.week.Comparison.to_attributes).
 COMPARISON_ATTRIBUTES = ("previous_week", "previous_prices", "drops", "suspect", "since", "low_weeks", "low_since")
-# DynamoDB accepts at most 100 operations in one transaction.
-MAX_TRANSACTION_ITEMS = 100
 # A backfill transaction that another write holds a week of is tried again this many times, after a growing pause.
 MAX_TRANSACTION_CONFLICTS = 5
 CONFLICT_PAUSE_S = 0.2
@@ -206,14 +204,12 @@ class PriceTable:
         try:
             self.client.transact_write_items(TransactItems=operations, ClientRequestToken=uuid.uuid4().hex)
         except ClientError as error:
-            reasons = error.response.get("CancellationReasons", [])
-            codes = [str(reason.get("Code", "None")) for reason in reasons]
-            if _code(error) != "TransactionCanceledException" or len(codes) != len(records):
+            codes = cancellation_codes(error)
+            if codes is None or len(codes) != len(records):
                 raise
-            unexpected = set(codes) - {"None", "ConditionalCheckFailed", "TransactionConflict"}
-            if unexpected:
+            if set(codes) - {"None", CONDITION_FAILED, "TransactionConflict"}:
                 raise
-            stored = [record for record, code in zip(records, codes, strict=True) if code == "ConditionalCheckFailed"]
+            stored = [record for record, code in zip(records, codes, strict=True) if code == CONDITION_FAILED]
             return stored, "TransactionConflict" in codes
         return [], False
 
@@ -254,8 +250,7 @@ class PriceTable:
         try:
             self.client.transact_write_items(TransactItems=operations)
         except ClientError as error:
-            reasons = error.response.get("CancellationReasons", [])
-            if _code(error) == "TransactionCanceledException" and any(map(_lost_condition, reasons)):
+            if CONDITION_FAILED in (cancellation_codes(error) or []):
                 return self._written_by(write_id, [r.key() for r in stamped] + [week_key(r.week) for r in revisions])
             raise
         return True
@@ -333,10 +328,6 @@ def _revision_update(revision: Revision, seen_at: str, write_id: str = "") -> di
 
 def _region_list(regions: Sequence[str]) -> dict[str, Any]:
     return {"L": [{"S": region} for region in regions]}
-
-
-def _lost_condition(reason: Mapping[str, Any]) -> bool:
-    return reason.get("Code") == "ConditionalCheckFailed"
 
 
 def _code(error: ClientError) -> str:

@@ -1,4 +1,4 @@
-"""BatchGetItem with chunking and backoff on unprocessed keys."""
+"""BatchGetItem with chunking and backoff on unprocessed keys, and what a cancelled transaction says of its items."""
 
 from __future__ import annotations
 
@@ -6,11 +6,17 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import ClientError
+
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 BATCH_GET_LIMIT = 100
 MAX_ATTEMPTS = 8
+# DynamoDB accepts at most 100 operations in one transaction.
+MAX_TRANSACTION_ITEMS = 100
+# The reason code of a transaction's item whose condition failed.
+CONDITION_FAILED = "ConditionalCheckFailed"
 
 Item = dict[str, Any]
 
@@ -46,3 +52,10 @@ def batch_get(
         else:
             raise UnprocessedError(f"keys of {table} still unprocessed after {MAX_ATTEMPTS} attempts")
     return found
+
+
+def cancellation_codes(error: ClientError) -> list[str] | None:
+    """Each item's reason code ("None" for an item that would have passed) if a transaction was cancelled, else None."""
+    if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+        return None
+    return [str(reason.get("Code", "None")) for reason in error.response.get("CancellationReasons", [])]

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from gas_publisher.batching import batch_get
+from gas_publisher.batching import CONDITION_FAILED, MAX_TRANSACTION_ITEMS, batch_get, cancellation_codes
 from gas_publisher.contract import PARTITION_KEY, SENT_PARTITION, SORT_KEY
 
 if TYPE_CHECKING:
@@ -32,8 +32,6 @@ CLAIM_PREFIX = "claim_"
 OWNER_PREFIX = "owner_"
 # Lease ends are written as zero-padded milliseconds, so DynamoDB's string comparison orders them as numbers.
 MILLIS_WIDTH = 15
-# DynamoDB accepts at most 100 operations in one transaction.
-MAX_TRANSACTION_ITEMS = 100
 
 
 def ledger_key(week: date) -> dict[str, dict[str, str]]:
@@ -130,9 +128,8 @@ class SentLedger:
             operations: list[Any] = [{"Update": {"TableName": self._table, **update}} for update in updates]
             self._client.transact_write_items(TransactItems=operations)
         except ClientError as error:
-            reasons = error.response.get("CancellationReasons", [])
-            refused = {index for index, reason in enumerate(reasons) if reason.get("Code") == "ConditionalCheckFailed"}
-            if error.response.get("Error", {}).get("Code") != "TransactionCanceledException" or not refused:
+            refused = {index for index, code in enumerate(cancellation_codes(error) or []) if code == CONDITION_FAILED}
+            if not refused:
                 raise
             return refused
         return None
