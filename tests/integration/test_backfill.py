@@ -16,8 +16,9 @@ from gas_alerts import aws
 from gas_alerts.compare import news_horizon, plan_check
 from gas_alerts.settings import Settings
 from gas_alerts.source import load_history, rows_from_csv
-from gas_alerts.store import MAX_TRANSACTION_CONFLICTS, MAX_TRANSACTION_ITEMS, PriceTable, TransientTableError
+from gas_alerts.store import MAX_TRANSACTION_CONFLICTS, PriceTable, TransientTableError
 from gas_local.socrata import LocalSocrata, local_socrata
+from gas_publisher.batching import MAX_TRANSACTION_ITEMS
 from gas_publisher.contract import DATASET_ID, REGION_IDS, stream_filter_pattern
 from gas_publisher.event_filter import matches
 from gas_publisher.week import Origin, WeekRecord
@@ -332,17 +333,28 @@ def conflicting(client: Any, times: int) -> tuple[list[int], Any]:
     return sizes, answer
 
 
+def locked_for(
+    table: PriceTable, monkeypatch: pytest.MonkeyPatch, times: int
+) -> tuple[list[WeekRecord], PriceTable, list[int], list[float]]:
+    """Three weeks to store, and the table whose transactions a lock cancels `times` times.
+
+    The transactions' sizes and the pauses between them are recorded; the pauses are not slept.
+    """
+    records = [WeekRecord(week=week.week, prices=week.prices) for week in snapshot_weeks(LATEST_SNAPSHOT_CSV)[:3]]
+    client = aws.dynamodb()
+    sizes, answer = conflicting(client, times=times)
+    monkeypatch.setattr(client, "transact_write_items", answer)
+    pauses: list[float] = []
+    return records, PriceTable(client, table.name, pause=pauses.append), sizes, pauses
+
+
 def test_a_transaction_another_write_holds_goes_again_after_a_pause(
     table: PriceTable, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A week locked by another transaction cancels the batch without writing; it goes again, whole, and lands."""
-    records = [WeekRecord(week=week.week, prices=week.prices) for week in snapshot_weeks(LATEST_SNAPSHOT_CSV)[:3]]
-    client = aws.dynamodb()
-    sizes, answer = conflicting(client, times=1)
-    monkeypatch.setattr(client, "transact_write_items", answer)
-    pauses: list[float] = []
+    records, locked, sizes, pauses = locked_for(table, monkeypatch, times=1)
 
-    outcome = PriceTable(client, table.name, pause=pauses.append).put_weeks(records)
+    outcome = locked.put_weeks(records)
 
     assert (outcome.written, outcome.already_stored, outcome.calls) == ([r.week for r in records], [], 2)
     assert (sizes, pauses) == ([3, 3], [0.2])
@@ -353,14 +365,10 @@ def test_a_transaction_that_stays_locked_fails_the_backfill_without_writing(
     table: PriceTable, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """After its retries a batch still locked ends the run (it is safe to re-run), and nothing half-written stays."""
-    records = [WeekRecord(week=week.week, prices=week.prices) for week in snapshot_weeks(LATEST_SNAPSHOT_CSV)[:3]]
-    client = aws.dynamodb()
-    sizes, answer = conflicting(client, times=100)
-    monkeypatch.setattr(client, "transact_write_items", answer)
-    pauses: list[float] = []
+    records, locked, sizes, pauses = locked_for(table, monkeypatch, times=100)
 
     with pytest.raises(TransientTableError, match=table.name):
-        PriceTable(client, table.name, pause=pauses.append).put_weeks(records)
+        locked.put_weeks(records)
 
     assert len(sizes) == 1 + MAX_TRANSACTION_CONFLICTS
     assert pauses == pytest.approx([0.2 * attempt for attempt in range(1, MAX_TRANSACTION_CONFLICTS + 1)])
