@@ -57,8 +57,10 @@ lint: $(STAMP) ## ruff (with security rules), the formatter check, and the impor
 typecheck: $(STAMP) ## mypy --strict
 	$(VENV)/bin/mypy
 
+# checkov runs once per `make test`, so compiling its 96 packages' bytecode first would cost more than it saves
+# (12 s of CPU against 8 s on a fresh clone).
 checkov: $(UV) ## checkov on infra/, offline, in its own tool environment (it clashes with python-hcl2)
-	BC_SKIP_MAPPING=TRUE CKV_SKIP_PACKAGE_UPDATE_CHECK=true \
+	BC_SKIP_MAPPING=TRUE CKV_SKIP_PACKAGE_UPDATE_CHECK=true UV_COMPILE_BYTECODE=0 \
 	  $(UV) tool run --from checkov==$(CHECKOV_VERSION) checkov --directory infra --framework terraform \
 	  --skip-download --compact --quiet
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from moto.core.serialize import (
 )
 from moto.core.utils import get_service_model
 
-from gas_local.moto_server import ItemsAsTheyAre, serialize_items_directly
+from gas_local.moto_server import ItemsAsTheyAre, list_moto_modules_once, serialize_items_directly
 from tests.support.data import load_event
 
 WEEK_ITEM = load_event("alert_insert.json")["Records"][0]["dynamodb"]["NewImage"]
@@ -92,3 +93,17 @@ def test_the_local_moto_uses_it_for_tables_and_streams_only(monkeypatch: pytest.
     assert get_serializer_class("dynamodb", "json") is ItemsAsTheyAre
     assert get_serializer_class("dynamodbstreams", "json") is ItemsAsTheyAre
     assert get_serializer_class("sns", "query") is not ItemsAsTheyAre
+
+
+def test_moto_routes_by_the_same_service_folders_once_they_are_read_once() -> None:
+    """The folder list moto routes requests by is the one it would read from its package on every request."""
+    import moto
+    from moto import backends
+
+    package = Path(moto.__file__).parent
+    folders = sorted(entry.name for entry in package.iterdir() if entry.is_dir() and not entry.name.startswith("__"))
+    list_moto_modules_once()
+
+    assert list(backends.list_of_moto_modules()) == folders
+    assert list(backends.list_of_moto_modules()) == folders, "a second request routes by the same list"
+    assert {"dynamodb", "dynamodbstreams", "sns", "sqs", "awslambda"} <= set(folders)
