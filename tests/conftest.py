@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -34,15 +35,35 @@ from gas_local.moto_server import local_aws  # noqa: E402
 from gas_local.provision import ensure_table  # noqa: E402
 from tests.support.dynamo_faults import DynamoFaults  # noqa: E402
 from tests.support.names import unique_settings  # noqa: E402
+from tests.support.prefect_api import SHARED_FOLDER_VARIABLE, shared_prefect_api, stop_shared_prefect_server  # noqa: E402
 
 TESTS = Path(__file__).resolve().parent
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Make the folder the session's workers share (they inherit the variable), unless this is one of them."""
+    if SHARED_FOLDER_VARIABLE not in os.environ:
+        os.environ[SHARED_FOLDER_VARIABLE] = tempfile.mkdtemp(prefix="gas-alerts-tests-")
+        config.stash[_SHARED_FOLDER] = Path(os.environ[SHARED_FOLDER_VARIABLE])
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """In the process that made the shared folder, once every worker has ended: stop what they shared, remove it."""
+    shared = config.stash.get(_SHARED_FOLDER, None)
+    if shared is not None:
+        stop_shared_prefect_server(shared)
+        shutil.rmtree(shared, ignore_errors=True)
+        del os.environ[SHARED_FOLDER_VARIABLE]
+
+
+_SHARED_FOLDER = pytest.StashKey[Path]()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark the slow tiers, so `-m "not prefect and not terraform"` leaves them out, and put the slowest work first.
 
     Every test of the flow tier runs real Prefect flows; every test that needs terraform_tools runs real Terraform.
-    pytest-xdist hands out its units of work (a file, or the whole flow tier) in this order
+    pytest-xdist hands out its units of work (a file, or the stack's files) in this order
     (`--no-loadscope-reorder`): the longest start at once and the quick ones fill the gaps, instead of a long one
     starting last and running alone.
     """
@@ -78,9 +99,7 @@ STACK_FILES = ("tests/contract/test_terraform_apply.py", "tests/contract/test_le
 
 
 def _unit(file: str) -> str:
-    """The unit of work a test file belongs to: the file itself, the flow tier (one Prefect server), or the stack."""
-    if file.startswith("tests/flows/"):
-        return "tests/flows"
+    """The unit of work a test file belongs to: the file itself, or the stack."""
     return "tests/contract/terraform-stack" if file in STACK_FILES else file
 
 
@@ -96,22 +115,18 @@ def _expected_seconds(item: pytest.Item) -> float:
 
 @pytest.hookimpl(tryfirst=True, optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """With `--dist loadfile`, whole files go to a worker, but the flow tier's files go together.
-
-    They share the session's temporary Prefect server, whose start costs 15 s alone and nearer a minute beside the
-    other workers, so the flow tier starts it once instead of once on every worker.
-    """
+    """With `--dist loadfile`, whole files go to a worker, but the stack's files go together, for its one apply."""
     if config.getoption("dist") != "loadfile":
         return None
     from xdist.scheduler import LoadScopeScheduling
 
-    class FlowTierTogether(LoadScopeScheduling):  # type: ignore[misc]
-        """loadfile's scheduling, with the flow tier's files as one unit."""
+    class StackTogether(LoadScopeScheduling):  # type: ignore[misc]
+        """loadfile's scheduling, with the files of the applied stack as one unit."""
 
         def _split_scope(self, nodeid: str) -> str:
             return _unit(_file(nodeid))
 
-    return FlowTierTogether(config, log)
+    return StackTogether(config, log)
 
 
 @pytest.fixture(scope="session")
@@ -122,12 +137,17 @@ def moto_endpoint() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def prefect_server() -> Iterator[None]:
-    """One temporary Prefect server (SQLite) for every flow run of the session; only one may exist at a time."""
-    from prefect.testing.utilities import prefect_test_harness
+def prefect_server() -> Iterator[str]:
+    """The session's one Prefect server (SQLite), for every flow run this worker makes; yields its API URL.
 
-    with prefect_test_harness(server_startup_timeout=90):
-        yield
+    As Prefect's own test harness does, the URL is set for this context and for contexts copied before it (threads).
+    """
+    from prefect.context import _temporary_global_settings_context, get_settings_context
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    api = shared_prefect_api()
+    with temporary_settings({PREFECT_API_URL: api}), _temporary_global_settings_context(get_settings_context()):
+        yield api
 
 
 @pytest.fixture

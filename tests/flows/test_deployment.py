@@ -26,17 +26,10 @@ CREDENTIALS_BLOCK = "gas-alerts-aws"
 
 
 @pytest.fixture(scope="module")
-def prefect_api(prefect_server: None, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, str]]:
-    """The flow tier's Prefect server, for the CLI and the worker in processes of their own.
-
-    It is a real server process (the test harness starts one for the tier); starting a second one would cost 15 s.
-    tests/integration/test_clear_failures.py runs `prefect server start` itself.
-    """
-    from prefect.settings import PREFECT_API_URL
-
-    api = str(PREFECT_API_URL.value())
+def prefect_api(prefect_server: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, str]]:
+    """The session's Prefect server (`prefect server start`), for the CLI and the worker in their own processes."""
     home = tmp_path_factory.mktemp("prefect-home")
-    return api, {**os.environ, "PREFECT_HOME": str(home), "PREFECT_API_URL": api}
+    return prefect_server, {**os.environ, "PREFECT_HOME": str(home), "PREFECT_API_URL": prefect_server}
 
 
 def run(command: list[str], env: dict[str, str], timeout: float = 180) -> str:

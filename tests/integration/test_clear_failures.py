@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -22,7 +21,6 @@ from gas_local.socrata import local_socrata
 from gas_publisher.contract import PARTITION_KEY, PRICE_PARTITION, SORT_KEY
 from gas_publisher.week import WeekRecord
 from tests.support.data import FULL_HISTORY_CSV, LATEST_SNAPSHOT_CSV, REPO, api_row, prices
-from tests.support.prefect_api import prefect_server
 from tests.support.steps import backfill, weekly_check
 from tests.support.terraform import free_port
 
@@ -42,31 +40,24 @@ NO_CREDENTIALS = {
 }
 
 
-# The module's Prefect server, while it runs.
-PREFECT_API: dict[str, str] = {}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """One Prefect server for the module's commands, as a user's own server or Prefect Cloud would be.
+@pytest.fixture(autouse=True)
+def prefect_api(prefect_server: str) -> str:
+    """The session's Prefect server for the commands, as a user's own server or Prefect Cloud would be.
 
     Each command would otherwise start a temporary server of its own (11-14 s); what is tested here is the command's
     output, which is the same either way.
     """
-    with prefect_server(tmp_path_factory.mktemp("prefect-home")) as (api, _):
-        PREFECT_API["url"] = api
-        try:
-            yield
-        finally:
-            PREFECT_API.clear()
+    return prefect_server
 
 
 def run(args: list[str], environment: dict[str, str | None], tmp_path: Path) -> tuple[int, list[str]]:
     """Run the command as a person would; its exit code and the non-empty lines it printed (both streams)."""
+    from prefect.settings import PREFECT_API_URL
+
     env = {
         **os.environ,
         "PREFECT_HOME": str(tmp_path / "prefect-home"),
-        "PREFECT_API_URL": PREFECT_API["url"],
+        "PREFECT_API_URL": str(PREFECT_API_URL.value()),
         "COLUMNS": "250",
     }
     for name, value in environment.items():
