@@ -20,21 +20,7 @@ from typing import Any
 from moto.core.serialize import SERVICE_SPECIFIC_SERIALIZERS, JSONSerializer
 from moto.server import ThreadedMotoServer
 
-from gas_alerts.settings import DEFAULT_AWS_REGION
-from gas_local.environment import patched_environment
-
-# moto accepts any credentials; fixed fake ones keep boto3 from looking for real ones.
-FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
-
-
-def local_aws_environment(endpoint: str) -> dict[str, str]:
-    """The variables that point every boto3 client at a local endpoint."""
-    return {
-        "AWS_ENDPOINT_URL": endpoint,
-        "AWS_DEFAULT_REGION": DEFAULT_AWS_REGION,
-        "AWS_REGION": DEFAULT_AWS_REGION,
-        **FAKE_CREDENTIALS,
-    }
+from gas_local.environment import local_aws_environment, patched_environment
 
 
 def keep_stream_records() -> None:

@@ -17,8 +17,7 @@ from typing import IO, Any
 import httpx
 
 from gas_alerts.settings import Settings
-from gas_local.environment import patched_environment
-from gas_local.moto_server import local_aws_environment
+from gas_local.environment import local_aws_environment, patched_environment
 from gas_local.provision import ensure_inboxes
 from gas_local.terraform import (
     PACKAGE_IN_COPY,

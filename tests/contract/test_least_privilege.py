@@ -23,8 +23,7 @@ import pytest
 from gas_alerts import aws
 from gas_alerts.settings import Settings
 from gas_local.delivery import LocalDelivery, publisher_handler
-from gas_local.environment import patched_environment
-from gas_local.moto_server import local_aws_environment
+from gas_local.environment import local_aws_environment, patched_environment
 from gas_local.provision import ensure_inboxes
 from gas_local.socrata import local_socrata
 from gas_local.stream_runner import DeliveryStats

@@ -12,8 +12,7 @@ import pytest
 
 from gas_alerts.filter_policy import SubscriberFilter
 from gas_alerts.settings import Settings
-from gas_local.environment import patched_environment
-from gas_local.moto_server import local_aws_environment
+from gas_local.environment import local_aws_environment, patched_environment
 from gas_local.provision import Inbox, LocalResources, ensure_inboxes, provision
 from gas_local.terraform import Applied, apply_local_stack, local_variables
 from tests.support.names import unique_settings

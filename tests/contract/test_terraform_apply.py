@@ -19,9 +19,8 @@ import pytest
 from gas_alerts import aws
 from gas_alerts.settings import Settings
 from gas_local.delivery import LocalDelivery
-from gas_local.environment import patched_environment
+from gas_local.environment import local_aws_environment, patched_environment
 from gas_local.lambda_runtime import PackagedFunction
-from gas_local.moto_server import local_aws_environment
 from gas_local.package import DEFAULT_SOURCE, FILE_MODE, FIXED_DATE_TIME, build_package
 from gas_local.provision import ensure_inboxes
 from gas_local.socrata import local_socrata
