@@ -9,9 +9,11 @@ CHECKOV_VERSION := 3.3.30
 export UV_PYTHON_DOWNLOADS := never
 export UV_CACHE_DIR ?= $(CURDIR)/.cache/uv
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/.venv
-# Compile the packages' bytecode once, at install, in parallel; otherwise every test worker and every process a test
-# starts compiles Prefect and the rest again until one of them has written the .pyc files.
-export UV_COMPILE_BYTECODE := 1
+# Bytecode is written by the first process that imports a module and read by every later one, so only what runs is
+# compiled, once. Compiling all 170 packages at install took 8 s more before anything else could start, and a shell
+# with PYTHONDONTWRITEBYTECODE set made every test worker and every process a test starts compile Prefect again.
+export UV_COMPILE_BYTECODE := 0
+unexport PYTHONDONTWRITEBYTECODE
 # Tests and the demo never phone home; Prefect's temporary server gets time to start on slow machines.
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 90
