@@ -10,6 +10,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import cached_property
 
 from gas_alerts.failures import PermanentError
 from gas_alerts.guard import GUARD_WEEKS, find_suspects
@@ -41,9 +42,9 @@ class Judged:
     prices: Prices
     suspect: Mapping[str, str] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def trusted(self) -> dict[str, Decimal]:
-        """The values the guard did not hold."""
+        """The values the guard did not hold (worked out once: a backfill's walk asks each week 52 times a region)."""
         return {region: price for region, price in self.prices.items() if region not in self.suspect}
 
 
