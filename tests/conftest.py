@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 import tempfile
@@ -45,6 +46,10 @@ def pytest_configure(config: pytest.Config) -> None:
     if SHARED_FOLDER_VARIABLE not in os.environ:
         os.environ[SHARED_FOLDER_VARIABLE] = tempfile.mkdtemp(prefix="gas-alerts-tests-")
         config.stash[_SHARED_FOLDER] = Path(os.environ[SHARED_FOLDER_VARIABLE])
+        if config.getoption("numprocesses", None):
+            # Every worker imports Prefect as it collects, all at once. On a fresh clone nothing is compiled yet, so
+            # importing it here first writes its bytecode once instead of in each worker at the same time.
+            importlib.import_module("tests.support.steps")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
