@@ -171,11 +171,13 @@ class Stack:
     code_sha256: str
     outputs: dict[str, Any]
     plan_without_package: subprocess.CompletedProcess[str]
+    shown: dict[str, Any] | None = None
 
     def state(self) -> dict[str, Any]:
-        """`terraform show -json`: every resource and data source as applied."""
-        shown: dict[str, Any] = json.loads(self.terraform.succeed("show", "-json"))
-        return shown
+        """`terraform show -json`: every resource and data source as applied, read once (a show loads the provider)."""
+        if self.shown is None:
+            self.shown = json.loads(self.terraform.succeed("show", "-json"))
+        return self.shown
 
     def policy_document(self, module: str, name: str) -> dict[str, Any]:
         """The JSON an aws_iam_policy_document data source rendered ('' is the root module)."""
