@@ -184,6 +184,22 @@ def load_rows(
     return rows_from_csv(path.read_text(encoding="utf-8-sig"))
 
 
+def read_weeks(
+    source: str,
+    lookback_weeks: int,
+    *,
+    app_token: str | None = None,
+    today: date | None = None,
+    until: date | None = None,
+) -> list[WeekPrices]:
+    """The source's newest `lookback_weeks` valid weeks, oldest first; with `until`, as it stood at that week's end."""
+    rows = load_rows(source, limit=lookback_weeks, app_token=app_token, until=until)
+    weeks = [week for week in parse_rows(rows, today=today or date.today()) if until is None or week.week <= until]
+    if not weeks:
+        raise SourceDataError(f"{source} holds no week up to {until}")
+    return weeks[-lookback_weeks:]
+
+
 def fetch_history_rows(
     url: str,
     *,

@@ -9,9 +9,9 @@ from prefect import Task, task
 from prefect.cache_policies import NONE
 from prefect.client.schemas.objects import State, TaskRun
 
-from gas_alerts.prices import SourceDataError, WeekPrices, parse_rows
+from gas_alerts.prices import WeekPrices
 from gas_alerts.settings import Settings
-from gas_alerts.source import SourceUnavailableError, is_url, load_rows
+from gas_alerts.source import SourceUnavailableError, is_url, read_weeks
 from tasks.logs import run_logger
 
 
@@ -32,16 +32,12 @@ SOURCE_READ: dict[str, Any] = {
 def fetch_weeks(
     source: str, lookback_weeks: int, *, today: date | None = None, until: date | None = None
 ) -> list[WeekPrices]:
-    """Read the source and return its newest `lookback_weeks` valid weeks, oldest first.
+    """Read the source with the environment's app token; its newest `lookback_weeks` valid weeks, oldest first.
 
     With `until`, the source is read as it stood at the end of that week: later weeks are left out.
     """
     token = Settings.from_environment().source_token()
-    rows = load_rows(source, limit=lookback_weeks, app_token=token, until=until)
-    weeks = [week for week in parse_rows(rows, today=today or date.today()) if until is None or week.week <= until]
-    if not weeks:
-        raise SourceDataError(f"{source} holds no week up to {until}")
-    return weeks[-lookback_weeks:]
+    return read_weeks(source, lookback_weeks, app_token=token, today=today, until=until)
 
 
 @task(name="fetch-prices", **SOURCE_READ)
