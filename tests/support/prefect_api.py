@@ -1,4 +1,4 @@
-"""A real `prefect server start` on a free loopback port: one for a whole test session, or one of a test's own.
+"""A real `prefect server start` on a free loopback port, one for the whole test session.
 
 Without one, every `gas-alerts` or `prefect` process starts a temporary server of its own, which takes 11-14 s, and
 each start of a server costs about 10 s of CPU, most of it migrating a new database. So the session has one, shared
@@ -15,8 +15,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -31,16 +29,6 @@ SHARED_FOLDER_VARIABLE = "GAS_ALERTS_TESTS_SHARED_FOLDER"
 _RECORD = "prefect-server.json"
 
 
-@contextmanager
-def prefect_server(home: Path) -> Iterator[tuple[str, dict[str, str]]]:
-    """Start a server with its database in `home`; yields its API URL and an environment pointing at it."""
-    api, env, server = _start(home)
-    try:
-        yield api, env
-    finally:
-        _stop(server.pid)
-
-
 def shared_prefect_api() -> str:
     """The session's one server, started by the first worker that asks; its API URL."""
     shared = Path(os.environ[SHARED_FOLDER_VARIABLE])
@@ -50,10 +38,9 @@ def shared_prefect_api() -> str:
         if not record.exists():
             home = shared / "prefect-home"
             home.mkdir(exist_ok=True)
-            api, _, server = _start(home)
+            api, server = _start(home)
             record.write_text(json.dumps({"api": api, "pid": server.pid}), encoding="utf-8")
-        started: dict[str, str] = json.loads(record.read_text(encoding="utf-8"))
-        return started["api"]
+        return str(json.loads(record.read_text(encoding="utf-8"))["api"])
 
 
 def stop_shared_prefect_server(shared: Path) -> None:
@@ -63,7 +50,7 @@ def stop_shared_prefect_server(shared: Path) -> None:
         _stop(int(json.loads(record.read_text(encoding="utf-8"))["pid"]))
 
 
-def _start(home: Path) -> tuple[str, dict[str, str], subprocess.Popen[bytes]]:
+def _start(home: Path) -> tuple[str, subprocess.Popen[bytes]]:
     port = free_port()
     api = f"http://127.0.0.1:{port}/api"
     env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_API_URL": api, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
@@ -81,7 +68,7 @@ def _start(home: Path) -> tuple[str, dict[str, str], subprocess.Popen[bytes]]:
             _stop(server.pid)
             raise AssertionError(f"the Prefect server did not start:\n{(home / 'server.log').read_text()}")
         time.sleep(0.5)
-    return api, env, server
+    return api, server
 
 
 def _stop(pid: int) -> None:
