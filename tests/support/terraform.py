@@ -33,6 +33,8 @@ from gas_local.terraform import (
 from tests.support.hcl import INFRA, parse
 
 MOTO_START_TIMEOUT_S = 30
+PROVIDER_START_TIMEOUT_S = 60
+REATTACH_VARIABLE = "TF_REATTACH_PROVIDERS"
 EXAMPLE_TFVARS = INFRA / "terraform.tfvars.example"
 # The subscriber fields that are numbers of cents, dollars or percent (Decimal in SubscriberFilter), and counts (int).
 DECIMAL_FIELDS = ("min_drop_cents", "max_price", "min_drop_percent", "min_largest_drop_cents")
@@ -156,6 +158,50 @@ def terraform_subscriber(email: str, choice: SubscriberFilter) -> dict[str, Any]
     return entry
 
 
+@contextmanager
+def one_provider_process(terraform: Terraform, log: Path) -> Iterator[Terraform]:
+    """The AWS provider `init` installed, started once in its debug mode, and a Terraform that reuses that process.
+
+    Otherwise every plan, apply, validate or show hashes the 675 MB provider against the lock file and starts it
+    twice: 3 to 6 s of CPU each, against 1.5 to 3.5 s reattached. The binary, the configuration and the requests are
+    the same; only their process is shared. It runs with Terraform's own environment (the moto endpoint, fake keys)
+    and is stopped by its PID.
+    """
+    providers = terraform.workdir / ".terraform" / "providers" / "registry.terraform.io" / "hashicorp" / "aws"
+    [binary] = providers.glob("*/*/terraform-provider-aws*")
+    # Its socket goes in the test's own folder, not /tmp; it reads the configuration's relative paths (the zip) from
+    # its working folder, as when Terraform starts it.
+    environment = {**terraform.environment, "TMPDIR": str(log.parent)}
+    with log.open("wb") as output:
+        provider = subprocess.Popen(  # noqa: S603 (the provider init installed, with a fixed flag)
+            [str(binary), "-debug"], cwd=terraform.workdir, env=environment, stdout=output, stderr=subprocess.STDOUT
+        )
+    try:
+        reattach = _reattach_value(provider, log)
+        yield Terraform(terraform.binary, terraform.workdir, {**terraform.environment, REATTACH_VARIABLE: reattach})
+    finally:
+        provider.terminate()
+        try:
+            provider.wait(timeout=PROVIDER_START_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            provider.kill()
+            provider.wait()
+
+
+def _reattach_value(provider: subprocess.Popen[bytes], log: Path) -> str:
+    """The TF_REATTACH_PROVIDERS value a provider in debug mode prints once it listens."""
+    deadline = time.monotonic() + PROVIDER_START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        assert provider.poll() is None, f"the provider exited with code {provider.returncode}:\n{log.read_text()}"
+        for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+            if f"{REATTACH_VARIABLE}='" in line:
+                value = line.split(f"{REATTACH_VARIABLE}='", 1)[1].rstrip().removesuffix("'")
+                json.loads(value)  # a half-written line is not valid JSON yet
+                return value
+        time.sleep(0.1)
+    raise AssertionError(f"the provider printed no {REATTACH_VARIABLE} within {PROVIDER_START_TIMEOUT_S} s")
+
+
 # ---- the stack, applied once for the tests that need it ------------------------------------------------------------
 
 REGION = "us-east-1"
@@ -204,15 +250,16 @@ def applied_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     with moto_server_process(work / "moto.log") as endpoint:
         infra = copy_stack(work)
         environment = terraform_environment(endpoint, home=work, config=cli_config(work, tools.mirror))
-        terraform = Terraform(tools.terraform, infra, environment)
-        terraform.succeed("fmt", "-check", "-recursive")
-        terraform.succeed("init", "-backend=false")
-        terraform.succeed("validate")
-        plan_without_package = terraform.run("plan", *LOCAL_VARS)
-        code_sha256 = build_package(DEFAULT_SOURCE, infra / PACKAGE_IN_COPY)
-        terraform.succeed("apply", "-auto-approve", *LOCAL_VARS)
-        try:
-            yield Stack(terraform, endpoint, code_sha256, terraform.outputs(), plan_without_package)
-        finally:
-            if terraform.run("state", "list").stdout.strip():
-                terraform.run("destroy", "-auto-approve", *LOCAL_VARS)
+        installing = Terraform(tools.terraform, infra, environment)
+        installing.succeed("fmt", "-check", "-recursive")
+        installing.succeed("init", "-backend=false")
+        with one_provider_process(installing, work / "provider.log") as terraform:
+            terraform.succeed("validate")
+            plan_without_package = terraform.run("plan", *LOCAL_VARS)
+            code_sha256 = build_package(DEFAULT_SOURCE, infra / PACKAGE_IN_COPY)
+            terraform.succeed("apply", "-auto-approve", *LOCAL_VARS)
+            try:
+                yield Stack(terraform, endpoint, code_sha256, terraform.outputs(), plan_without_package)
+            finally:
+                if terraform.run("state", "list").stdout.strip():
+                    terraform.run("destroy", "-auto-approve", *LOCAL_VARS)
