@@ -10,6 +10,7 @@ transaction names, instead of whole tables once per item of it.
 from __future__ import annotations
 
 import copy
+import functools
 import logging
 import sys
 import threading
@@ -17,6 +18,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric import rsa
 from moto.core.serialize import SERVICE_SPECIFIC_SERIALIZERS, JSONSerializer
 from moto.server import ThreadedMotoServer
 
@@ -182,12 +184,34 @@ class _FolderList:
         return self.folders
 
 
+def sign_with_one_key() -> None:
+    """Make moto's SNS sign the messages of every subscription with one RSA key, made once per process.
+
+    moto made a 2,048-bit key for each subscription the first time it delivered to it, about 45 ms of CPU, and a
+    local stack or a test suite makes a fresh topic and its subscriptions again and again. SNS itself signs with one
+    certificate per region, not one per subscription.
+    """
+    from moto.sns.models import Subscription
+
+    Subscription.private_key = _signing_key  # type: ignore[method-assign,assignment]
+
+
+def _signing_key(_: object) -> rsa.RSAPrivateKey:
+    return _one_signing_key()
+
+
+@functools.cache
+def _one_signing_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
 def prepare_moto() -> None:
-    """What every moto this project starts needs: records kept, items written directly, quick transactions, routing."""
+    """What every moto this project starts needs: records kept, quick items and transactions, routing, one SNS key."""
     keep_stream_records()
     serialize_items_directly()
     back_up_only_what_transactions_change()
     list_moto_modules_once()
+    sign_with_one_key()
 
 
 @contextmanager

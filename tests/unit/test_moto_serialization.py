@@ -1,4 +1,4 @@
-"""The local moto writes DynamoDB items directly, and what it sends is exactly what moto's own serializer sends."""
+"""The local moto's changes keep what moto does: items written as its serializer writes them, routing, signing."""
 
 from __future__ import annotations
 
@@ -6,8 +6,13 @@ import base64
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.core.serialize import (
     SERVICE_SPECIFIC_SERIALIZERS,
     JSONSerializer,
@@ -15,8 +20,9 @@ from moto.core.serialize import (
     get_serializer_class,
 )
 from moto.core.utils import get_service_model
+from moto.sns.models import Subscription, sns_backends
 
-from gas_local.moto_server import ItemsAsTheyAre, list_moto_modules_once, serialize_items_directly
+from gas_local.moto_server import ItemsAsTheyAre, list_moto_modules_once, serialize_items_directly, sign_with_one_key
 from tests.support.data import load_event
 
 WEEK_ITEM = load_event("alert_insert.json")["Records"][0]["dynamodb"]["NewImage"]
@@ -107,3 +113,37 @@ def test_moto_routes_by_the_same_service_folders_once_they_are_read_once() -> No
     assert list(backends.list_of_moto_modules()) == folders
     assert list(backends.list_of_moto_modules()) == folders, "a second request routes by the same list"
     assert {"dynamodb", "dynamodbstreams", "sns", "sqs", "awslambda"} <= set(folders)
+
+
+def test_every_subscription_signs_with_one_key_and_each_signature_verifies() -> None:
+    """Messages of two topics' subscriptions carry certificates of one key, and each signature verifies with its own.
+
+    The signed text is the one SNS documents for a notification: each name, then its value, one per line.
+    """
+    sign_with_one_key()
+    backend = sns_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]
+    topics = [backend.create_topic(f"signing-{uuid4().hex}") for _ in range(2)]
+    try:
+        posts = [
+            Subscription(
+                DEFAULT_ACCOUNT_ID, topic, f"arn:aws:sqs:us-east-1:{DEFAULT_ACCOUNT_ID}:inbox", "sqs"
+            ).get_post_data("Gas fell 3 cents in Albany", f"message-{n}", "Gas fell")
+            for n, topic in enumerate(topics)
+        ]
+    finally:
+        for topic in topics:
+            backend.delete_topic(topic.arn)
+
+    keys = []
+    for post in posts:
+        certificate = x509.load_pem_x509_certificate(
+            backend._message_public_keys[post["SigningCertURL"].rsplit("/", 1)[1]]
+        )
+        key = certificate.public_key()
+        assert isinstance(key, rsa.RSAPublicKey)
+        signed = "".join(
+            f"{name}\n{post[name]}\n" for name in ("Message", "MessageId", "Timestamp", "TopicArn", "Type")
+        )
+        key.verify(base64.b64decode(post["Signature"]), signed.encode(), padding.PKCS1v15(), hashes.SHA256())
+        keys.append(key.public_numbers())
+    assert keys[0] == keys[1]
