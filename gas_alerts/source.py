@@ -17,6 +17,7 @@ import stamina
 from stamina.instrumentation import RetryDetails, set_on_retry_hooks
 
 from gas_alerts.prices import SourceDataError, WeekPrices, parse_rows
+from gas_alerts.tls import tls_context
 from gas_publisher.contract import DATASET_API_URL, REGIONS
 
 logger = logging.getLogger("gas_alerts")
@@ -120,7 +121,7 @@ def _get(url: str, params: dict[str, str], app_token: str | None, http: httpx.Cl
     if app_token:
         headers["X-App-Token"] = app_token
     owned = http is None
-    client = http or httpx.Client(timeout=TIMEOUT, follow_redirects=True)
+    client = http or httpx.Client(timeout=TIMEOUT, follow_redirects=True, verify=tls_context())
     try:
         for attempt in stamina.retry_context(on=retry_backoff, attempts=ATTEMPTS, timeout=180, wait_max=30):
             with attempt:
@@ -211,7 +212,7 @@ def fetch_history_rows(
     """Every row of the Socrata API, newest first, page by page; with `since`, down to the week before it."""
     rows: list[Any] = []
     owned = http is None
-    client = http or httpx.Client(timeout=TIMEOUT, follow_redirects=True)
+    client = http or httpx.Client(timeout=TIMEOUT, follow_redirects=True, verify=tls_context())
     try:
         while True:
             page = fetch_json_rows(url, limit=page_size, offset=len(rows), app_token=app_token, http=client)

@@ -17,6 +17,7 @@ from typing import IO, Any
 import httpx
 
 from gas_alerts.settings import Settings
+from gas_alerts.tls import tls_context
 from gas_local.environment import local_aws_environment, patched_environment
 from gas_local.provision import ensure_inboxes
 from gas_local.terraform import (
@@ -326,7 +327,7 @@ def port_free(port: int) -> bool:
 
 def _healthy(url: str) -> bool:
     try:
-        return httpx.get(url, timeout=2.0).status_code == 200
+        return httpx.get(url, timeout=2.0, verify=tls_context()).status_code == 200
     except httpx.HTTPError:
         return False
 

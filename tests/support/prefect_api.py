@@ -19,6 +19,7 @@ from pathlib import Path
 
 import httpx
 
+from gas_alerts.tls import tls_context
 from tests.support.terraform import free_port
 
 BIN = Path(sys.executable).parent
@@ -103,6 +104,6 @@ def _ended(pid: int) -> bool:
 
 def _healthy(api: str) -> bool:
     try:
-        return httpx.get(f"{api}/health", timeout=2).status_code == 200
+        return httpx.get(f"{api}/health", timeout=2, verify=tls_context()).status_code == 200
     except httpx.HTTPError:
         return False

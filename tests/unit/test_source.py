@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import ssl
 from collections.abc import Iterator
 from datetime import date
 
@@ -18,6 +19,7 @@ from gas_alerts.source import (
     retry_backoff,
     rows_from_csv,
 )
+from gas_alerts.tls import tls_context
 from gas_local.socrata import Fault, LocalSocrata, local_socrata
 from tests.support.data import FULL_HISTORY_CSV, LATEST_SNAPSHOT_CSV, uniform_row, weekly
 
@@ -196,3 +198,11 @@ def test_until_reads_the_source_as_it_stood_at_the_end_of_that_week() -> None:
     assert where == "date <= '2026-02-23T00:00:00'"
     with pytest.raises(SourceDataError, match="no week up to 2016-01-04"):
         fetch_weeks(str(LATEST_SNAPSHOT_CSV), 8, until=date(2016, 1, 4))
+
+
+def test_every_fetch_shares_one_tls_context_that_still_verifies_certificates() -> None:
+    """The context built once is httpx's default: certificates and host names are checked, none is skipped."""
+    context = tls_context()
+    assert tls_context() is context
+    assert context.verify_mode == ssl.CERT_REQUIRED
+    assert context.check_hostname
