@@ -184,6 +184,31 @@ class _FolderList:
         return self.folders
 
 
+def check_item_size_once() -> None:
+    """Make moto check a new item's size once, as its last attribute goes in, not again before every attribute.
+
+    moto's LimitedSizeDict adds up the size of every attribute already in an item each time one more goes in, so
+    building an item cost the square of its attribute count. Sizes are never negative, so the sum moto's own check
+    makes with the last attribute is over the limit exactly when any earlier sum would have been.
+    """
+    from moto.dynamodb.models import dynamo_type
+
+    dynamo_type.Item.__init__ = _build_item  # type: ignore[method-assign]
+
+
+def _build_item(self: Any, hash_key: Any, range_key: Any, attrs: dict[str, Any]) -> None:
+    from moto.dynamodb.models.dynamo_type import DynamoType, LimitedSizeDict
+
+    self.hash_key = hash_key
+    self.range_key = range_key
+    self.attrs = LimitedSizeDict()
+    attributes = list(attrs.items())
+    for key, value in attributes[:-1]:
+        dict.__setitem__(self.attrs, key, DynamoType(value))
+    for key, value in attributes[-1:]:
+        self.attrs[key] = DynamoType(value)  # moto's own check, over the whole item
+
+
 def sign_with_one_key() -> None:
     """Make moto's SNS sign the messages of every subscription with one RSA key, made once per process.
 
@@ -212,6 +237,7 @@ def prepare_moto() -> None:
     back_up_only_what_transactions_change()
     list_moto_modules_once()
     sign_with_one_key()
+    check_item_size_once()
 
 
 @contextmanager

@@ -20,9 +20,17 @@ from moto.core.serialize import (
     get_serializer_class,
 )
 from moto.core.utils import get_service_model
+from moto.dynamodb.exceptions import ItemSizeTooLarge
+from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
 from moto.sns.models import Subscription, sns_backends
 
-from gas_local.moto_server import ItemsAsTheyAre, list_moto_modules_once, serialize_items_directly, sign_with_one_key
+from gas_local.moto_server import (
+    ItemsAsTheyAre,
+    check_item_size_once,
+    list_moto_modules_once,
+    serialize_items_directly,
+    sign_with_one_key,
+)
 from tests.support.data import load_event
 
 WEEK_ITEM = load_event("alert_insert.json")["Records"][0]["dynamodb"]["NewImage"]
@@ -147,3 +155,30 @@ def test_every_subscription_signs_with_one_key_and_each_signature_verifies() -> 
         key.verify(base64.b64decode(post["Signature"]), signed.encode(), padding.PKCS1v15(), hashes.SHA256())
         keys.append(key.public_numbers())
     assert keys[0] == keys[1]
+
+
+@pytest.mark.parametrize(
+    "sizes",
+    [(404_000,), (405_100,), (250_000, 250_000), (1, 2, 3), ()],
+    ids=["one-under", "one-over", "two-over-together", "small", "no-attributes"],
+)
+def test_an_item_checked_once_is_refused_exactly_when_moto_refused_it(sizes: tuple[int, ...]) -> None:
+    """The same attributes, and ItemSizeTooLarge for the same items, as moto's check before every attribute gave."""
+    attributes = {f"a{n}": {"S": "x" * size} for n, size in enumerate(sizes)}
+    checked_each_time = LimitedSizeDict()
+    try:
+        for key, value in attributes.items():
+            checked_each_time[key] = DynamoType(value)
+        moto_refused = False
+    except ItemSizeTooLarge:
+        moto_refused = True
+
+    check_item_size_once()
+    try:
+        item = Item(DynamoType({"S": "key"}), None, attributes)
+    except ItemSizeTooLarge:
+        assert moto_refused
+    else:
+        assert not moto_refused
+        assert item.attrs == checked_each_time
+        assert isinstance(item.attrs, LimitedSizeDict)
