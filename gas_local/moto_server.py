@@ -20,7 +20,6 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 from moto.core.serialize import SERVICE_SPECIFIC_SERIALIZERS, JSONSerializer
-from moto.server import ThreadedMotoServer
 
 from gas_local.environment import local_aws_environment, patched_environment
 
@@ -244,17 +243,58 @@ def prepare_moto() -> None:
 def local_aws(port: int = 0) -> Iterator[str]:
     """Run moto on 127.0.0.1 (a free port by default) and point boto3 at it; yields the endpoint."""
     prepare_moto()
-    # werkzeug logs every request at INFO, which would bury the product's own output.
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    host, bound_port = server.get_host_and_port()
-    endpoint = f"http://{host}:{bound_port}"
-    try:
+    with _KeepAliveServer(port) as server:
+        endpoint = f"http://127.0.0.1:{server.port}"
         with patched_environment(local_aws_environment(endpoint)):
             yield endpoint
-    finally:
-        server.stop()
+
+
+class _KeepAliveServer:
+    """moto's WSGI application served by waitress in a thread of this process, until the block ends.
+
+    moto's own ThreadedMotoServer runs werkzeug's development server, which closes the connection after every
+    response and starts a thread for the next one: over a quarter of the CPU of a small call. waitress keeps
+    connections open and answers from a pool of threads (a GetItem: 2.5 ms of CPU, then 1.8 ms).
+    """
+
+    # Enough that a few long polls (SQS WaitTimeSeconds) never hold up everything else.
+    THREADS = 16
+
+    def __init__(self, port: int) -> None:
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+        from waitress.server import create_server
+
+        # waitress logs its address at INFO and a warning whenever requests queue, which is normal here.
+        logging.getLogger("waitress").setLevel(logging.ERROR)
+        self.server = create_server(
+            DomainDispatcherApplication(create_backend_app), host="127.0.0.1", port=port, threads=self.THREADS
+        )
+        self.port: int = self.server.effective_port
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._serve, name="moto", daemon=True)
+
+    def __enter__(self) -> _KeepAliveServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stopping.set()
+        self.server.trigger.pull_trigger()  # wakes the loop from its wait
+        self.thread.join()
+        # The loop has ended, so its connections and listening socket can be closed from this thread.
+        # waitress keeps its sockets in _map, the loop's own map.
+        for channel in list(self.server._map.values()):
+            channel.close()
+        self.server.task_dispatcher.shutdown()
+
+    def _serve(self) -> None:
+        while not self.stopping.is_set():
+            self.server.asyncore.loop(
+                timeout=self.server.adj.asyncore_loop_timeout,
+                map=self.server._map,  # as waitress's own run() passes it
+                use_poll=self.server.adj.asyncore_use_poll,
+                count=1,
+            )
 
 
 def main(argv: Sequence[str] | None = None) -> None:
