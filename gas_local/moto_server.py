@@ -9,10 +9,11 @@ transaction names, instead of whole tables once per item of it.
 
 from __future__ import annotations
 
+import argparse
 import copy
 import functools
 import logging
-import sys
+import signal
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -260,14 +261,14 @@ class _KeepAliveServer:
     # Enough that a few long polls (SQS WaitTimeSeconds) never hold up everything else.
     THREADS = 16
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, host: str = "127.0.0.1") -> None:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
         from waitress.server import create_server
 
         # waitress logs its address at INFO and a warning whenever requests queue, which is normal here.
         logging.getLogger("waitress").setLevel(logging.ERROR)
         self.server = create_server(
-            DomainDispatcherApplication(create_backend_app), host="127.0.0.1", port=port, threads=self.THREADS
+            DomainDispatcherApplication(create_backend_app), host=host, port=port, threads=self.THREADS
         )
         self.port: int = self.server.effective_port
         self.stopping = threading.Event()
@@ -298,11 +299,24 @@ class _KeepAliveServer:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """`python -m gas_local.moto_server -H 127.0.0.1 -p 5000`: moto's own server, prepared as every local moto is."""
-    from moto.server import main as moto_main
-
+    """`python -m gas_local.moto_server -H 127.0.0.1 -p 5000`: moto in a process of its own, until it is stopped."""
+    parser = argparse.ArgumentParser(
+        prog="python -m gas_local.moto_server",
+        description="Serve moto, prepared as every local moto of this project is, until SIGTERM or Ctrl-C.",
+    )
+    parser.add_argument("-H", "--host", default="127.0.0.1", help="the address to listen on (default: 127.0.0.1)")
+    parser.add_argument("-p", "--port", type=int, default=5000, help="the port to listen on (default: 5000)")
+    arguments = parser.parse_args(argv)
     prepare_moto()
-    moto_main(list(argv) if argv is not None else sys.argv[1:])
+    # SIGTERM (how `make down` and the tests stop it) ends the block below like Ctrl-C does, closing the sockets.
+    signal.signal(signal.SIGTERM, _exit)
+    with _KeepAliveServer(arguments.port, host=arguments.host) as server:
+        print(f"moto listening on http://{arguments.host}:{server.port}", flush=True)
+        server.thread.join()
+
+
+def _exit(*_: object) -> None:
+    raise SystemExit(0)
 
 
 if __name__ == "__main__":

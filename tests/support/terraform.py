@@ -97,7 +97,7 @@ def moto_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @contextmanager
 def moto_server_process(log: Path) -> Iterator[str]:
     """A moto server in a process of its own on 127.0.0.1, stopped by its PID afterwards."""
-    # Not ThreadedMotoServer: moto's state is global to a process, so an in-process server would share the tables
+    # Not local_aws(): moto's state is global to a process, so an in-process server would share the tables
     # and topics other tests leave in the session's server, and "nothing is left" could not be checked.
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
