@@ -4,7 +4,8 @@ moto cannot run a Lambda function (no Docker), yet when a table's stream has an 
 records to the function, fails, and then drops them from the stream. Locally the stream runner plays that mapping,
 so the records must stay: every moto this project starts keeps them. Every one also writes DynamoDB items directly
 (ItemsAsTheyAre), because moto's generic serializer makes a large Query take seconds, and backs up only the items a
-transaction names, instead of whole tables once per item of it.
+transaction names, instead of whole tables once per item of it. Every one is served by waitress, which keeps
+connections open, rather than by werkzeug's development server.
 """
 
 from __future__ import annotations
