@@ -170,7 +170,8 @@ def one_provider_process(terraform: Terraform, log: Path) -> Iterator[Terraform]
     providers = terraform.workdir / ".terraform" / "providers" / "registry.terraform.io" / "hashicorp" / "aws"
     [binary] = providers.glob("*/*/terraform-provider-aws*")
     # Its socket goes in the test's own folder, not /tmp; it reads the configuration's relative paths (the zip) from
-    # its working folder, as when Terraform starts it.
+    # its working folder, as when Terraform starts it. Terraform's environment is built from scratch, without
+    # AWS_CA_BUNDLE: with one, this provider refuses to be configured a second time in the same process.
     environment = {**terraform.environment, "TMPDIR": str(log.parent)}
     with log.open("wb") as output:
         provider = subprocess.Popen(  # noqa: S603 (the provider init installed, with a fixed flag)
