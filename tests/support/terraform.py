@@ -34,6 +34,7 @@ from tests.support.hcl import INFRA, parse
 
 MOTO_START_TIMEOUT_S = 30
 PROVIDER_START_TIMEOUT_S = 60
+STOP_TIMEOUT_S = 30
 REATTACH_VARIABLE = "TF_REATTACH_PROVIDERS"
 EXAMPLE_TFVARS = INFRA / "terraform.tfvars.example"
 # The subscriber fields that are numbers of cents, dollars or percent (Decimal in SubscriberFilter), and counts (int).
@@ -111,12 +112,17 @@ def moto_server_process(log: Path) -> Iterator[str]:
         wait_until_listening(endpoint, server)
         yield endpoint
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=MOTO_START_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop a process this module started, by its PID: SIGTERM, then SIGKILL if it is still there after a while."""
+    process.terminate()
+    try:
+        process.wait(timeout=STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def example_subscribers() -> list[dict[str, Any]]:
@@ -181,12 +187,7 @@ def one_provider_process(terraform: Terraform, log: Path) -> Iterator[Terraform]
         reattach = _reattach_value(provider, log)
         yield Terraform(terraform.binary, terraform.workdir, {**terraform.environment, REATTACH_VARIABLE: reattach})
     finally:
-        provider.terminate()
-        try:
-            provider.wait(timeout=PROVIDER_START_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            provider.kill()
-            provider.wait()
+        stop(provider)
 
 
 def _reattach_value(provider: subprocess.Popen[bytes], log: Path) -> str:
