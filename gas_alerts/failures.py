@@ -94,7 +94,7 @@ def is_permanent(error: BaseException) -> bool:
             return True
         if isinstance(cause, EndpointConnectionError | ConnectTimeoutError) and is_loopback(_endpoint(cause)):
             return True
-        if isinstance(cause, ClientError) and _code(cause) in DENIED | MISSING:
+        if isinstance(cause, ClientError) and error_code(cause) in DENIED | MISSING:
             return True
     return False
 
@@ -146,7 +146,7 @@ DESCRIPTIONS: tuple[
 
 
 def _refused(error: ClientError, table: str) -> str | None:
-    code = _code(error)
+    code = error_code(error)
     operation = error.operation_name
     if code in MISSING:
         if table and operation in {"Query", "PutItem", "TransactWriteItems", "DescribeTable", "UpdateItem"}:
@@ -163,7 +163,8 @@ def _refused(error: ClientError, table: str) -> str | None:
     return None
 
 
-def _code(error: ClientError) -> str:
+def error_code(error: ClientError) -> str:
+    """The error code AWS answered with ("" when none)."""
     return str(error.response.get("Error", {}).get("Code", ""))
 
 

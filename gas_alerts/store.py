@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from botocore.exceptions import ClientError
 
 from gas_alerts.compare import CheckPlan
-from gas_alerts.failures import PermanentError
+from gas_alerts.failures import PermanentError, error_code
 from gas_publisher.batching import CONDITION_FAILED, MAX_TRANSACTION_ITEMS, batch_get, cancellation_codes
 from gas_publisher.contract import LATE_PARTITION, PARTITION_KEY, PRICE_PARTITION, SORT_KEY
 from gas_publisher.week import MalformedItemError, Revision, WeekRecord, week_key
@@ -144,7 +144,7 @@ class PriceTable:
         try:
             self.client.put_item(TableName=self.name, **_new_week_put(record))
         except ClientError as error:
-            if _code(error) == "ConditionalCheckFailedException":
+            if error_code(error) == "ConditionalCheckFailedException":
                 return False
             raise
         return True
@@ -154,7 +154,7 @@ class PriceTable:
         try:
             self.client.update_item(TableName=self.name, **_revision_update(revision, seen_at))
         except ClientError as error:
-            if _code(error) == "ConditionalCheckFailedException":
+            if error_code(error) == "ConditionalCheckFailedException":
                 return False
             raise
         return True
@@ -328,7 +328,3 @@ def _revision_update(revision: Revision, seen_at: str, write_id: str = "") -> di
 
 def _region_list(regions: Sequence[str]) -> dict[str, Any]:
     return {"L": [{"S": region} for region in regions]}
-
-
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))

@@ -13,55 +13,23 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from gas_alerts import aws
-from gas_alerts.failures import PermanentError
 from gas_alerts.filter_policy import check_policy
 from gas_alerts.settings import Settings
 from gas_local.inbox import RateWatch, deliver_inbox
 from gas_local.lambda_runtime import PackagedFunction
-from gas_local.mapping import MappingSettings, deployed_mapping, sqs_destination
 from gas_local.outbox import DeliveredAlert
 from gas_local.package import DEFAULT_OUTPUT
-from gas_local.provision import find_topic_arn
 from gas_local.stream_runner import Checkpoint, DeliveryStats, StreamRunner, sqs_dead_letter
-from gas_publisher.contract import (
-    ENV_DIGEST_TOPIC_ARN,
-    ENV_LOG_LEVEL,
-    ENV_TABLE_NAME,
-    ENV_TOPIC_ARN,
-    FUNCTION_TIMEOUT_SECONDS,
-)
-from gas_publisher.handler import handle
+from gas_ops.mapping import MappingSettings, deployed_mapping, sqs_destination
+from gas_ops.publisher import publisher_environment, publisher_handler
+from gas_ops.resources import NotProvisionedError
+from gas_publisher.contract import FUNCTION_TIMEOUT_SECONDS
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
 CHECKPOINT_FILE = "stream-checkpoints.json"
 logger = logging.getLogger(__name__)
-
-
-class NotProvisionedError(PermanentError):
-    """A resource the local delivery needs does not exist on the endpoint."""
-
-
-def lambda_environment(
-    table_name: str, topic_arn: str, digest_topic_arn: str, log_level: str = "INFO"
-) -> dict[str, str]:
-    """The environment Terraform gives the publisher function."""
-    return {
-        ENV_TABLE_NAME: table_name,
-        ENV_TOPIC_ARN: topic_arn,
-        ENV_DIGEST_TOPIC_ARN: digest_topic_arn,
-        ENV_LOG_LEVEL: log_level,
-    }
-
-
-def publisher_handler(environment: Mapping[str, str]) -> Any:
-    """The Lambda entry point's work, with the function's environment (threads may invoke it at the same time)."""
-
-    def invoke(event: dict[str, Any], context: Any) -> Any:
-        return handle(event, context, environment)
-
-    return invoke
 
 
 @dataclass
@@ -173,16 +141,6 @@ class LocalDelivery:
         for inbox, emails in received:
             inbox.watch.record([alert.received_at_ms for alert, _ in emails])
         return stats, [email for _, emails in received for email in emails]
-
-
-def publisher_environment(settings: Settings, log_level: str = "INFO") -> dict[str, str]:
-    """The publisher's environment as Terraform sets it, from the topics found by name."""
-    topic_arn = settings.topic_arn or find_topic_arn(aws.sns(), settings.topic_name)
-    digest_topic_arn = find_topic_arn(aws.sns(), settings.digest_topic_name)
-    if not topic_arn or not digest_topic_arn:
-        missing = settings.topic_name if not topic_arn else settings.digest_topic_name
-        raise NotProvisionedError(f"topic {missing} not found; run `gas-alerts local provision` first")
-    return lambda_environment(settings.table_name, topic_arn, digest_topic_arn, log_level)
 
 
 def _subscriptions_by_endpoint() -> dict[str, list[str]]:

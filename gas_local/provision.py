@@ -74,15 +74,6 @@ def ensure_table(client: DynamoDBClient, table_name: str) -> str:
     return stream_arn
 
 
-def find_topic_arn(client: SNSClient, topic_name: str) -> str | None:
-    """The ARN of the topic with this name, if it exists."""
-    for page in client.get_paginator("list_topics").paginate():
-        for topic in page.get("Topics", []):
-            if topic["TopicArn"].rsplit(":", 1)[-1] == topic_name:
-                return topic["TopicArn"]
-    return None
-
-
 def ensure_queue(client: SQSClient, name: str) -> tuple[str, str]:
     """Create the queue unless it exists; return its URL and ARN."""
     url = client.create_queue(QueueName=name)["QueueUrl"]

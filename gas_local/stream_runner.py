@@ -13,14 +13,16 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from gas_alerts.failures import error_code
+from gas_ops.dead_letters import on_failure_record
+from gas_ops.mapping import StartingPosition
+from gas_ops.stream import GET_RECORDS_LIMIT, MAX_EMPTY_PAGES, InvocationContext, Record, lambda_shape, passes
 from gas_publisher.contract import FUNCTION_TIMEOUT_SECONDS, MAPPING
-from gas_publisher.event_filter import matches
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodbstreams import DynamoDBStreamsClient
@@ -29,11 +31,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 # What a function returns is whatever JSON it chose, so anything may come back; only an object is read.
 Handler = Callable[[dict[str, Any], Any], object]
-Record = dict[str, Any]
-StartingPosition = Literal["TRIM_HORIZON", "LATEST"]
-GET_RECORDS_LIMIT = 1000
-# An open shard is caught up after this many empty pages in a row; a later pass goes on from where it stopped.
-MAX_EMPTY_PAGES = 5
 # The checkpoint of a closed shard read to its end: its children may be read.
 SHARD_END = "END"
 # What _invoke returns when the handler raised (the whole batch failed, and may be bisected).
@@ -107,22 +104,6 @@ class Checkpoint:
             temporary = self.path.with_suffix(".tmp")
             temporary.write_text(json.dumps(data, indent=2), encoding="utf-8")
             os.replace(temporary, self.path)
-
-
-@dataclass(frozen=True)
-class LocalContext:
-    """The parts of a Lambda context object a handler may read."""
-
-    function_name: str = "gas-alerts-publisher-local"
-    # Names the consumer, as a function's ARN does on AWS: the handler lets its retries take over its own claims.
-    invoked_function_arn: str = ""
-    timeout_seconds: float = FUNCTION_TIMEOUT_SECONDS
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    started: float = field(default_factory=time.monotonic)
-
-    def get_remaining_time_in_millis(self) -> int:
-        """The function's configured timeout, less the time this invocation has run."""
-        return max(int((self.started + self.timeout_seconds - time.monotonic()) * 1000), 0)
 
 
 @dataclass
@@ -227,7 +208,7 @@ class StreamRunner:
             try:
                 response = self.streams.get_records(ShardIterator=iterator, Limit=GET_RECORDS_LIMIT)
             except ClientError as error:
-                if _code(error) != "ExpiredIteratorException":
+                if error_code(error) != "ExpiredIteratorException":
                     raise
                 iterator = self._iterator(shard_id)
                 continue
@@ -254,7 +235,7 @@ class StreamRunner:
                     SequenceNumber=last,
                 )["ShardIterator"]
             except ClientError as error:
-                if _code(error) != "TrimmedDataAccessException":
+                if error_code(error) != "TrimmedDataAccessException":
                     raise
                 logger.warning(
                     "the checkpoint of shard %s is older than the stream keeps (24 hours); reading it again from its "
@@ -328,7 +309,7 @@ class StreamRunner:
     def _invoke(self, batch: list[Record]) -> int | None:
         """Invoke once: None when the batch succeeded, else the index to resume from (INVOCATION_ERROR if it raised)."""
         try:
-            context = LocalContext(
+            context = InvocationContext(
                 invoked_function_arn=self.checkpoint.consumer, timeout_seconds=self.function_timeout_seconds
             )
             response = self.handler({"Records": batch}, context)
@@ -380,58 +361,6 @@ class StreamRunner:
             self.dead_letter(message)
 
 
-def passes(pattern: Mapping[str, Any], record: Record) -> bool:
-    """Whether a record passes one of a mapping's filters; an empty one stands for a mapping without filters."""
-    return not pattern or matches(pattern, record)
-
-
-def lambda_shape(record: Record, stream_arn: str) -> Record:
-    """What Lambda passes for a stream record: the same fields plus the source ARN, times as epoch seconds."""
-    body = dict(record["dynamodb"])
-    created = body.get("ApproximateCreationDateTime")
-    if isinstance(created, datetime):
-        body["ApproximateCreationDateTime"] = int(created.timestamp())
-    return {**record, "dynamodb": body, "eventSourceARN": stream_arn}
-
-
-def on_failure_record(
-    stream_arn: str,
-    shard_id: str,
-    records: Sequence[Record],
-    *,
-    request: Mapping[str, Any],
-    response: Mapping[str, Any],
-) -> dict[str, Any]:
-    """The document Lambda sends an on-failure destination: who failed how, and a pointer to the records."""
-    arrivals = [_arrival(record) for record in records]
-    return {
-        "requestContext": dict(request),
-        "responseContext": dict(response),
-        "version": "1.0",
-        "timestamp": _iso(datetime.now(UTC)),
-        "DDBStreamBatchInfo": {
-            "shardId": shard_id,
-            "startSequenceNumber": records[0]["dynamodb"]["SequenceNumber"],
-            "endSequenceNumber": records[-1]["dynamodb"]["SequenceNumber"],
-            "approximateArrivalOfFirstRecord": arrivals[0],
-            "approximateArrivalOfLastRecord": arrivals[-1],
-            "batchSize": len(records),
-            "streamArn": stream_arn,
-        },
-    }
-
-
-def _arrival(record: Record) -> str:
-    created = record["dynamodb"].get("ApproximateCreationDateTime")
-    if isinstance(created, int | float):
-        created = datetime.fromtimestamp(created, UTC)
-    return _iso(created) if isinstance(created, datetime) else ""
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
 def sqs_dead_letter(client: SQSClient, queue_url: str) -> Callable[[dict[str, Any]], None]:
     """A dead-letter sink that sends the failure record to an SQS queue."""
 
@@ -444,7 +373,3 @@ def sqs_dead_letter(client: SQSClient, queue_url: str) -> Callable[[dict[str, An
 def _chunks(records: list[Record], size: int) -> Iterator[list[Record]]:
     for start in range(0, len(records), size):
         yield records[start : start + size]
-
-
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))

@@ -47,7 +47,7 @@ def friendly_errors(*, verbose: bool = False, table: str = "") -> Iterator[None]
     shows its traceback instead.
     """
     from gas_alerts.failures import one_line
-    from gas_local.delivery import NotProvisionedError
+    from gas_ops.resources import NotProvisionedError
 
     try:
         yield

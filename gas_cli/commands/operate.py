@@ -25,7 +25,7 @@ def redrive(
     keeps anything already sent from going out twice. Records the stream no longer holds (after 24 hours) are
     reported with the weeks whose alerts were never sent, and their pointers kept.
     """
-    from gas_local.redrive import redrive as run_redrive
+    from gas_ops.redrive import redrive as run_redrive
 
     settings = Settings.from_environment()
     with friendly_errors():
@@ -72,7 +72,7 @@ def subscribers() -> None:
     from gas_alerts import aws
     from gas_alerts.filter_policy import describe_policy
     from gas_alerts.subscriptions import PENDING, subscriptions_of
-    from gas_local.provision import find_topic_arn
+    from gas_ops.resources import find_topic_arn
 
     settings = Settings.from_environment()
     pending = 0
@@ -125,7 +125,7 @@ def send_test(
 
     from gas_alerts import aws
     from gas_alerts.sample import sample_alert, sample_digest
-    from gas_local.provision import find_topic_arn
+    from gas_ops.resources import find_topic_arn
     from gas_publisher.contract import known_regions
 
     if topic not in TOPICS:

@@ -186,7 +186,7 @@ def test_stream_mapping_handles_partial_failure_with_bounds_and_a_dead_letter_qu
         "starting_position": "starting_position",
         "bisect_batch_on_function_error": "bisect_batch_on_function_error",
     }
-    # The same values the local stream runner uses when no mapping is deployed (gas_local.mapping).
+    # The same values the local stream runner uses when no mapping is deployed (gas_ops.mapping).
     assert {argument: scope.resolve(mapping[argument]) for argument in settings} == {
         argument: MAPPING[name] for argument, name in settings.items()
     }

@@ -22,12 +22,13 @@ import pytest
 
 from gas_alerts import aws
 from gas_alerts.settings import Settings
-from gas_local.delivery import LocalDelivery, publisher_handler
+from gas_local.delivery import LocalDelivery
 from gas_local.environment import local_aws_environment, patched_environment
 from gas_local.provision import ensure_inboxes
 from gas_local.socrata import local_socrata
 from gas_local.stream_runner import DeliveryStats
 from gas_local.terraform import PACKAGE_IN_COPY
+from gas_ops.publisher import publisher_handler
 from gas_publisher.contract import LATE_PARTITION, PRICE_PARTITION
 from tests.support.data import api_row
 from tests.support.iam import Call, CallRecorder, Resources, denied, statements, unused

@@ -19,12 +19,14 @@ from typer.testing import CliRunner
 from gas_alerts import aws
 from gas_alerts.settings import Settings
 from gas_cli.app import app
-from gas_local.delivery import LocalDelivery, lambda_environment, publisher_handler
+from gas_local.delivery import LocalDelivery
 from gas_local.lambda_runtime import FunctionError
 from gas_local.outbox import DeliveredAlert
-from gas_local.provision import find_topic_arn, provision
-from gas_local.redrive import redrive
+from gas_local.provision import provision
 from gas_local.socrata import local_socrata
+from gas_ops.publisher import lambda_environment, publisher_handler
+from gas_ops.redrive import redrive
+from gas_ops.resources import find_topic_arn
 from gas_publisher.contract import REGION_IDS
 from gas_publisher.ledger import SentLedger
 from gas_publisher.publisher import Publisher

@@ -10,12 +10,12 @@ import pytest
 
 from gas_alerts import aws
 from gas_alerts.settings import Settings
-from gas_local.delivery import lambda_environment
 from gas_local.environment import patched_environment
 from gas_local.inbox import drain_inbox
 from gas_local.outbox import DeliveredAlert
 from gas_local.provision import LocalResources, provision
-from gas_local.stream_runner import LocalContext
+from gas_ops.publisher import lambda_environment
+from gas_ops.stream import InvocationContext
 from gas_publisher.handler import lambda_handler, process_batch
 from gas_publisher.publisher import Publisher
 from tests.support.data import load_event
@@ -160,7 +160,7 @@ def test_lambda_handler_reads_its_configuration_from_the_environment(stack: Stac
     resources = stack.resources
     environment = lambda_environment(stack.settings.table_name, resources.topic_arn, resources.digest_topic_arn)
     with patched_environment(environment):
-        response = lambda_handler(load_event("alert_insert.json"), LocalContext())
+        response = lambda_handler(load_event("alert_insert.json"), InvocationContext())
     assert response == {"batchItemFailures": []}
     assert len(stack.received()) == 2
     [digest] = drain_inbox(aws.sqs(), resources.digest_inbox_url)

@@ -24,8 +24,9 @@ import pytest
 from gas_alerts import aws
 from gas_alerts.settings import Settings
 from gas_local.delivery import LocalDelivery
-from gas_local.provision import ensure_queue, ensure_table, find_topic_arn, provision
+from gas_local.provision import ensure_queue, ensure_table, provision
 from gas_local.stream_runner import Checkpoint, DeliveryStats, StreamRunner, sqs_dead_letter
+from gas_ops.resources import find_topic_arn
 from gas_publisher.contract import (
     FUNCTION_TIMEOUT_SECONDS,
     LATE_PARTITION,

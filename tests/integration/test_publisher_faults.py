@@ -16,8 +16,8 @@ from gas_local.delivery import CHECKPOINT_FILE, LocalDelivery
 from gas_local.inbox import drain_inbox
 from gas_local.outbox import DeliveredAlert
 from gas_local.provision import LocalResources, provision
-from gas_local.redrive import redrive
 from gas_local.stream_runner import Checkpoint, StreamRunner, sqs_dead_letter
+from gas_ops.redrive import redrive
 from gas_publisher.contract import REGION_IDS, stream_filter_pattern
 from gas_publisher.handler import process_batch
 from gas_publisher.publisher import Publisher

@@ -9,8 +9,8 @@ import pytest
 
 from gas_alerts import aws
 from gas_alerts.settings import Settings
-from gas_local.provision import find_topic_arn
 from gas_local.stack import LocalStack, Ports
+from gas_ops.resources import find_topic_arn
 
 
 def local_stack(settings: Settings, moto_endpoint: str, project: Path, reports: list[str]) -> LocalStack:

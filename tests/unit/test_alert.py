@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from gas_local.stream_runner import LocalContext
+from gas_ops.stream import InvocationContext
 from gas_publisher.alert import Alert
 from gas_publisher.contract import REGIONS
 from gas_publisher.handler import lambda_handler
@@ -46,4 +46,4 @@ def test_lambda_handler_without_configuration_names_what_is_missing(monkeypatch:
     for name in ("TOPIC_ARN", "DIGEST_TOPIC_ARN", "TABLE_NAME"):
         monkeypatch.delenv(name, raising=False)
     with pytest.raises(RuntimeError, match=r"variables TOPIC_ARN, DIGEST_TOPIC_ARN, TABLE_NAME$"):
-        lambda_handler({"Records": []}, LocalContext())
+        lambda_handler({"Records": []}, InvocationContext())

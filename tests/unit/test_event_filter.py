@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from gas_local.mapping import MappingSettings
+from gas_ops.mapping import MappingSettings
 from gas_publisher.contract import stream_filter_pattern
 from gas_publisher.event_filter import InvalidPatternError, UnsupportedPatternError, check_pattern, matches
 from gas_publisher.ledger import ledger_key

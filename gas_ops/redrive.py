@@ -10,7 +10,6 @@ in silence. The same code runs against moto and against AWS.
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -18,16 +17,17 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
 from gas_alerts import aws
 from gas_alerts.compare import HISTORY_WEEKS
 from gas_alerts.settings import Settings
 from gas_alerts.store import PriceTable
 from gas_alerts.unsent import unsent
-from gas_local.delivery import NotProvisionedError, publisher_environment, publisher_handler
-from gas_local.mapping import MappingSettings, deployed_mapping
-from gas_local.stream_runner import MAX_EMPTY_PAGES, LocalContext, Record, lambda_shape, passes
+from gas_ops.dead_letters import BatchPointer, NotAPointerError
+from gas_ops.mapping import MappingSettings, deployed_mapping
+from gas_ops.publisher import publisher_environment, publisher_handler
+from gas_ops.resources import queue_url as find_queue_url
+from gas_ops.resources import table_stream_arn
+from gas_ops.stream import InvocationContext, Record, lambda_shape, passes, read_range
 from gas_publisher.handler import SkippedRecordError, StreamRecord
 from gas_publisher.ledger import LedgerWeek, SentLedger
 
@@ -41,8 +41,6 @@ Handler = Callable[[dict[str, Any], Any], Any]
 VISIBILITY_SECONDS = 300
 # A batch that still reports failures is tried this many times, then kept in the queue.
 ATTEMPTS = 3
-# What a stream says of records it no longer holds (or of a shard it no longer lists).
-GONE = {"TrimmedDataAccessException", "ResourceNotFoundException"}
 
 
 @dataclass(frozen=True)
@@ -73,14 +71,8 @@ class RedriveReport:
 def redrive(settings: Settings, *, drop_expired: bool = False, handler: Handler | None = None) -> RedriveReport:
     """Redrive every pointer in the dead-letter queue; delete those whose records were all published."""
     sqs, streams = aws.sqs(), aws.dynamodb_streams()
-    try:
-        stream_arn = aws.dynamodb().describe_table(TableName=settings.table_name)["Table"]["LatestStreamArn"]
-        queue_url = sqs.get_queue_url(QueueName=settings.dead_letter_queue)["QueueUrl"]
-    except (ClientError, KeyError) as error:
-        raise NotProvisionedError(
-            f"the table {settings.table_name} or the queue {settings.dead_letter_queue} is missing "
-            f"({type(error).__name__}); check GAS_ALERTS_TABLE and GAS_ALERTS_DLQ"
-        ) from error
+    stream_arn = table_stream_arn(settings)
+    queue_url = find_queue_url(settings.dead_letter_queue, "GAS_ALERTS_DLQ")
     mapping = deployed_mapping(aws.lambda_client(), stream_arn)
     mapped = MappingSettings.from_api(mapping) if mapping is not None else MappingSettings()
     invoke = handler or publisher_handler(publisher_environment(settings))
@@ -121,21 +113,18 @@ class _Redriver:
     def redrive(self, body: str, report: RedriveReport) -> str:
         """Redrive one pointer; returns why to keep its message ("failed", "expired", "unreadable") or ""."""
         try:
-            info = json.loads(body)["DDBStreamBatchInfo"]
-            shard, start, end, stream = (
-                info[name] for name in ("shardId", "startSequenceNumber", "endSequenceNumber", "streamArn")
-            )
-        except (ValueError, KeyError, TypeError):
+            pointer = BatchPointer.parse(body)
+        except NotAPointerError:
             logger.warning("a dead-letter message is not a stream batch pointer; it is left in the queue")
             report.unreadable += 1
             return "unreadable"
-        records = self._read(stream, shard, start, end)
+        records = read_range(self.streams, pointer.stream_arn, pointer.shard_id, pointer.start, pointer.end)
         if records is None:
-            report.expired.append(self._expired(info))
+            report.expired.append(self._expired(pointer))
             return "expired"
         matched = [
             record
-            for record in (lambda_shape(record, stream) for record in records)
+            for record in (lambda_shape(record, pointer.stream_arn) for record in records)
             if any(passes(pattern, record) for pattern in self.mapping.patterns)
         ]
         report.records += len(matched)
@@ -146,36 +135,13 @@ class _Redriver:
                 return "failed"
         return ""
 
-    def _read(self, stream: str, shard: str, start: str, end: str) -> list[Record] | None:
-        """The records from `start` to `end` of the shard, or None if the stream no longer holds them."""
-        try:
-            iterator: str | None = self.streams.get_shard_iterator(
-                StreamArn=stream, ShardId=shard, ShardIteratorType="AT_SEQUENCE_NUMBER", SequenceNumber=start
-            )["ShardIterator"]
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in GONE:
-                return None
-            raise
-        records: list[Record] = []
-        empty = 0
-        while iterator and empty < MAX_EMPTY_PAGES:
-            response = self.streams.get_records(ShardIterator=iterator, Limit=1000)
-            page: list[Record] = [dict(record) for record in response.get("Records", [])]
-            empty = 0 if page else empty + 1
-            for record in page:
-                if int(record["dynamodb"]["SequenceNumber"]) > int(end):
-                    return records
-                records.append(record)
-            iterator = response.get("NextShardIterator")
-        return records or None
-
     def _deliver(self, batch: list[Record], report: RedriveReport) -> bool:
         """Invoke the handler until the batch reports no failure, up to ATTEMPTS; note what went out."""
         messages = _messages(batch)
         ledger = SentLedger(aws.dynamodb(), self.settings.table_name)
         before = _sent(ledger, messages)
         for _ in range(ATTEMPTS):
-            context = LocalContext(invoked_function_arn=self.consumer)
+            context = InvocationContext(invoked_function_arn=self.consumer)
             response = self.handler({"Records": batch}, context) or {}
             if isinstance(response, Mapping) and not response.get("batchItemFailures"):
                 report.sent += sorted(_sent(ledger, messages) - before)
@@ -183,15 +149,15 @@ class _Redriver:
         report.sent += sorted(_sent(ledger, messages) - before)
         return False
 
-    def _expired(self, info: Mapping[str, Any]) -> Expired:
+    def _expired(self, pointer: BatchPointer) -> Expired:
         table = PriceTable(aws.dynamodb(), self.settings.table_name)
         ledger = SentLedger(aws.dynamodb(), self.settings.table_name)
         return Expired(
-            shard_id=str(info.get("shardId", "")),
-            start=str(info.get("startSequenceNumber", "")),
-            end=str(info.get("endSequenceNumber", "")),
-            first_arrival=str(info.get("approximateArrivalOfFirstRecord", "")),
-            last_arrival=str(info.get("approximateArrivalOfLastRecord", "")),
+            shard_id=pointer.shard_id,
+            start=pointer.start,
+            end=pointer.end,
+            first_arrival=pointer.first_arrival,
+            last_arrival=pointer.last_arrival,
             unsent=unsent(table, ledger, HISTORY_WEEKS),
         )
 

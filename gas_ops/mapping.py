@@ -11,17 +11,17 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from botocore.exceptions import ClientError
 
-from gas_local.stream_runner import StartingPosition
 from gas_publisher.contract import MAPPING, stream_filter_pattern
 from gas_publisher.event_filter import check_pattern
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
 
+StartingPosition = Literal["TRIM_HORIZON", "LATEST"]
 # Lambda's -1 means "until the record expires"; locally that is a bound far beyond any real retry count.
 UNBOUNDED_RETRIES = 10_000
 
