@@ -13,7 +13,6 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from gas_publisher.alert import alerts_for
 from gas_publisher.contract import (
     ENV_DIGEST_TOPIC_ARN,
     ENV_LOG_LEVEL,
@@ -21,9 +20,9 @@ from gas_publisher.contract import (
     ENV_TOPIC_ARN,
     stream_filter_pattern,
 )
-from gas_publisher.digest import Digest
 from gas_publisher.event_filter import matches
-from gas_publisher.publisher import Message, Publisher
+from gas_publisher.messages import Message, messages_for
+from gas_publisher.publisher import Publisher
 from gas_publisher.week import MalformedItemError, WeekRecord
 
 logger = logging.getLogger("gas_publisher")
@@ -68,13 +67,9 @@ class StreamRecord:
         if not isinstance(self.new_image, Mapping):
             raise MalformedAlertError("NewImage is not a map")
         try:
-            record = WeekRecord.from_item(self.new_image)
-            alerts = alerts_for(record)
+            return messages_for(WeekRecord.from_item(self.new_image))
         except MalformedItemError as error:
             raise MalformedAlertError(f"malformed week item: {error}") from None
-        if not alerts:
-            raise MalformedAlertError("flagged for alerting, but names no drop")
-        return [*alerts, Digest.of(alerts, late=bool(record.late_regions))]
 
 
 def process_batch(

@@ -16,6 +16,7 @@ from gas_publisher.alert import Alert
 from gas_publisher.batching import UnprocessedError
 from gas_publisher.digest import Digest
 from gas_publisher.ledger import LedgerWeek, SentLedger, lease
+from gas_publisher.messages import Message
 from gas_publisher.pacing import Pacer
 
 if TYPE_CHECKING:
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("gas_publisher")
 AWS_ERRORS = (BotoCoreError, ClientError, UnprocessedError)
-Message = Alert | Digest
 # No batch starts with less time than this left: the pacing wait plus one PublishBatch at its client's worst
 # (3 attempts of 2 s to connect and 5 s to read) and the ledger's writes. What is not started is retried.
 BATCH_BUDGET_MS = 25_000
