@@ -15,6 +15,7 @@ from gas_alerts.failures import PermanentError, is_loopback, no_local_aws
 from gas_alerts.settings import DEFAULT_AWS_REGION
 
 if TYPE_CHECKING:
+    from mypy_boto3_cloudwatch import CloudWatchClient
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodbstreams import DynamoDBStreamsClient
     from mypy_boto3_lambda import LambdaClient
@@ -109,4 +110,10 @@ def lambda_client(credentials_block: str | None = None) -> LambdaClient:
 def sqs(credentials_block: str | None = None) -> SQSClient:
     """The SQS client."""
     result: SQSClient = client("sqs", credentials_block)
+    return result
+
+
+def cloudwatch(credentials_block: str | None = None) -> CloudWatchClient:
+    """The CloudWatch client (the heartbeat's and the sweep's metrics, the alarms)."""
+    result: CloudWatchClient = client("cloudwatch", credentials_block)
     return result

@@ -75,6 +75,26 @@ MAPPING: dict[str, Any] = {
     name: value for name, value in _CONTRACT["event_source_mapping"].items() if name != "comment"
 }
 
+# The operator's alarms: the namespace and metrics the flow and the publisher put, and the alarms' thresholds.
+_MONITORING: dict[str, Any] = _CONTRACT["monitoring"]
+METRIC_NAMESPACE: str = _MONITORING["namespace"]
+# Each metric carries the table's name under this dimension, so two stacks in one account never mix their alarms.
+METRIC_DIMENSION: str = _MONITORING["dimension"]
+METRIC_CHECK_SUCCEEDED: str = _MONITORING["metrics"]["check_succeeded"]
+METRIC_SOURCE_AGE_DAYS: str = _MONITORING["metrics"]["source_age_days"]
+METRIC_UNSENT_MESSAGES: str = _MONITORING["metrics"]["unsent_messages"]
+CHECK_SILENCE_PERIOD_SECONDS: int = _MONITORING["check_silence"]["period_seconds"]
+CHECK_SILENCE_PERIODS: int = _MONITORING["check_silence"]["evaluation_periods"]
+SOURCE_STALE_AFTER_DAYS: int = _MONITORING["source_stale_after_days"]
+SWEEP_SILENCE_PERIOD_SECONDS: int = _MONITORING["sweep_silence"]["period_seconds"]
+SWEEP_SILENCE_PERIODS: int = _MONITORING["sweep_silence"]["evaluation_periods"]
+
+# The scheduled sweep: the key its event carries, how often it runs, and its defaults.
+SWEEP_EVENT_KEY: str = _CONTRACT["sweep"]["event_key"]
+SWEEP_SCHEDULE: str = _CONTRACT["sweep"]["schedule_expression"]
+SWEEP_GRACE_SECONDS: int = _CONTRACT["sweep"]["grace_seconds"]
+SWEEP_WEEKS: int = _CONTRACT["sweep"]["weeks"]
+
 HANDLER: str = _CONTRACT["lambda"]["handler"]
 # How long one invocation (one stream batch) may run; Terraform sets it and the local runner reports it.
 FUNCTION_TIMEOUT_SECONDS: int = _CONTRACT["lambda"]["timeout_seconds"]

@@ -7,8 +7,9 @@ import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
@@ -23,7 +24,12 @@ from gas_publisher.contract import (
 from gas_publisher.event_filter import matches
 from gas_publisher.messages import Message, messages_for
 from gas_publisher.publisher import Publisher
+from gas_publisher.sweep import SweepRequest, sweep
 from gas_publisher.week import MalformedItemError, WeekRecord
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudwatch import CloudWatchClient
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 logger = logging.getLogger("gas_publisher")
 
@@ -110,18 +116,27 @@ def process_batch(
     return {"batchItemFailures": [{"itemIdentifier": sequence_number} for sequence_number in sorted(failing)]}
 
 
+@dataclass(frozen=True)
+class Wiring:
+    """The publisher and the clients it works with, built once per configuration and kept across invocations."""
+
+    publisher: Publisher
+    dynamodb: DynamoDBClient
+    cloudwatch: CloudWatchClient
+    table_name: str
+
+
 @lru_cache(maxsize=4)
-def _publisher(
-    topic_arn: str, digest_topic_arn: str, table_name: str, endpoint: str | None, region: str | None
-) -> Publisher:
+def _wiring(topic_arn: str, digest_topic_arn: str, table_name: str, endpoint: str | None, region: str | None) -> Wiring:
     session = boto3.session.Session(region_name=region)
     sns = session.client("sns", config=CLIENT_CONFIG)
     dynamodb = session.client("dynamodb", config=CLIENT_CONFIG)
-    return Publisher(sns, dynamodb, topic_arn, table_name, digest_topic_arn)
+    cloudwatch = session.client("cloudwatch", config=CLIENT_CONFIG)
+    return Wiring(Publisher(sns, dynamodb, topic_arn, table_name, digest_topic_arn), dynamodb, cloudwatch, table_name)
 
 
-def publisher_from_environment(environ: Mapping[str, str] = os.environ) -> Publisher:
-    """The publisher configured by the contract's environment variables, built once per configuration."""
+def wiring_from_environment(environ: Mapping[str, str] = os.environ) -> Wiring:
+    """The publisher and its clients as the contract's environment variables configure them, built once each."""
     logger.setLevel(environ.get(ENV_LOG_LEVEL, "INFO").upper())
     topic_arn = environ.get(ENV_TOPIC_ARN, "")
     digest_topic_arn = environ.get(ENV_DIGEST_TOPIC_ARN, "")
@@ -130,7 +145,7 @@ def publisher_from_environment(environ: Mapping[str, str] = os.environ) -> Publi
     missing = [name for name, value in required.items() if not value]
     if missing:
         raise RuntimeError(f"the publisher needs the environment variables {', '.join(missing)}")
-    return _publisher(
+    return _wiring(
         topic_arn,
         digest_topic_arn,
         table_name,
@@ -139,17 +154,31 @@ def publisher_from_environment(environ: Mapping[str, str] = os.environ) -> Publi
     )
 
 
-def lambda_handler(event: Mapping[str, Any], context: Any) -> dict[str, list[dict[str, str]]]:
-    """The Lambda entry point: the batch's response, publishing only while the invocation has time left."""
+def lambda_handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+    """The Lambda entry point: a stream batch's response, or a scheduled sweep's report."""
     return handle(event, context, os.environ)
 
 
-def handle(event: Mapping[str, Any], context: Any, environ: Mapping[str, str]) -> dict[str, list[dict[str, str]]]:
+def handle(event: Mapping[str, Any], context: Any, environ: Mapping[str, str]) -> dict[str, Any]:
     """What the entry point does, with the function's environment given (the local runner passes Terraform's).
 
-    The function's ARN names the consumer: its event source mapping retries a shard's records one batch at a time,
-    so a retry may take over the claims of the invocation before it.
+    A scheduled event (it carries the sweep's key) runs the sweep; anything else is a stream batch. The function's
+    ARN names the consumer of a batch: its event source mapping retries a shard's records one batch at a time, so
+    a retry may take over the claims of the invocation before it.
     """
     deadline_ms = int(time.time() * 1000) + int(context.get_remaining_time_in_millis())
+    wiring = wiring_from_environment(environ)
+    request = SweepRequest.from_event(event)
+    if request is not None:
+        report = sweep(
+            wiring.publisher,
+            wiring.dynamodb,
+            wiring.cloudwatch,
+            wiring.table_name,
+            request,
+            now=datetime.now(UTC),
+            deadline_ms=deadline_ms,
+        )
+        return report.to_response()
     consumer = str(getattr(context, "invoked_function_arn", "") or getattr(context, "function_name", ""))
-    return process_batch(event, publisher_from_environment(environ), deadline_ms, consumer)
+    return process_batch(event, wiring.publisher, deadline_ms, consumer)

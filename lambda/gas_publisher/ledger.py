@@ -67,7 +67,8 @@ class SentLedger:
         """The entry of each week that has one (a consistent read)."""
         keys = [ledger_key(week) for week in sorted(set(weeks))]
         return {
-            date.fromisoformat(item[SORT_KEY]["S"]): _entry(item) for item in batch_get(self._client, self._table, keys)
+            date.fromisoformat(item[SORT_KEY]["S"]): ledger_entry(item)
+            for item in batch_get(self._client, self._table, keys)
         }
 
     def claim(self, week: date, owners: Mapping[str, str], token: str, now_ms: int, ends_at_ms: int) -> bool:
@@ -189,7 +190,8 @@ def _mark_update(week: date, chosen: Sequence[str]) -> dict[str, Any]:
     }
 
 
-def _entry(item: Mapping[str, Any]) -> LedgerWeek:
+def ledger_entry(item: Mapping[str, Any]) -> LedgerWeek:
+    """A ledger item as an entry: the messages sent, and the claims on the others."""
     sent = set(item.get(SENT, {}).get("SS", [])) | set(item.get(LEGACY_SENT, {}).get("SS", []))
     claims = {
         name.removeprefix(CLAIM_PREFIX): value.get("S", "")

@@ -59,6 +59,11 @@ class Publisher:
         self.pacer = pacer or Pacer()
         self._clock = clock
 
+    @property
+    def ledger(self) -> SentLedger:
+        """The sent ledger this publisher claims and marks messages in."""
+        return self._ledger
+
     def publish(
         self, messages: Sequence[Message], deadline_ms: int | None = None, owners: Mapping[str, str] | None = None
     ) -> set[str]:
