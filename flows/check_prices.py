@@ -12,13 +12,16 @@ from pydantic import Field
 from gas_alerts.compare import HISTORY_WEEKS, LOOKBACK_WEEKS, MIN_LOOKBACK_WEEKS
 from gas_alerts.coverage import Coverage
 from gas_alerts.failures import one_line
+from gas_alerts.heartbeat import reference_day, source_age_days, stale_source_note
 from gas_alerts.redaction import install_log_redaction
 from gas_alerts.run_report import check_run_name
 from gas_alerts.settings import Settings
 from gas_alerts.source import DEFAULT_SOURCE
+from gas_alerts.store import today_in_new_york
 from gas_alerts.summary import CheckSummary, describe_drops
 from tasks.compare import compare_weeks
 from tasks.fetch import fetch_prices
+from tasks.heartbeat import report_heartbeat
 from tasks.logs import run_logger
 from tasks.report import name_run_for_week, publish_run_report
 from tasks.store import read_stored_weeks, write_new_weeks
@@ -44,6 +47,7 @@ def check_gas_prices(
     The check always stores and compares all 17 regions; each subscriber picks regions with a filter policy. A
     failure no retry can mend ends the run at once, its state message the one line that names it. `until` reads
     the source as it stood at the end of that week (later weeks left out): to try the stack on the bundled export.
+    A run that completes reports itself and the source's age to CloudWatch last, for the operator's alarms.
     """
     install_log_redaction()
     settings = Settings.from_environment()
@@ -97,13 +101,18 @@ def _check(
             lookback_weeks,
             plan.latest_stored,
         )
-    summary = CheckSummary.of(plan, result, coverage)
+    newest = weeks[-1].week
+    age = source_age_days(newest, reference_day(today_in_new_york(), until))
+    summary = CheckSummary.of(plan, result, coverage, stale_source=stale_source_note(newest, age))
     if result.written and not plan.baseline:
         logger.info("Week %s: %s", summary.newest_week, describe_drops(plan))
     for held in summary.held:
         logger.warning("Held by the data-quality guard (never alerts, never a base): %s", held)
+    if summary.stale_source:
+        logger.warning("The source looks stale: %s", summary.stale_source)
     logger.info(summary.message)
     publish_run_report(weeks, plan, result, summary.message, coverage)
+    report_heartbeat(table, age, credentials_block)
     # Prefect makes a returned state the run's final state (its message shows in the UI) and hands
     # callers the state's data, so callers of the flow still receive a CheckSummary.
     return cast("CheckSummary", Completed(message=summary.message, data=summary))

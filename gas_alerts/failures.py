@@ -8,8 +8,12 @@ endpoint, bad data or stored items, a bad app token) end the command or the flow
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Callable
+from functools import lru_cache
 from urllib.parse import urlsplit
+
+import botocore.session
 
 from botocore.exceptions import (
     ClientError,
@@ -45,6 +49,13 @@ DENIED = frozenset(
         "AuthorizationError",
     }
 )
+# AWS names the refused action in its message ("... is not authorized to perform: dynamodb:Query on resource ...").
+REFUSED_ACTION = re.compile(r"not authorized to perform:? (?P<action>[a-z0-9-]+:[A-Za-z0-9]+)")
+# The services whose calls the product makes, by botocore name, and their IAM action prefix where it differs.
+SERVICES = ("dynamodb", "dynamodbstreams", "sns", "sqs", "lambda", "cloudwatch", "scheduler", "sts")
+IAM_PREFIX = {"dynamodbstreams": "dynamodb"}
+# Calls IAM authorises as another action.
+AUTHORISED_AS = {"PublishBatch": "sns:Publish"}
 MISSING = frozenset(
     {"ResourceNotFoundException", "NotFound", "NotFoundException", "AWS.SimpleQueueService.NonExistentQueue"}
 )
@@ -157,10 +168,32 @@ def _refused(error: ClientError, table: str) -> str | None:
         return f"AWS says {operation} found nothing ({code}): {_message(error)}"
     if code in DENIED:
         return (
-            f"AWS refused {operation} ({code}): the credentials in use may not make this call; "
-            "see infra/README.md for the flow's policy"
+            f"denied: the credentials in use may not call {refused_action(error)} ({code}); the flow needs the policy "
+            "of `terraform output flow_runner_policy_arn`, the operator commands that of `operator_policy_arn`"
         )
     return None
+
+
+def refused_action(error: ClientError) -> str:
+    """The IAM action AWS refused: named in its message, or worked out from the operation ("dynamodb:Query")."""
+    found = REFUSED_ACTION.search(_message(error))
+    if found:
+        return found["action"]
+    operation = error.operation_name
+    if operation in AUTHORISED_AS:
+        return AUTHORISED_AS[operation]
+    service = _service_of(operation)
+    return f"{IAM_PREFIX.get(service, service)}:{operation}" if service else operation
+
+
+@lru_cache(maxsize=64)
+def _service_of(operation: str) -> str:
+    """Which of the product's services has this operation ('' when none), from botocore's service models."""
+    session = botocore.session.get_session()
+    for service in SERVICES:
+        if operation in session.get_service_model(service).operation_names:
+            return service
+    return ""
 
 
 def error_code(error: ClientError) -> str:

@@ -17,6 +17,7 @@ ENVIRONMENT: tuple[tuple[str, str, str], ...] = (
     ("GAS_ALERTS_INBOX_QUEUE", "gas-alerts-inbox", "local SQS queue subscribed to the topic"),
     ("GAS_ALERTS_DIGEST_INBOX", "gas-alerts-digest-inbox", "local SQS queue subscribed to the digest topic"),
     ("GAS_ALERTS_DLQ", "gas-alerts-publisher-dlq", "SQS queue for stream batches that kept failing"),
+    ("GAS_ALERTS_OPERATOR_TOPIC", "gas-alerts-operator", "SNS topic the alarms email the operator through"),
     ("GAS_ALERTS_OUTBOX", "outbox", "folder the local delivery writes .eml files to"),
     ("GAS_ALERTS_STATE_DIR", ".gas-alerts", "folder for the stream checkpoint and local logs"),
     ("SOCRATA_APP_TOKEN", "", "optional Socrata app token, sent as X-App-Token, never logged"),
@@ -52,6 +53,12 @@ class Settings:
     # What is wrong with SOCRATA_APP_TOKEN (then app_token is None), or what was mended in it; '' when nothing.
     app_token_note: str = ""
     app_token_invalid: bool = False
+    operator_topic_name: str = "gas-alerts-operator"
+
+    @property
+    def name_prefix(self) -> str:
+        """The stack's name prefix (infra/'s name_prefix): the table's name less its "-prices" suffix."""
+        return self.table_name.removesuffix("-prices")
 
     def source_token(self) -> str | None:
         """The app token to send, or AppTokenError when the one set cannot be a header value."""
@@ -77,6 +84,7 @@ class Settings:
             app_token=token,
             app_token_note=note,
             app_token_invalid=invalid,
+            operator_topic_name=value["GAS_ALERTS_OPERATOR_TOPIC"],
         )
 
     def to_environment(self) -> dict[str, str]:
@@ -88,6 +96,7 @@ class Settings:
             "GAS_ALERTS_DIGEST_TOPIC": self.digest_topic_name,
             "GAS_ALERTS_DIGEST_INBOX": self.digest_inbox_queue,
             "GAS_ALERTS_DLQ": self.dead_letter_queue,
+            "GAS_ALERTS_OPERATOR_TOPIC": self.operator_topic_name,
             "GAS_ALERTS_OUTBOX": str(self.outbox),
             "GAS_ALERTS_STATE_DIR": str(self.state_dir),
         }

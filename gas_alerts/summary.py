@@ -32,9 +32,13 @@ class CheckSummary:
     coverage: str = ""
     # The source's newest week, when it was older than the table's newest (then nothing was written).
     older_source: date | None = None
+    # Why the source looks stale (its newest week is older than its alarm allows); '' when it does not.
+    stale_source: str = ""
 
     @classmethod
-    def of(cls, plan: CheckPlan, result: WriteResult, coverage: Coverage | None = None) -> CheckSummary:
+    def of(
+        cls, plan: CheckPlan, result: WriteResult, coverage: Coverage | None = None, stale_source: str = ""
+    ) -> CheckSummary:
         """Combine the plan and what was written."""
         newest = plan.newest
         written = plan.writes if result.written else ()
@@ -49,6 +53,7 @@ class CheckSummary:
             history=tuple(plan.history) if result.written else (),
             coverage=coverage.message if coverage else "",
             older_source=plan.source_newest if plan.older_source else None,
+            stale_source=stale_source,
             held=tuple(
                 f"{record.week} {REGION_BY_ID[region].name} {record.prices[region]}: {reason}"
                 for record in written
@@ -88,6 +93,8 @@ class CheckSummary:
             outcome += f"; {count} value{'s' if count > 1 else ''} held as suspect (see the logs)"
         if self.coverage:
             outcome += f"; {self.coverage}"
+        if self.stale_source:
+            outcome += f"; {self.stale_source}"
         return outcome
 
 

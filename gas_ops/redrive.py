@@ -4,8 +4,9 @@ Lambda's on-failure destination (the dead-letter queue) receives pointers, not r
 sequence numbers. The records themselves stay in the stream for 24 hours. Redrive reads each pointer, re-reads its
 records while the stream holds them, and hands those that pass the stream filter to the real handler, as a consumer
 of its own (so it never takes over a claim the mapping still holds). A pointer whose records the stream no longer
-holds is reported with the weeks whose told falls the sent ledger lacks, and kept in the queue; it is never dropped
-in silence. The same code runs against moto and against AWS.
+holds is healed from the table: the sweep publishes every told message the sent ledger lacks, and once the ledger
+holds every told message of the recent weeks the pointer is deleted; otherwise it is reported with what is still
+unsent, and kept, never dropped in silence. The same code runs against moto and against AWS.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +31,7 @@ from gas_ops.resources import table_stream_arn
 from gas_ops.stream import InvocationContext, Record, lambda_shape, passes, read_range
 from gas_publisher.handler import SkippedRecordError, StreamRecord
 from gas_publisher.ledger import LedgerWeek, SentLedger
+from gas_publisher.sweep import SweepRequest
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodbstreams import DynamoDBStreamsClient
@@ -66,6 +68,9 @@ class RedriveReport:
     sent: list[str] = field(default_factory=list)
     expired: list[Expired] = field(default_factory=list)
     unreadable: int = 0
+    # What the sweep sent for expired pointers, and how many such pointers it left nothing unsent for (deleted).
+    swept: list[str] = field(default_factory=list)
+    healed: int = 0
 
 
 def redrive(settings: Settings, *, drop_expired: bool = False, handler: Handler | None = None) -> RedriveReport:
@@ -78,16 +83,44 @@ def redrive(settings: Settings, *, drop_expired: bool = False, handler: Handler 
     invoke = handler or publisher_handler(publisher_environment(settings))
     driver = _Redriver(streams, invoke, mapped, f"gas-alerts redrive {uuid.uuid4()}", settings)
     report = RedriveReport()
+    expired: list[Mapping[str, Any]] = []
     for message in _receive_all(sqs, queue_url):
         report.pointers += 1
         keep = driver.redrive(message["Body"], report)
-        if not keep or (keep == "expired" and drop_expired):
+        if keep == "expired" and not drop_expired:
+            expired.append(message)
+        elif not keep or keep == "expired":
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
         else:
-            sqs.change_message_visibility(
-                QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
-            )
+            _show_again(sqs, queue_url, message)
+    if expired:
+        _heal_expired(settings, invoke, report)
+    for message in expired:
+        if report.expired and not report.expired[-1].unsent:
+            report.healed += 1
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+        else:
+            _show_again(sqs, queue_url, message)
     return report
+
+
+def _heal_expired(settings: Settings, invoke: Handler, report: RedriveReport) -> None:
+    """The stream lost these records, but the table did not: the sweep sends what they told, then unsent is read again.
+
+    A pointer whose weeks the sent ledger then holds whole has nothing left to redrive, and is deleted.
+    """
+    if any(expired.unsent for expired in report.expired):
+        context = InvocationContext(invoked_function_arn=f"gas-alerts redrive sweep {uuid.uuid4()}")
+        swept = invoke(SweepRequest(older_than_seconds=0).to_event(), context) or {}
+        report.swept = list(swept.get("sent", [])) if isinstance(swept, Mapping) else []
+    table = PriceTable(aws.dynamodb(), settings.table_name)
+    remaining = unsent(table, SentLedger(aws.dynamodb(), settings.table_name), HISTORY_WEEKS)
+    report.expired = [replace(expired, unsent=remaining) for expired in report.expired]
+
+
+def _show_again(sqs: SQSClient, queue_url: str, message: Mapping[str, Any]) -> None:
+    """Make a kept message visible to the next reader at once."""
+    sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
 
 
 def _receive_all(sqs: SQSClient, queue_url: str) -> list[Mapping[str, Any]]:

@@ -1,4 +1,4 @@
-"""`gas-alerts redrive`, `subscribers` and `send-test`: an operator's commands for the deployed stack (AWS or moto)."""
+"""The operator's commands for the deployed stack (AWS or moto): status, sweep, redrive, subscribers, send-test."""
 
 from __future__ import annotations
 
@@ -10,7 +10,78 @@ import typer
 
 from gas_alerts.settings import Settings
 from gas_cli.commands.common import console, decimal_option, errors, fail, friendly_errors
-from gas_publisher.contract import REGION_BY_ID
+from gas_publisher.contract import REGION_BY_ID, SWEEP_GRACE_SECONDS, SWEEP_WEEKS
+
+
+def status() -> None:
+    """Show the whole service's health: the last check, the source, unsent alerts, dead letters, subscribers, alarms.
+
+    Exits 0 when all is well and 1 when something needs the operator, each problem on one line with its next step.
+    """
+    from gas_ops.status import service_health
+
+    settings = Settings.from_environment()
+    with friendly_errors(table=settings.table_name), console.status("Looking at every part…"):
+        health = service_health(settings)
+    console.print(f"[bold]gas-alerts on {settings.table_name}[/bold]")
+    width = max(len(finding.label) for finding in health.findings)
+    for finding in health.findings:
+        value = f"[red]{finding.value}[/red]" if finding.problem else finding.value
+        console.print(f"  {finding.label + ':':<{width + 1}}  {value}", soft_wrap=True, markup=True)
+    for problem in health.problems:
+        errors.print(f"problem: {problem}", soft_wrap=True)
+    if health.problems:
+        raise typer.Exit(1)
+    console.print("All is well.")
+
+
+def sweep(
+    older_than: Annotated[
+        str,
+        typer.Option(
+            help="Take only items written longer ago than this (30m, 2h, 1d; 0 takes everything no live claim holds)."
+        ),
+    ] = f"{SWEEP_GRACE_SECONDS // 60}m",
+    weeks: Annotated[int, typer.Option(min=1, max=50, help="How many calendar weeks back to look.")] = SWEEP_WEEKS,
+) -> None:
+    """Publish, from the table, every told alert and digest the sent ledger lacks: the hourly sweep, run once now.
+
+    It runs the publisher's own code with the deployed function's topics, through the same claims, pacing and
+    ledger, so nothing goes out twice; what it could not send is put as UnsentMessages for the alarm.
+    """
+    from gas_ops.sweep import DurationError, parse_duration, run_sweep
+    from gas_publisher.sweep import SweepRequest
+
+    try:
+        grace = parse_duration(older_than)
+    except DurationError as error:
+        raise typer.BadParameter(str(error), param_hint="--older-than") from None
+    settings = Settings.from_environment()
+    with friendly_errors(table=settings.table_name), console.status("Sweeping the newest weeks…"):
+        report = run_sweep(settings, SweepRequest(int(grace.total_seconds()), weeks))
+    console.print(f"Sent {len(report['sent'])}: {_dedup_ids(report['sent']) or 'nothing was missing'}", soft_wrap=True)
+    if report["in_flight"] or report["waiting"]:
+        count = len(report["in_flight"]) + len(report["waiting"])
+        console.print(f"Left to the stream: {count} (being delivered, or written less than {older_than} ago)")
+    for line in report["malformed"]:
+        errors.print(f"error: cannot read an item, its alerts are not sent: {line}", soft_wrap=True)
+    if report["unsent"]:
+        errors.print(
+            f"error: {len(report['unsent'])} could not be sent: {_dedup_ids(report['unsent'])}; "
+            "run again, or read the publisher's logs",
+            soft_wrap=True,
+        )
+    if report["unsent"] or report["malformed"]:
+        raise typer.Exit(1)
+
+
+def _dedup_ids(ids: list[str]) -> str:
+    """'2026-02-23: Glens Falls, digest; 2026-03-02: Ithaca' from '2026-02-23#glens_falls' and the like."""
+    weeks: dict[str, list[str]] = {}
+    for dedup_id in ids:
+        week, _, name = dedup_id.partition("#")
+        weeks.setdefault(week, []).append(name)
+    return "; ".join(f"{week}: {_names(tuple(names))}" for week, names in sorted(weeks.items()))
 
 
 def redrive(
@@ -22,8 +93,9 @@ def redrive(
     """Publish again the stream batches that used up their retries (the dead-letter queue's batch pointers).
 
     Each pointer's records are read again from the table's stream and handed to the publisher; the sent ledger
-    keeps anything already sent from going out twice. Records the stream no longer holds (after 24 hours) are
-    reported with the weeks whose alerts were never sent, and their pointers kept.
+    keeps anything already sent from going out twice. For records the stream no longer holds (after 24 hours), the
+    sweep publishes from the table what they told; their pointers are deleted once nothing told is unsent, else
+    reported with the weeks whose alerts were never sent, and kept.
     """
     from gas_ops.redrive import redrive as run_redrive
 
@@ -32,29 +104,32 @@ def redrive(
         report = run_redrive(settings, drop_expired=drop_expired)
     pointers = "pointer" if report.pointers == 1 else "pointers"
     console.print(f"Dead-letter queue {settings.dead_letter_queue}: {report.pointers} batch {pointers}", soft_wrap=True)
-    if report.pointers:
+    if report.pointers > len(report.expired) + report.unreadable:
         sent = ", ".join(report.sent) or "nothing new (already sent)"
         console.print(f"Redriven: {report.records} stream records; sent: {sent}", soft_wrap=True)
+    if report.swept:
+        console.print(f"Sent from the table by the sweep: {_dedup_ids(report.swept)}", soft_wrap=True)
     for expired in report.expired:
-        errors.print(
-            f"error: records {expired.start} to {expired.end} of shard {expired.shard_id} "
-            f"(arrived {expired.first_arrival or '?'} to {expired.last_arrival or '?'}) are past the stream's "
-            "retention and cannot be read again.",
-            soft_wrap=True,
+        where = (
+            f"records {expired.start} to {expired.end} of shard {expired.shard_id} "
+            f"(arrived {expired.first_arrival or '?'} to {expired.last_arrival or '?'}) are past the stream's retention"
         )
-        if expired.unsent:
-            errors.print("  Told but never sent, by the table and the sent ledger:")
-            for week, names in expired.unsent.items():
-                errors.print(f"    {week}: {_names(names)}", soft_wrap=True)
-        else:
-            errors.print("  The sent ledger holds every alert the recent weeks told: nothing is missing.")
+        if not expired.unsent:
+            console.print(
+                f"{where}; every alert the recent weeks told is sent, so its pointer is deleted.", soft_wrap=True
+            )
+            continue
+        errors.print(f"error: {where}, and cannot be read again.", soft_wrap=True)
+        errors.print("  Told but never sent, by the table and the sent ledger:")
+        for week, names in expired.unsent.items():
+            errors.print(f"    {week}: {_names(names)}", soft_wrap=True)
         kept = "deleted (--drop-expired)" if drop_expired else "kept; add --drop-expired once it is dealt with"
         errors.print(f"  Its pointer is {kept}.", soft_wrap=True)
     if report.failed:
         errors.print(f"error: {report.failed} records still failed; their pointers stay in the queue (see the logs)")
     if report.unreadable:
         errors.print(f"error: {report.unreadable} messages are not stream batch pointers; they stay in the queue")
-    if report.expired or report.failed or report.unreadable:
+    if any(expired.unsent for expired in report.expired) or report.failed or report.unreadable:
         raise typer.Exit(1)
 
 

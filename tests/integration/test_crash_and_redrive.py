@@ -10,7 +10,7 @@ import json
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 
 import pytest
@@ -32,7 +32,7 @@ from gas_publisher.ledger import SentLedger
 from gas_publisher.publisher import Publisher
 from tests.support.data import LATEST_SNAPSHOT_CSV, csv_rows
 from tests.support.dynamo_faults import DynamoFaults
-from tests.support.steps import weekly_check
+from tests.support.steps import store_this_weeks_fall, weekly_check
 from tests.support.told import alerts_by_week, digests_by_week
 
 pytestmark = pytest.mark.slow(seconds=25)
@@ -184,3 +184,33 @@ def test_records_past_the_streams_retention_are_reported_with_their_weeks_and_ke
     assert result.exit_code == 1
     assert "past the stream's retention" in result.output
     assert "2026-02-23: Glens Falls, Watertown, White Plains" in result.output
+
+
+def test_a_pointer_past_the_streams_retention_is_healed_from_the_table_and_deleted(
+    settings: Settings, request: pytest.FixtureRequest
+) -> None:
+    """This week's batch dead-lettered and trimmed: redrive has the sweep send its fall, once, and drops the pointer."""
+    provision(settings)
+    week = store_this_weeks_fall(settings.table_name, datetime.now(UTC) - timedelta(hours=2))
+    delivery = LocalDelivery.connect(settings)
+    digest_topic = find_topic_arn(aws.sns(), settings.digest_topic_name)
+    wrong = lambda_environment(
+        settings.table_name, "arn:aws:sns:us-east-1:123456789012:no-such-topic", digest_topic or ""
+    )
+    delivery.runner.handler = publisher_handler(wrong)
+    delivery.runner.retry_delay = 0.01
+    _, before = delivery.deliver_once()
+    request.getfixturevalue("trimmed_stream")
+
+    result = CliRunner().invoke(app, ["redrive"], env=settings.to_environment())
+    _, after = delivery.deliver_once()
+
+    emails = [email for email, _ in before + after]
+    assert result.exit_code == 0, result.output
+    assert f"Sent from the table by the sweep: {week}: Albany" in result.output
+    assert "past the stream's retention; every alert the recent weeks told is sent, so its pointer is deleted" in (
+        result.output
+    )
+    assert alerts_by_week(emails) == Counter({(week, "albany"): 1})
+    assert digests_by_week(emails) == Counter({(week, "albany"): 1}), "the digest went out before, and not again"
+    assert dead_letters(settings) == []

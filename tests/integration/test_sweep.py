@@ -12,10 +12,12 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 from gas_alerts import aws
 from gas_alerts.compare import walk
 from gas_alerts.settings import Settings
+from gas_cli.app import app
 from gas_local.delivery import LocalDelivery
 from gas_local.inbox import deliver_inbox
 from gas_local.outbox import DeliveredAlert
@@ -30,11 +32,12 @@ from gas_publisher.sweep import InvalidSweepRequestError, SweepReport, SweepRequ
 from tests.support.data import LATEST_SNAPSHOT_CSV, csv_rows, snapshot_weeks
 from tests.support.fakes import FlakySns, region_is, virtual_pacer
 from tests.support.metrics import samples
-from tests.support.steps import weekly_check
+from tests.support.steps import store_this_weeks_fall, weekly_check
 from tests.support.told import alerts_by_week, digests_by_week
 
 pytestmark = pytest.mark.slow(seconds=20)
 
+runner = CliRunner()
 BASELINE = date(2026, 1, 5)
 # Eight weeks stored while the publisher is down: a check a few days after each week came out.
 OUTAGE = [BASELINE + timedelta(weeks=n) for n in range(1, 9)]
@@ -226,3 +229,35 @@ def test_a_quiet_sweep_costs_one_batch_get_one_query_and_one_metric(
     assert report.sent == []
     assert dynamodb_calls == Counter({"BatchGetItem": 1, "Query": 1})
     assert samples(settings.table_name, METRIC_UNSENT_MESSAGES) == (2, 0.0)
+
+
+def test_the_sweep_command_sends_what_is_missing_and_says_so(settings: Settings) -> None:
+    """`gas-alerts sweep` sends this week's unsent fall and digest; run again, it finds nothing missing."""
+    provision(settings)
+    delivery = LocalDelivery.connect(settings)
+    week = store_this_weeks_fall(settings.table_name, datetime.now(UTC) - timedelta(hours=2))
+
+    first = runner.invoke(app, ["sweep"], env=settings.to_environment())
+    second = runner.invoke(app, ["sweep"], env=settings.to_environment())
+
+    assert first.exit_code == 0, first.output
+    assert f"Sent 2: {week}: Albany, digest" in first.output
+    assert second.exit_code == 0, second.output
+    assert "Sent 0: nothing was missing" in second.output
+    assert alerts_by_week(received(delivery)) == Counter({(week, "albany"): 1})
+
+
+def test_older_than_0_takes_what_the_grace_period_leaves_and_a_bad_duration_is_refused(settings: Settings) -> None:
+    """Items written a minute ago wait for the stream; `--older-than 0` takes them; `--older-than soon` is refused."""
+    provision(settings)
+    week = store_this_weeks_fall(settings.table_name, datetime.now(UTC) - timedelta(minutes=1))
+
+    waiting = runner.invoke(app, ["sweep"], env=settings.to_environment())
+    now = runner.invoke(app, ["sweep", "--older-than", "0"], env=settings.to_environment())
+    bad = runner.invoke(app, ["sweep", "--older-than", "soon"], env=settings.to_environment())
+
+    assert "Sent 0" in waiting.output
+    assert "Left to the stream: 2" in waiting.output
+    assert f"Sent 2: {week}: Albany, digest" in now.output
+    assert bad.exit_code == 2
+    assert "'soon' is not a duration: use a whole number with s, m, h or d" in bad.output

@@ -22,4 +22,5 @@ def unique_settings(prefix: str, outbox: Path, state_dir: Path) -> Settings:
         outbox=outbox,
         state_dir=state_dir,
         app_token=None,
+        operator_topic_name=f"{prefix}operator-{suffix}",
     )
