@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, timedelta
+from typing import Literal
 
 import pytest
 from typer.testing import CliRunner
@@ -46,7 +47,7 @@ def operator_topic(settings: Settings, *, subscribed: bool) -> None:
         sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
 
 
-def alarm(settings: Settings, name: str, state: str) -> None:
+def alarm(settings: Settings, name: str, state: Literal["OK", "ALARM"]) -> None:
     """One of the stack's alarms, in the given state (moto keeps the state it is set to)."""
     cloudwatch = aws.cloudwatch()
     cloudwatch.put_metric_alarm(
