@@ -1,4 +1,5 @@
-# The gas-alerts stack: price table, alert and digest topics, publisher Lambda, operator alarms and the flow runner's policy.
+# The gas-alerts stack: price table, alert and digest topics, publisher Lambda with its hourly sweep, the operator's
+# alarms and topic, and the policies of the flow runner and of the operator.
 
 provider "aws" {
   region = var.aws_region
@@ -32,7 +33,14 @@ locals {
   dead_letter_queue = "${var.name_prefix}-publisher-dlq"
   function_name     = "${var.name_prefix}-publisher"
   operator_topic    = "${var.name_prefix}-operator"
+
+  # What the operator's alarms watch, and the sweep the schedule runs (contract.json).
+  monitoring = local.contract.monitoring
+  sweep      = local.contract.sweep
 }
+
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
 
 module "table" {
   source = "./modules/price_table"
@@ -129,6 +137,14 @@ module "publisher" {
   stream_arn        = module.table.stream_arn
   table_kms_key_arn = module.table.kms_key_arn
   ledger_partition  = local.ledger_partition
+  price_partition   = local.price_partition
+  late_partition    = local.late_partition
+  metric_namespace  = local.monitoring.namespace
+
+  sweep_schedule_expression = local.sweep.schedule_expression
+  sweep_input = {
+    (local.sweep.event_key) = { older_than_seconds = local.sweep.grace_seconds, weeks = local.sweep.weeks }
+  }
 
   topic_arn                = module.alerts.topic_arn
   topic_kms_key_arn        = module.alerts.kms_key_arn
@@ -144,6 +160,22 @@ module "publisher" {
   bisect_batch_on_function_error = local.contract.event_source_mapping.bisect_batch_on_function_error
   dead_letter_queue_name         = local.dead_letter_queue
   alarm_topic_arns               = [module.operator.topic_arn]
+}
+
+module "alarms" {
+  source = "./modules/service_alarms"
+
+  name_prefix                  = var.name_prefix
+  table_name                   = module.table.table_name
+  namespace                    = local.monitoring.namespace
+  dimension_name               = local.monitoring.dimension
+  metrics                      = local.monitoring.metrics
+  check_silence_period_seconds = local.monitoring.check_silence.period_seconds
+  check_silence_periods        = local.monitoring.check_silence.evaluation_periods
+  source_stale_after_days      = local.monitoring.source_stale_after_days
+  sweep_silence_period_seconds = local.monitoring.sweep_silence.period_seconds
+  sweep_silence_periods        = local.monitoring.sweep_silence.evaluation_periods
+  alarm_topic_arns             = [module.operator.topic_arn]
 }
 
 # Whoever runs the Prefect flow (an IAM user whose keys go into a prefect-aws AwsCredentials block, or a worker's
@@ -178,11 +210,23 @@ data "aws_iam_policy_document" "flow_runner" {
       values   = ["dynamodb.${var.aws_region}.amazonaws.com"]
     }
   }
+
+  statement {
+    sid     = "ReportEachCompletedCheck"
+    actions = ["cloudwatch:PutMetricData"] # CheckSucceeded and SourceAgeDays, the heartbeat the alarms watch
+    # PutMetricData has no resource ARN; the namespace condition keeps the flow to the product's own metrics.
+    resources = ["*"]
+    condition {
+      test     = "StringEquals"
+      variable = "cloudwatch:namespace"
+      values   = [local.monitoring.namespace]
+    }
+  }
 }
 
 resource "aws_iam_policy" "flow_runner" {
   name        = "${var.name_prefix}-flow-runner"
-  description = "DynamoDB calls of the gas-alerts Prefect flows on ${local.table_name}, and nothing else"
+  description = "DynamoDB calls of the gas-alerts Prefect flows on ${local.table_name}, and their heartbeat metric"
   policy      = data.aws_iam_policy_document.flow_runner.json
 }
 
@@ -191,4 +235,146 @@ resource "aws_iam_role_policy_attachment" "flow_runner" {
 
   role       = each.value
   policy_arn = aws_iam_policy.flow_runner.arn
+}
+
+# Whoever operates the stack (`gas-alerts status`, `sweep`, `redrive`, `send-test`, `subscribers`, from a laptop or a
+# runbook's shell) gets exactly the calls those commands make; tests/contract/test_least_privilege.py proves it from
+# the recorded calls. The sweep and redrive publish as the publisher does, through the same ledger.
+data "aws_iam_policy_document" "operator" {
+  statement {
+    sid = "ReadWeeksLateItemsAndTheLedger"
+    actions = [
+      "dynamodb:Query",        # status: the newest stored week; sweep and status: the late items of the window
+      "dynamodb:BatchGetItem", # sweep and status: the window's week items and ledger entries; redrive: what is sent
+    ]
+    resources = [module.table.table_arn]
+    condition {
+      test     = "ForAllValues:StringEquals"
+      variable = "dynamodb:LeadingKeys"
+      values   = [local.price_partition, local.late_partition, local.ledger_partition]
+    }
+  }
+
+  statement {
+    sid       = "ClaimAndMarkOnlyInTheSentLedger"
+    actions   = ["dynamodb:UpdateItem"] # sweep and redrive: claim, mark sent, release (also inside transactions)
+    resources = [module.table.table_arn]
+    condition {
+      test     = "ForAllValues:StringEquals"
+      variable = "dynamodb:LeadingKeys"
+      values   = [local.ledger_partition]
+    }
+  }
+
+  statement {
+    sid       = "FindTheTableStream"
+    actions   = ["dynamodb:DescribeTable"] # redrive: the table's current stream
+    resources = [module.table.table_arn]
+  }
+
+  statement {
+    sid = "ReadDeadLetteredRecordsAgain"
+    actions = [
+      "dynamodb:GetShardIterator", # redrive: at a pointer's first sequence number
+      "dynamodb:GetRecords",       # redrive: the pointer's records
+    ]
+    resources = [module.table.stream_arn]
+  }
+
+  statement {
+    sid       = "UseTableKeyThroughDynamoDB"
+    actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"] # reads, and the ledger's writes
+    resources = [module.table.kms_key_arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["dynamodb.${var.aws_region}.amazonaws.com"]
+    }
+  }
+
+  statement {
+    sid       = "PublishAlertsDigestsAndSamples"
+    actions   = ["sns:Publish"] # sweep and redrive: what the stream lost; send-test: the samples
+    resources = [module.alerts.topic_arn, module.digest.topic_arn]
+  }
+
+  statement {
+    sid       = "UseTopicKeysThroughSns"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [module.alerts.kms_key_arn, module.digest.kms_key_arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["sns.${var.aws_region}.amazonaws.com"]
+    }
+  }
+
+  statement {
+    sid     = "FindTheTopicsByName"
+    actions = ["sns:ListTopics"] # every command finds the topics by name
+    # ListTopics has no resource ARN; it lists topic ARNs only.
+    resources = ["*"]
+  }
+
+  statement {
+    sid = "ReadTheSubscriptions"
+    actions = [
+      "sns:ListSubscriptionsByTopic",  # status and subscribers
+      "sns:GetSubscriptionAttributes", # status and subscribers: pending or confirmed, and the filter policy
+    ]
+    # SNS authorises GetSubscriptionAttributes against the subscription's topic, as its refusals name it.
+    resources = [module.alerts.topic_arn, module.digest.topic_arn, module.operator.topic_arn]
+  }
+
+  statement {
+    sid = "WorkTheDeadLetterQueue"
+    actions = [
+      "sqs:GetQueueUrl",             # status and redrive
+      "sqs:GetQueueAttributes",      # status: how many pointers wait
+      "sqs:ReceiveMessage",          # redrive
+      "sqs:DeleteMessage",           # redrive: a pointer whose alerts are all sent
+      "sqs:ChangeMessageVisibility", # redrive: a kept pointer is shown again at once
+    ]
+    resources = [module.publisher.dead_letter_queue_arn]
+  }
+
+  statement {
+    sid     = "FindTheEventSourceMapping"
+    actions = ["lambda:ListEventSourceMappings"] # redrive: the mapping's batch size and filters
+    # ListEventSourceMappings has no resource ARN.
+    resources = ["*"]
+  }
+
+  statement {
+    sid     = "ReadTheHeartbeat"
+    actions = ["cloudwatch:GetMetricData"] # status: the last completed check
+    # GetMetricData has no resource ARN.
+    resources = ["*"]
+  }
+
+  statement {
+    sid     = "PutTheSweepMetric"
+    actions = ["cloudwatch:PutMetricData"] # sweep: UnsentMessages, as the scheduled sweep does
+    # PutMetricData has no resource ARN; the namespace condition keeps it to the product's own metrics.
+    resources = ["*"]
+    condition {
+      test     = "StringEquals"
+      variable = "cloudwatch:namespace"
+      values   = [local.monitoring.namespace]
+    }
+  }
+
+  statement {
+    sid     = "ReadTheAlarms"
+    actions = ["cloudwatch:DescribeAlarms"] # status: each alarm of the stack and its state
+    # A DescribeAlarms call with AlarmNamePrefix is authorised against alarm:* whatever the prefix, so a policy
+    # scoped to this stack's names denies it; this only reads alarm configurations of this account and region.
+    resources = ["arn:${data.aws_partition.current.partition}:cloudwatch:${var.aws_region}:${data.aws_caller_identity.current.account_id}:alarm:*"]
+  }
+}
+
+resource "aws_iam_policy" "operator" {
+  name        = "${var.name_prefix}-operator"
+  description = "What gas-alerts status, sweep, redrive, send-test and subscribers call on this stack, and nothing else"
+  policy      = data.aws_iam_policy_document.operator.json
 }

@@ -46,7 +46,7 @@ output "digest_subscriber_filter_policies" {
 }
 
 output "operator_topic_arn" {
-  description = "Topic the publisher's alarms notify; subscribe more endpoints to it if needed."
+  description = "Topic every alarm notifies (checks stopped, source stale, alerts unsent, sweep stopped, publisher errors, dead letters); subscribe more endpoints to it if needed."
   value       = module.operator.topic_arn
 }
 
@@ -90,5 +90,27 @@ output "prefect_environment" {
     # The flow writes only to the table; the other names keep the rest of its Settings (gas_alerts/settings.py) on this stack.
     GAS_ALERTS_DIGEST_TOPIC = module.digest.topic_name
     GAS_ALERTS_DLQ          = module.publisher.dead_letter_queue_name
+    # `gas-alerts status` looks at the operator topic's subscriptions.
+    GAS_ALERTS_OPERATOR_TOPIC = module.operator.topic_name
   }
+}
+
+output "operator_policy_arn" {
+  description = "ARN of the IAM policy to attach to whoever runs gas-alerts status, sweep, redrive, send-test and subscribers."
+  value       = aws_iam_policy.operator.arn
+}
+
+output "operator_policy_json" {
+  description = "The operator policy document, for review or for attaching elsewhere."
+  value       = data.aws_iam_policy_document.operator.json
+}
+
+output "alarm_names" {
+  description = "The service's own alarms, by what they watch (the publisher's errors and dead-letter alarms besides)."
+  value       = module.alarms.alarm_names
+}
+
+output "sweep_schedule_name" {
+  description = "EventBridge Scheduler schedule that runs the publisher's hourly sweep."
+  value       = module.publisher.sweep_schedule_name
 }

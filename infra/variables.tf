@@ -75,7 +75,7 @@ variable "subscribers" {
 
 variable "alarm_emails" {
   type        = list(string)
-  description = "Operator emails notified when the publisher fails (its errors, or records in the dead-letter queue)."
+  description = "Operator emails every alarm notifies: no completed check, a stale source, alerts left unsent, the sweep stopped, the publisher's errors and dead letters."
   default     = []
 }
 

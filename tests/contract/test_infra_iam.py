@@ -12,7 +12,7 @@ from typing import Any
 import botocore.session
 from botocore import xform_name
 
-from gas_publisher.contract import LATE_PARTITION, PRICE_PARTITION, SENT_PARTITION
+from gas_publisher.contract import LATE_PARTITION, METRIC_NAMESPACE, PRICE_PARTITION, SENT_PARTITION
 from tests.support.hcl import (
     ALL_DIRS,
     INFRA,
@@ -208,34 +208,59 @@ def test_flow_runner_policy_is_limited_to_this_table_and_the_partitions_the_chec
 
 
 def test_flow_runner_policy_has_no_other_service_actions() -> None:
-    """Besides its DynamoDB calls the flow runner gets only the table key, and only through DynamoDB."""
+    """Besides its DynamoDB calls the flow runner gets the table key through DynamoDB, and its heartbeat metric."""
     statements = policy_statements(INFRA, "flow_runner")
     others = [s for s in statements if not all(a.startswith("dynamodb:") for a in s["actions"])]
-    assert [s["sid"] for s in others] == ["UseTableKeyThroughDynamoDB"]
-    [key] = others
+    assert [s["sid"] for s in others] == ["UseTableKeyThroughDynamoDB", "ReportEachCompletedCheck"]
+    key, heartbeat = others
     assert key["resources"] == ["${module.table.kms_key_arn}"]
     assert set(key["actions"]) <= {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"}
     [condition] = key["condition"]
     assert condition["variable"] == "kms:ViaService"
     assert condition["values"] == ["dynamodb.${var.aws_region}.amazonaws.com"]
+    assert_only_the_products_metrics(heartbeat, ROOT)
 
 
-def test_publisher_ledger_access_is_limited_to_the_sent_partition() -> None:
-    """The Lambda's batch reads and writes carry a LeadingKeys condition equal to ledger.SENT_PARTITION."""
-    ledger = statement(policy_statements(MODULES / "publisher", "permissions"), "ReadAndWriteOnlyTheSentLedger")
-    assert ledger["resources"] == ["${var.table_arn}"]
+def assert_only_the_products_metrics(grant: dict[str, Any], scope: Any) -> None:
+    """PutMetricData alone, on "*" (it has no resource ARN), and only in contract.json's namespace."""
+    assert (grant["actions"], grant["resources"]) == (["cloudwatch:PutMetricData"], ["*"])
+    [condition] = grant["condition"]
+    assert (condition["test"], condition["variable"]) == ("StringEquals", "cloudwatch:namespace")
+    assert [scope.resolve(value) for value in condition["values"]] == [METRIC_NAMESPACE]
+
+
+def test_the_flow_and_the_publisher_put_the_metrics_their_policies_allow() -> None:
+    """The flow's code puts metrics (the heartbeat) and so does the publisher's (the sweep), in the one namespace."""
+    assert CallScanner("cloudwatch").in_files(flow_side_files()) == {"PutMetricData"}
+    assert CallScanner("cloudwatch").in_files(sorted(LAMBDA_PACKAGE.glob("*.py"))) == {"PutMetricData"}
+    grant = statement(policy_statements(MODULES / "publisher", "permissions"), "PutTheSweepMetric")
+    assert_only_the_products_metrics(grant, module_scope("publisher"))
+
+
+PUBLISHER_TABLE_STATEMENTS = {
+    "WriteOnlyTheSentLedger": ({"dynamodb:UpdateItem"}, [SENT_PARTITION]),
+    "ReadTheLedgerAndTheWeeks": ({"dynamodb:BatchGetItem"}, [SENT_PARTITION, PRICE_PARTITION]),
+    "ReadTheLateItems": ({"dynamodb:Query"}, [LATE_PARTITION]),
+}
+
+
+def test_publisher_writes_only_the_sent_ledger_and_reads_only_what_the_sweep_needs() -> None:
+    """The Lambda writes the ledger partition alone; it reads the ledger and the week items, and queries late items."""
+    statements = policy_statements(MODULES / "publisher", "permissions")
     assert module_call("publisher")["table_arn"] == "${module.table.table_arn}"
-    [condition] = ledger["condition"]
-    assert (condition["test"], condition["variable"]) == ("ForAllValues:StringEquals", "dynamodb:LeadingKeys")
     scope = module_scope("publisher")
-    assert [scope.resolve(value) for value in condition["values"]] == [SENT_PARTITION]
+    for sid, (actions, partitions) in PUBLISHER_TABLE_STATEMENTS.items():
+        grant = statement(statements, sid)
+        assert (set(grant["actions"]), grant["resources"]) == (actions, ["${var.table_arn}"])
+        [condition] = grant["condition"]
+        assert (condition["test"], condition["variable"]) == ("ForAllValues:StringEquals", "dynamodb:LeadingKeys")
+        assert [scope.resolve(value) for value in condition["values"]] == partitions
 
 
 def test_publisher_dynamodb_actions_are_exactly_what_its_code_calls() -> None:
-    """The Lambda code's DynamoDB calls are exactly the ledger statement's actions (the stream is read by Lambda)."""
+    """The Lambda code's DynamoDB calls are exactly its table statements' actions (the stream is read by Lambda)."""
     used = iam_actions("dynamodb", CallScanner("dynamodb").in_files(sorted(LAMBDA_PACKAGE.glob("*.py"))))
-    ledger = statement(policy_statements(MODULES / "publisher", "permissions"), "ReadAndWriteOnlyTheSentLedger")
-    assert used == set(ledger["actions"])
+    assert used == {action for actions, _ in PUBLISHER_TABLE_STATEMENTS.values() for action in actions}
 
 
 def test_publisher_publishes_only_to_the_alert_and_digest_topics() -> None:

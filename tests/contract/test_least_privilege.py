@@ -2,10 +2,11 @@
 
 Every AWS call each principal makes must be allowed by its policy as Terraform rendered it, and every action a policy
 grants must be needed by some call. moto enforces no IAM, so a policy that would deny a real call passes every other
-test (the flow's policy once denied the late partition's write). Here the flow's steps and the publisher (the stream
-runner plays the mapping, which reads with the function's role) run against the stack Terraform applied to moto; a
-hook on botocore records each call with its action, resource and condition keys (tests/support/iam.py) and
-evaluates it against the JSON of the stack's aws_iam_policy_document data sources, read from the applied state.
+test (the flow's policy once denied the late partition's write). Here the flow's steps, the publisher (the stream
+runner plays the mapping, which reads with the function's role, and the scheduled sweep) and the operator's
+commands (status, sweep, redrive, send-test, subscribers) run against the stack Terraform applied to moto; a hook on
+botocore records each call with its action, resource and condition keys (tests/support/iam.py) and evaluates it
+against the JSON of the stack's aws_iam_policy_document data sources, read from the applied state.
 """
 
 from __future__ import annotations
@@ -13,15 +14,17 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+from typer.testing import CliRunner
 
 from gas_alerts import aws
 from gas_alerts.settings import Settings
+from gas_cli.app import app
 from gas_local.delivery import LocalDelivery
 from gas_local.environment import local_aws_environment, patched_environment
 from gas_local.provision import ensure_inboxes
@@ -29,15 +32,18 @@ from gas_local.socrata import local_socrata
 from gas_local.stream_runner import DeliveryStats
 from gas_local.terraform import PACKAGE_IN_COPY
 from gas_ops.publisher import publisher_handler
+from gas_ops.stream import InvocationContext
 from gas_publisher.contract import LATE_PARTITION, PRICE_PARTITION
+from gas_publisher.sweep import SweepRequest
 from tests.support.data import api_row
 from tests.support.iam import Call, CallRecorder, Resources, denied, statements, unused
-from tests.support.steps import backfill, weekly_check
+from tests.support.steps import backfill, store_this_weeks_fall, weekly_check
 from tests.support.terraform import REGION, Stack
 
 pytestmark = pytest.mark.slow(seconds=20)
 
-FLOW, PUBLISHER = "flow", "publisher"
+FLOW, PUBLISHER, OPERATOR = "flow", "publisher", "operator"
+PRINCIPALS = (FLOW, PUBLISHER, OPERATOR)
 # Granted, and needed on AWS, but never called by this repository's code: each with its reason.
 NOT_CALLED_BY_OUR_CODE = {
     PUBLISHER: {
@@ -47,11 +53,12 @@ NOT_CALLED_BY_OUR_CODE = {
         "logs:PutLogEvents": "the Lambda runtime writes the handler's log lines with the function's role",
     },
     FLOW: {},
+    OPERATOR: {},
 }
 # Every kind of call each principal's code makes (tests/contract/test_infra_iam.py finds them in the code): the
 # scenarios below must make each, or a policy could lack one and no call here would show it.
 EXPECTED_OPERATIONS = {
-    FLOW: {"Query", "PutItem", "TransactWriteItems", "BatchGetItem", "UpdateItem"},
+    FLOW: {"Query", "PutItem", "TransactWriteItems", "BatchGetItem", "UpdateItem", "PutMetricData"},
     PUBLISHER: {
         "DescribeStream",
         "GetShardIterator",
@@ -61,6 +68,34 @@ EXPECTED_OPERATIONS = {
         "PublishBatch",
         "TransactWriteItems",
         "SendMessage",
+        "Query",
+        "PutMetricData",
+    },
+    OPERATOR: {
+        # status
+        "GetMetricData",
+        "Query",
+        "BatchGetItem",
+        "GetQueueUrl",
+        "GetQueueAttributes",
+        "ListTopics",
+        "ListSubscriptionsByTopic",
+        "GetSubscriptionAttributes",
+        "DescribeAlarms",
+        # sweep and redrive, which publish through the ledger as the publisher does
+        "UpdateItem",
+        "TransactWriteItems",
+        "PublishBatch",
+        "PutMetricData",
+        "DescribeTable",
+        "ListEventSourceMappings",
+        "ReceiveMessage",
+        "DeleteMessage",
+        "ChangeMessageVisibility",
+        "GetShardIterator",
+        "GetRecords",
+        # send-test
+        "Publish",
     },
 }
 STEADY = {"new_york_state": "3.50", "albany": "3.50", "nassau": "3.52", "utica": "3.48", "buffalo": "3.46"}
@@ -104,6 +139,7 @@ def settings_for(stack: Stack, folder: Path) -> Settings:
     """The product's settings for the stack: every name from `terraform output -json`."""
     outputs = stack.outputs
     return Settings(
+        operator_topic_name=outputs["prefect_environment"]["GAS_ALERTS_OPERATOR_TOPIC"],
         table_name=outputs["table_name"],
         topic_name=outputs["topic_name"],
         topic_arn=outputs["topic_arn"],
@@ -154,6 +190,27 @@ def run_the_publisher(recorder: CallRecorder, stack: Stack, settings: Settings) 
     recorder.fail_next["PublishBatch"] = "InternalError"
     with recorder.acting_as(PUBLISHER):
         delivery.runner.poll(DeliveryStats())
+        # The hourly schedule's invocation: it reads the window and puts UnsentMessages (this week has nothing yet,
+        # so the dead-lettered batch is left for the operator's redrive).
+        delivery.runner.handler(SweepRequest(older_than_seconds=0, weeks=1).to_event(), InvocationContext())
+
+
+def run_the_operator(recorder: CallRecorder, settings: Settings) -> None:
+    """Every operator command: status, a sweep that sends a fall, redrive with a kept and a completed pointer, and more.
+
+    The publisher's run left a dead-lettered batch; a message that is no pointer is kept (shown again at once).
+    """
+    # This week's fall: the sweep claims and marks one week (UpdateItem); redrive's batch spans weeks (transactions).
+    store_this_weeks_fall(settings.table_name, datetime.now(UTC) - timedelta(hours=2))
+    queue = aws.sqs().get_queue_url(QueueName=settings.dead_letter_queue)["QueueUrl"]
+    aws.sqs().send_message(QueueUrl=queue, MessageBody="not a pointer")
+    environment = settings.to_environment()
+    runner = CliRunner()
+    with recorder.acting_as(OPERATOR):
+        for command in (["status"], ["redrive"], ["sweep"], ["send-test"], ["subscribers"]):
+            result = runner.invoke(app, command, env=environment)
+            assert result.exit_code in (0, 1), f"{command}: {result.output}"
+            assert "denied" not in result.output
 
 
 @pytest.fixture(scope="module")
@@ -169,36 +226,36 @@ def recorded(applied_stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> 
         try:
             run_the_flow(recorder, settings.table_name)
             run_the_publisher(recorder, stack, settings)
+            run_the_operator(recorder, settings)
         finally:
             # The inboxes stand in for email subscribers; they are not Terraform's, and destroy must find none.
             for inbox in inboxes:
                 aws.sqs().delete_queue(QueueUrl=inbox.url)
     return Recorded(
-        calls={who: [call for call in recorder.calls if call.principal == who] for who in (FLOW, PUBLISHER)},
-        operations={
-            who: {op for principal, _, op in recorder.operations if principal == who} for who in (FLOW, PUBLISHER)
-        },
+        calls={who: [call for call in recorder.calls if call.principal == who] for who in PRINCIPALS},
+        operations={who: {op for principal, _, op in recorder.operations if principal == who} for who in PRINCIPALS},
         policies={
             FLOW: stack.policy_document("", "flow_runner"),
             PUBLISHER: stack.policy_document("module.publisher", "permissions"),
+            OPERATOR: stack.policy_document("", "operator"),
         },
     )
 
 
-@pytest.mark.parametrize("principal", [FLOW, PUBLISHER])
+@pytest.mark.parametrize("principal", PRINCIPALS)
 def test_the_scenarios_make_every_kind_of_call_the_code_makes(recorded: Recorded, principal: str) -> None:
     """Each principal made each kind of call its code makes, so every one of them is evaluated below."""
     assert recorded.operations[principal] == EXPECTED_OPERATIONS[principal]
 
 
-@pytest.mark.parametrize("principal", [FLOW, PUBLISHER])
+@pytest.mark.parametrize("principal", PRINCIPALS)
 def test_every_call_is_allowed_by_the_rendered_policy(recorded: Recorded, principal: str) -> None:
     """No call the principal made would be denied on AWS: action, resource and condition keys all match."""
     refused = denied(recorded.policies[principal], recorded.calls[principal])
     assert [call.describe() for call in refused] == []
 
 
-@pytest.mark.parametrize("principal", [FLOW, PUBLISHER])
+@pytest.mark.parametrize("principal", PRINCIPALS)
 def test_every_granted_action_is_needed_by_a_call(recorded: Recorded, principal: str) -> None:
     """Each action the policy grants is needed by a recorded call, or named above with why our code never calls it."""
     assert unused(recorded.policies[principal], recorded.calls[principal]) == set(NOT_CALLED_BY_OUR_CODE[principal])
@@ -235,6 +292,11 @@ def with_action(policy: dict[str, Any], action: str) -> dict[str, Any]:
         (FLOW, "dynamodb:BatchGetItem"),
         (PUBLISHER, "sns:Publish"),
         (PUBLISHER, "sqs:SendMessage"),
+        (PUBLISHER, "cloudwatch:PutMetricData"),
+        (FLOW, "cloudwatch:PutMetricData"),
+        (OPERATOR, "cloudwatch:DescribeAlarms"),
+        (OPERATOR, "sqs:ChangeMessageVisibility"),
+        (OPERATOR, "dynamodb:DescribeTable"),
     ],
 )
 def test_removing_an_action_the_code_uses_is_caught(recorded: Recorded, principal: str, action: str) -> None:

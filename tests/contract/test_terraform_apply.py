@@ -25,7 +25,9 @@ from gas_local.package import DEFAULT_SOURCE, FILE_MODE, FIXED_DATE_TIME, build_
 from gas_local.provision import ensure_inboxes
 from gas_local.socrata import local_socrata
 from gas_local.terraform import PACKAGE_IN_COPY, Terraform
+from gas_ops.status import service_health
 from gas_publisher import contract
+from gas_publisher.sweep import SweepRequest
 from tests.support.data import LATEST_SNAPSHOT_CSV, csv_rows
 from tests.support.hcl import MODULES, labelled
 from tests.support.steps import weekly_check
@@ -258,6 +260,80 @@ def test_event_source_mapping_has_the_configured_settings(stack: Stack) -> None:
     assert json.loads(only_filter["Pattern"]) == contract.stream_filter_pattern()
 
 
+def alarms_by_name(stack: Stack) -> dict[str, dict[str, Any]]:
+    """Every metric alarm moto holds, by name."""
+    cloudwatch = boto3.client("cloudwatch", endpoint_url=stack.endpoint, region_name=REGION)
+    return {alarm["AlarmName"]: dict(alarm) for alarm in cloudwatch.describe_alarms()["MetricAlarms"]}
+
+
+def test_the_heartbeat_alarm_emails_the_operator_within_28_hours_of_the_last_completed_check(stack: Stack) -> None:
+    """CheckSucceeded of this table, missing data breaching, 26 hourly periods: 27 h at most, as CloudWatch allows."""
+    alarm = alarms_by_name(stack)["gas-alerts-check-silent"]
+    assert (alarm["Namespace"], alarm["MetricName"]) == (contract.METRIC_NAMESPACE, contract.METRIC_CHECK_SUCCEEDED)
+    assert alarm["Dimensions"] == [{"Name": contract.METRIC_DIMENSION, "Value": stack.outputs["table_name"]}]
+    assert (alarm["Statistic"], alarm["ComparisonOperator"], alarm["Threshold"]) == (
+        "SampleCount",
+        "LessThanThreshold",
+        1.0,
+    )
+    assert alarm["TreatMissingData"] == "breaching", "a worker that never starts alarms too"
+    assert alarm["AlarmActions"] == alarm["OKActions"] == [stack.outputs["operator_topic_arn"]]
+    assert alarm["DatapointsToAlarm"] == alarm["EvaluationPeriods"]
+    # The last check lands somewhere in a period; the alarm fires at the end of the last of the silent periods.
+    assert (alarm["EvaluationPeriods"] + 1) * alarm["Period"] <= 28 * 3600
+    assert alarm["EvaluationPeriods"] * alarm["Period"] > 25 * 3600, "a daily check an hour late never alarms"
+    assert alarm["EvaluationPeriods"] * alarm["Period"] <= 7 * 86_400, "CloudWatch refuses more"
+
+
+def test_every_alarm_emails_the_operator_and_says_what_to_do(stack: Stack) -> None:
+    """The stale source, unsent, sweep-stopped, publisher errors and dead-letter alarms all email the operator."""
+    alarms = alarms_by_name(stack)
+    assert set(alarms) == {
+        *stack.outputs["alarm_names"].values(),
+        "gas-alerts-publisher-errors",
+        "gas-alerts-publisher-dlq-not-empty",
+    }
+    for name, alarm in alarms.items():
+        assert alarm["AlarmActions"] == [stack.outputs["operator_topic_arn"]], name
+        assert "`gas-alerts " in alarm["AlarmDescription"], f"{name} says which command to run"
+    stale = alarms["gas-alerts-source-stale"]
+    assert (stale["MetricName"], stale["Threshold"], stale["TreatMissingData"]) == (
+        contract.METRIC_SOURCE_AGE_DAYS,
+        float(contract.SOURCE_STALE_AFTER_DAYS),
+        "ignore",
+    )
+    unsent = alarms["gas-alerts-unsent-messages"]
+    assert (unsent["MetricName"], unsent["ComparisonOperator"], unsent["Threshold"]) == (
+        contract.METRIC_UNSENT_MESSAGES,
+        "GreaterThanThreshold",
+        0.0,
+    )
+    assert alarms["gas-alerts-sweep-silent"]["TreatMissingData"] == "breaching"
+
+
+def test_the_sweep_runs_hourly_from_eventbridge_scheduler_with_the_contracts_event(stack: Stack) -> None:
+    """The schedule invokes the publisher with the event its handler reads as a sweep, through a role it may assume."""
+    scheduler = boto3.client("scheduler", endpoint_url=stack.endpoint, region_name=REGION)
+    iam = boto3.client("iam", endpoint_url=stack.endpoint, region_name=REGION)
+    lambda_ = boto3.client("lambda", endpoint_url=stack.endpoint, region_name=REGION)
+    schedule = scheduler.get_schedule(Name=stack.outputs["sweep_schedule_name"])
+    function = lambda_.get_function(FunctionName=stack.outputs["publisher_function_name"])["Configuration"]
+
+    assert schedule["ScheduleExpression"] == contract.SWEEP_SCHEDULE == "rate(1 hour)"
+    assert schedule["State"] == "ENABLED"
+    target = schedule["Target"]
+    assert target["Arn"] == function["FunctionArn"]
+    assert json.loads(target["Input"]) == SweepRequest().to_event()
+    assert target["RetryPolicy"]["MaximumRetryAttempts"] == 0
+    role = iam.get_role(RoleName=target["RoleArn"].rsplit("/", 1)[-1])["Role"]
+    [trust] = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
+    [(policy_name)] = iam.list_role_policies(RoleName=role["RoleName"])["PolicyNames"]
+    document = iam.get_role_policy(RoleName=role["RoleName"], PolicyName=policy_name)["PolicyDocument"]
+    [grant] = document["Statement"]
+    assert (grant["Action"], grant["Resource"]) == ("lambda:InvokeFunction", function["FunctionArn"])
+
+
 def stack_settings(stack: Stack, folder: Path) -> Settings:
     """The product's settings for the stack Terraform made: every name read from `terraform output -json`."""
     outputs = stack.outputs
@@ -272,6 +348,7 @@ def stack_settings(stack: Stack, folder: Path) -> Settings:
         outbox=folder / "outbox",
         state_dir=folder / "state",
         app_token=None,
+        operator_topic_name=outputs["prefect_environment"]["GAS_ALERTS_OPERATOR_TOPIC"],
     )
 
 
@@ -295,6 +372,7 @@ def test_the_weekly_check_writes_to_terraforms_table_and_alerts_go_out_through_i
                 result = weekly_check(source.url, outputs["table_name"])
             delivery = LocalDelivery.connect(settings, package=stack.terraform.workdir / PACKAGE_IN_COPY)
             _, delivered = delivery.deliver_once()
+            health = service_health(settings)
         finally:
             # The inboxes stand in for email subscribers; they are not Terraform's, and destroy must find none.
             for inbox in inboxes:
@@ -311,6 +389,13 @@ def test_the_weekly_check_writes_to_terraforms_table_and_alerts_go_out_through_i
     alerts = sorted(alert.region for alert, _ in delivered if not alert.is_digest)
     assert alerts == ["glens_falls", "watertown", "white_plains"]
     assert [alert.attributes["regions_fallen"] for alert, _ in delivered if alert.is_digest] == ["3"]
+    shown = {finding.label: finding for finding in health.findings}
+    assert shown["Last completed check"].value.endswith("minutes ago"), "the check's heartbeat, read back"
+    assert not shown["Last completed check"].problem
+    assert shown["Told messages unsent"].value == "none"
+    assert {label for label in shown if label.startswith("Alarm ")} == {
+        f"Alarm {name}" for name in alarms_by_name(stack)
+    }
 
 
 def test_a_second_plan_has_nothing_to_change(stack: Stack) -> None:
@@ -421,4 +506,7 @@ def test_destroy_leaves_no_table_topic_queue_function_or_mapping(stack: Stack) -
     assert sqs.list_queues().get("QueueUrls", []) == []
     assert lambda_.list_functions()["Functions"] == []
     assert lambda_.list_event_source_mappings()["EventSourceMappings"] == []
+    assert alarms_by_name(stack) == {}
+    scheduler = boto3.client("scheduler", endpoint_url=stack.endpoint, region_name=REGION)
+    assert scheduler.list_schedules()["Schedules"] == []
     assert stack.terraform.succeed("state", "list").strip() == ""

@@ -81,6 +81,17 @@ class Resources:
         """The table a stream belongs to."""
         return next(table for table, stream in self.streams.items() if stream == stream_arn)
 
+    def queue_named(self, name: str) -> str:
+        """The ARN of the queue with this name (the name is the ARN's last part)."""
+        return next((arn for arn in self.queues.values() if arn.rsplit(":", 1)[-1] == name), name)
+
+    @property
+    def alarms(self) -> str:
+        """What a DescribeAlarms call is authorised against: every alarm of the account and region."""
+        table_arn = next(iter(self.tables.values()))
+        partition, account = table_arn.split(":")[1], table_arn.split(":")[4]
+        return f"arn:{partition}:cloudwatch:{self.region}:{account}:alarm:*"
+
 
 def authorisations(
     principal: str, service: str, operation: str, params: Mapping[str, Any], arns: Resources
@@ -100,12 +111,41 @@ def authorisations(
         calls += _key_use(
             principal, arns.topic_keys.get(topic), SNS_PUBLISH_KEY_USE, f"sns.{arns.region}.amazonaws.com", operation
         )
+    elif service == "sns":
+        calls.append(Call(principal, f"sns:{operation}", _sns_resource(operation, params), operation=operation))
     elif service == "sqs":
-        queue = arns.queues.get(str(params.get("QueueUrl", "")), str(params.get("QueueUrl", "")))
+        if "QueueName" in params:
+            queue = arns.queue_named(str(params["QueueName"]))
+        else:
+            queue = arns.queues.get(str(params.get("QueueUrl", "")), str(params.get("QueueUrl", "")))
         calls.append(Call(principal, f"sqs:{operation}", queue, operation=operation))
+    elif service == "cloudwatch":
+        calls.append(_cloudwatch(principal, operation, params, arns))
     else:
+        # Lambda's ListEventSourceMappings, like any call without a resource-level permission, is authorised on "*".
         calls.append(Call(principal, f"{service}:{operation}", "*", operation=operation))
     return calls
+
+
+def _sns_resource(operation: str, params: Mapping[str, Any]) -> str:
+    """The ARN an SNS call is authorised against: its topic (a subscription's is the topic it belongs to), or "*"."""
+    if "TopicArn" in params:
+        return str(params["TopicArn"])
+    if "SubscriptionArn" in params:
+        # arn:aws:sns:region:account:topic:subscription-id; SNS's refusals name the topic.
+        return str(params["SubscriptionArn"]).rsplit(":", 1)[0]
+    return "*"  # ListTopics has no resource ARN
+
+
+def _cloudwatch(principal: str, operation: str, params: Mapping[str, Any], arns: Resources) -> Call:
+    """PutMetricData with its namespace condition key; DescribeAlarms on every alarm; the rest on "*"."""
+    action = f"cloudwatch:{operation}"
+    if operation == "PutMetricData":
+        return Call(principal, action, "*", {"cloudwatch:namespace": (str(params["Namespace"]),)}, operation)
+    if operation == "DescribeAlarms":
+        # A call with AlarmNamePrefix is authorised against alarm:*, whatever the prefix.
+        return Call(principal, action, arns.alarms, operation=operation)
+    return Call(principal, action, "*", operation=operation)
 
 
 def _dynamodb(principal: str, operation: str, params: Mapping[str, Any], arns: Resources) -> list[Call]:

@@ -8,12 +8,14 @@ from datetime import date, datetime, timedelta
 
 from flows.check_prices import WRITE_ATTEMPTS
 from gas_alerts.compare import HISTORY_WEEKS, LOOKBACK_WEEKS
+from gas_alerts.heartbeat import reference_day, source_age_days
 from gas_alerts.store import WriteResult, today_in_new_york
 from gas_alerts.summary import BackfillSummary
 from gas_local.socrata import local_socrata
 from tasks.backfill import fetch_history, plan_history, read_stored_history, record_revisions, write_history
 from tasks.compare import compare_weeks
 from tasks.fetch import fetch_prices
+from tasks.heartbeat import report_heartbeat
 from tasks.store import read_stored_weeks, write_new_weeks
 from tests.support.data import NOW, api_row
 
@@ -32,7 +34,7 @@ def weekly_check(
     lookback_weeks: int = LOOKBACK_WEEKS,
     write_gate: WriteGate = lambda _: nullcontext(),
 ) -> WriteResult:
-    """check-gas-prices without Prefect: fetch, then read, compare and write until no other run interferes."""
+    """check-gas-prices without Prefect: fetch, then read, compare and write until no other run interferes; report."""
     weeks = fetch_prices.fn(source, lookback_weeks)
     for attempt in range(1, WRITE_ATTEMPTS + 1):
         stored = read_stored_weeks.fn(table_name, HISTORY_WEEKS)
@@ -40,6 +42,8 @@ def weekly_check(
         with write_gate(attempt):
             result = write_new_weeks.fn(plan, table_name, now)
         if not result.conflict:
+            age = source_age_days(weeks[-1].week, reference_day(today_in_new_york(), None))
+            report_heartbeat.fn(table_name, age)
             return result
     raise RuntimeError(f"other runs kept changing {table_name}")
 

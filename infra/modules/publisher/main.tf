@@ -84,17 +84,56 @@ data "aws_iam_policy_document" "permissions" {
   }
 
   statement {
-    sid = "ReadAndWriteOnlyTheSentLedger"
+    sid = "WriteOnlyTheSentLedger"
     actions = [
-      "dynamodb:BatchGetItem", # which alerts of a redelivered record were already sent (ledger.py)
-      "dynamodb:UpdateItem",   # claim, mark sent or release messages (ledger.py), alone or several weeks a transaction
+      "dynamodb:UpdateItem", # claim, mark sent or release messages (ledger.py), alone or several weeks a transaction
     ]
     resources = [var.table_arn]
-    # Every key in the request must be in the ledger partition, so the price items stay out of reach.
+    # Every key written must be in the ledger partition, so the price items stay out of reach of any write.
     condition {
       test     = "ForAllValues:StringEquals"
       variable = "dynamodb:LeadingKeys"
       values   = [var.ledger_partition]
+    }
+  }
+
+  statement {
+    sid = "ReadTheLedgerAndTheWeeks"
+    actions = [
+      "dynamodb:BatchGetItem", # what was already sent (ledger.py); the sweep's week items with their ledger entries
+    ]
+    resources = [var.table_arn]
+    condition {
+      test     = "ForAllValues:StringEquals"
+      variable = "dynamodb:LeadingKeys"
+      values   = [var.ledger_partition, var.price_partition]
+    }
+  }
+
+  statement {
+    sid = "ReadTheLateItems"
+    actions = [
+      "dynamodb:Query", # the sweep's late items of the newest weeks (sweep.py)
+    ]
+    resources = [var.table_arn]
+    condition {
+      test     = "ForAllValues:StringEquals"
+      variable = "dynamodb:LeadingKeys"
+      values   = [var.late_partition]
+    }
+  }
+
+  statement {
+    sid = "PutTheSweepMetric"
+    actions = [
+      "cloudwatch:PutMetricData", # UnsentMessages after each sweep
+    ]
+    # PutMetricData has no resource ARN; the namespace condition keeps the function to the product's own metrics.
+    resources = ["*"]
+    condition {
+      test     = "StringEquals"
+      variable = "cloudwatch:namespace"
+      values   = [var.metric_namespace]
     }
   }
 
@@ -251,11 +290,81 @@ resource "aws_lambda_event_source_mapping" "this" {
 }
 
 
+# ---- the hourly sweep ------------------------------------------------------------------------------------------
+# EventBridge Scheduler invokes the function with the sweep's fixed input; the handler tells it from a stream batch
+# by its shape, publishes what the table told and the sent ledger lacks, and puts UnsentMessages.
+
+data "aws_iam_policy_document" "scheduler_assume_role" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["scheduler.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+    # Scheduler names the schedule group as the source (not the schedule); this one is in the default group.
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values   = ["arn:${local.partition}:scheduler:${var.aws_region}:${local.account_id}:schedule-group/default"]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "scheduler" {
+  statement {
+    sid       = "InvokeThePublisher"
+    actions   = ["lambda:InvokeFunction"] # the sweep, once an hour
+    resources = [aws_lambda_function.this.arn]
+  }
+}
+
+resource "aws_iam_role" "scheduler" {
+  name               = "${var.function_name}-sweep-schedule"
+  description        = "Lets EventBridge Scheduler invoke ${var.function_name} for its hourly sweep"
+  assume_role_policy = data.aws_iam_policy_document.scheduler_assume_role.json
+}
+
+resource "aws_iam_role_policy" "scheduler" {
+  name   = "${var.function_name}-invoke"
+  role   = aws_iam_role.scheduler.id
+  policy = data.aws_iam_policy_document.scheduler.json
+}
+
+resource "aws_scheduler_schedule" "this" {
+  #checkov:skip=CKV_AWS_297:The schedule holds only the sweep's fixed settings (a grace period and a week count), no secret; a customer managed key would add a key to pay for and rotate.
+  name                = "${var.function_name}-sweep"
+  description         = "Publishes, from the table, the told alerts the stream did not deliver"
+  schedule_expression = var.sweep_schedule_expression
+
+  flexible_time_window {
+    mode = "OFF"
+  }
+
+  target {
+    arn      = aws_lambda_function.this.arn
+    role_arn = aws_iam_role.scheduler.arn
+    input    = jsonencode(var.sweep_input)
+
+    # The next hour's sweep is the retry; an invocation that fails counts in the function's errors alarm.
+    retry_policy {
+      maximum_retry_attempts       = 0
+      maximum_event_age_in_seconds = 3600
+    }
+  }
+
+  depends_on = [aws_iam_role_policy.scheduler]
+}
+
 # ---- alarms --------------------------------------------------------------------------------------------
 
 resource "aws_cloudwatch_metric_alarm" "dead_letters" {
   alarm_name          = "${var.dead_letter_queue_name}-not-empty"
-  alarm_description   = "Stream records that kept failing are in ${var.dead_letter_queue_name}; their alerts were not sent."
+  alarm_description   = "Stream records that kept failing are in ${var.dead_letter_queue_name}; the hourly sweep sends what they told from the table. Run `gas-alerts redrive` (it also deletes pointers whose alerts are all sent), then `gas-alerts status`."
   namespace           = "AWS/SQS"
   metric_name         = "ApproximateNumberOfMessagesVisible"
   dimensions          = { QueueName = aws_sqs_queue.this.name }
@@ -271,7 +380,7 @@ resource "aws_cloudwatch_metric_alarm" "dead_letters" {
 
 resource "aws_cloudwatch_metric_alarm" "errors" {
   alarm_name          = "${var.function_name}-errors"
-  alarm_description   = "The ${var.function_name} function failed whole invocations; the mapping retries, then dead-letters them."
+  alarm_description   = "The ${var.function_name} function failed whole invocations (stream batches or the hourly sweep); the mapping retries, then dead-letters them. Read its log group, fix the cause, then run `gas-alerts status`."
   namespace           = "AWS/Lambda"
   metric_name         = "Errors"
   dimensions          = { FunctionName = aws_lambda_function.this.function_name }

@@ -39,3 +39,8 @@ output "dead_letter_queue_arn" {
   description = "ARN of the dead-letter queue."
   value       = aws_sqs_queue.this.arn
 }
+
+output "sweep_schedule_name" {
+  description = "Name of the EventBridge Scheduler schedule that runs the sweep."
+  value       = aws_scheduler_schedule.this.name
+}

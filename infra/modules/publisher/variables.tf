@@ -91,6 +91,31 @@ variable "ledger_partition" {
   description = "Partition key value of the sent ledger (\"<dataset id>#sent\"); the only partition the function may batch-read and batch-write."
 }
 
+variable "price_partition" {
+  type        = string
+  description = "Partition key value of the week items (contract.json partitions.prices): the sweep reads them."
+}
+
+variable "late_partition" {
+  type        = string
+  description = "Partition key value of the late items (contract.json partitions.late): the sweep queries them."
+}
+
+variable "metric_namespace" {
+  type        = string
+  description = "CloudWatch namespace the sweep puts UnsentMessages in (contract.json monitoring.namespace)."
+}
+
+variable "sweep_schedule_expression" {
+  type        = string
+  description = "How often EventBridge Scheduler runs the sweep (contract.json sweep.schedule_expression)."
+}
+
+variable "sweep_input" {
+  type        = any
+  description = "The fixed event the schedule sends, which the handler recognises as a sweep (contract.json sweep)."
+}
+
 variable "topic_arn" {
   type        = string
   description = "ARN of the alert topic, the only topic the function may publish to."
