@@ -103,7 +103,7 @@ def _check(
     for held in summary.held:
         logger.warning("Held by the data-quality guard (never alerts, never a base): %s", held)
     logger.info(summary.message)
-    publish_run_report(weeks, plan, result, summary.message, coverage)
+    publish_run_report(weeks, plan, result, summary.message, coverage=coverage, stored=stored)
     # Prefect makes a returned state the run's final state (its message shows in the UI) and hands
     # callers the state's data, so callers of the flow still receive a CheckSummary.
     return cast("CheckSummary", Completed(message=summary.message, data=summary))

@@ -21,12 +21,13 @@ from gas_publisher.week import WeekRecord
 
 # A year of weeks: what the check's chart shows of the stored history.
 CHART_WEEKS = 52
-COLUMNS = 4
-WIDTH = 1000
+# Three panels a row: the Prefect UI shows an artifact about 650 px wide, so the text keeps 9 px or more there.
+COLUMNS = 3
+WIDTH = 780
 HEADER = 58
-PANEL_W, PANEL_H = WIDTH // COLUMNS, 132
+PANEL_W, PANEL_H = WIDTH // COLUMNS, 140
 # The plot inside a panel: room for the region's name above, dollar labels left and month labels below.
-PLOT_X, PLOT_Y, PLOT_W, PLOT_H = 44, 30, 194, 80
+PLOT_X, PLOT_Y, PLOT_W, PLOT_H = 48, 32, 200, 84
 # Dollar steps for the grid lines; the smallest that draws at most this many lines is used.
 PRICE_STEPS = (Decimal("0.05"), Decimal("0.1"), Decimal("0.25"), Decimal("0.5"), Decimal(1), Decimal(2))
 MAX_PRICE_LINES = 6
@@ -35,9 +36,9 @@ MAX_MONTH_TICKS = 4
 RADIUS = {"alerted": 2.8, "held": 3.6}
 # Colours chosen for a dark card, so the chart reads the same in the Prefect UI's dark and light themes.
 STYLE = (
-    "text{font:11px system-ui,sans-serif;fill:#cbd5e1}"
+    "text{font:12px system-ui,sans-serif;fill:#cbd5e1}"
     ".bg{fill:#0f172a}.panel{fill:#1e293b}.grid{stroke:#334155;stroke-width:1}"
-    ".title{font-size:16px;font-weight:600;fill:#f1f5f9}.name{font-size:12px;font-weight:600;fill:#f1f5f9}"
+    ".title{font-size:17px;font-weight:600;fill:#f1f5f9}.name{font-size:13px;font-weight:600;fill:#f1f5f9}"
     ".note{fill:#94a3b8}.price{fill:none;stroke:#60a5fa;stroke-width:1.6;stroke-linejoin:round}"
     ".muted .price{stroke:#64748b}.alerted{fill:#4ade80;stroke:#0f172a;stroke-width:.8}"
     ".held{fill:none;stroke:#f472b6;stroke-width:1.6}"
@@ -129,8 +130,8 @@ def price_chart(weeks: Sequence[ChartWeek], *, title: str, muted: Collection[str
             f'<g class="series{" muted" * (region.id in muted)}" data-region="{region.id}" '
             f'transform="translate({left},{top})">',
             f'<rect class="panel" x="4" y="4" width="{PANEL_W - 8}" height="{PANEL_H - 8}" rx="4"/><use href="#grid"/>',
-            f'<text class="name" x="12" y="21">{escape(region.name)}</text>',
-            f'<text class="note" x="{PANEL_W - 12}" y="21" text-anchor="end">{latest} · {count}</text>',
+            f'<text class="name" x="12" y="22">{escape(region.name)}</text>',
+            f'<text class="note" x="{PANEL_W - 12}" y="22" text-anchor="end">{latest} · {count}</text>',
             f'<path class="price" d="{_path(weeks, region.id, x, y)}"/>',
         ]
         marks = [(week, f"{week.week} ${week.prices[region.id]:.2f}") for week in alerted]
@@ -211,13 +212,13 @@ def _legend(cell: int, *, muted: bool) -> str:
     left, top = (cell % COLUMNS) * PANEL_W + 16, HEADER + (cell // COLUMNS) * PANEL_H + 26
     return (
         f'<g class="legend" transform="translate({left},{top})">'
-        '<path class="price" d="M0 0h22"/><text x="30" y="4">price, $/gal (held values left out)</text>'
+        '<path class="price" d="M0 0h22"/><text x="30" y="4">price, $/gal</text>'
         f'<circle class="alerted" cx="11" cy="24" r="{RADIUS["alerted"] + 1}"/>'
-        '<text x="30" y="28">fell, and alerted</text>'
+        '<text x="30" y="28">fell: alerted</text>'
         f'<circle class="held" cx="11" cy="48" r="{RADIUS["held"] + 1}"/>'
-        '<text x="30" y="52">held by the data-quality guard (at the edge when off the scale)</text>'
+        '<text x="30" y="52">held by the guard</text>'
         + (
-            '<g class="muted"><path class="price" d="M0 72h22"/></g><text x="30" y="76">grey: outside the filter</text>'
+            '<g class="muted"><path class="price" d="M0 72h22"/></g><text x="30" y="76">outside the filter</text>'
             * muted
         )
         + "</g>"
