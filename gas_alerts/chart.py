@@ -8,6 +8,7 @@ domain stays pure Python, and the check, the demo and replay draw it without a n
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -25,6 +26,8 @@ CHART_WEEKS = 52
 COLUMNS = 3
 WIDTH = 780
 HEADER = 58
+# Each line of a note adds this much to the header.
+NOTE_LINE = 16
 PANEL_W, PANEL_H = WIDTH // COLUMNS, 140
 # The plot inside a panel: room for the region's name above, dollar labels left and month labels below.
 PLOT_X, PLOT_Y, PLOT_W, PLOT_H = 48, 32, 200, 84
@@ -34,6 +37,8 @@ MAX_PRICE_LINES = 6
 MONTH_STEPS = (1, 2, 3, 6, 12, 24, 36, 60)
 MAX_MONTH_TICKS = 4
 RADIUS = {"alerted": 2.8, "held": 3.6}
+# About as many characters of 12 px text as fit across the chart; a note takes at most two such lines.
+NOTE_WIDTH = 120
 # Colours chosen for a dark card, so the chart reads the same in the Prefect UI's dark and light themes.
 STYLE = (
     "text{font:12px system-ui,sans-serif;fill:#cbd5e1}"
@@ -88,13 +93,16 @@ def chart_weeks(
     return [weeks[day] for day in sorted(weeks)[-limit:]]
 
 
-def price_chart(weeks: Sequence[ChartWeek], *, title: str, muted: Collection[str] = ()) -> str:
+def price_chart(weeks: Sequence[ChartWeek], *, title: str, note: str = "", muted: Collection[str] = ()) -> str:
     """The SVG document: one panel per region, its line of trusted prices, a dot per alert and a ring per held value.
 
-    Regions in `muted` (outside a subscriber's filter) are drawn in grey.
+    `note` goes under the line that gives the weeks (two lines at most); regions in `muted` (outside a subscriber's
+    filter) are drawn in grey.
     """
+    notes = textwrap.wrap(note, NOTE_WIDTH, max_lines=2, placeholder=" …")
+    header = HEADER + NOTE_LINE * len(notes)
     rows = math.ceil((len(REGIONS) + 1) / COLUMNS)
-    height = HEADER + rows * PANEL_H
+    height = header + rows * PANEL_H
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}">',
         f"<style>{STYLE}</style>",
@@ -115,12 +123,15 @@ def price_chart(weeks: Sequence[ChartWeek], *, title: str, muted: Collection[str
         return PLOT_Y + PLOT_H * float((high - min(max(price, low), high)) / (high - low))
 
     parts += [
-        f'<text class="note" x="16" y="46">{len(weeks)} weeks, {first} to {last}; every panel has the same '
-        "$/gal scale</text>",
+        f'<text class="note" x="16" y="46">{_span(weeks)}, all on one $/gal scale</text>',
+        *(
+            f'<text class="note" x="16" y="{46 + NOTE_LINE * (n + 1)}">{escape(line)}</text>'
+            for n, line in enumerate(notes)
+        ),
         _grid((low, high, step), (first, last), x, y),
     ]
     for index, region in enumerate(REGIONS):
-        left, top = (index % COLUMNS) * PANEL_W, HEADER + (index // COLUMNS) * PANEL_H
+        left, top = (index % COLUMNS) * PANEL_W, header + (index // COLUMNS) * PANEL_H
         priced = [week for week in weeks if region.id in week.prices]
         alerted = [week for week in priced if region.id in week.alerted]
         held = [week for week in priced if region.id in week.held]
@@ -139,7 +150,11 @@ def price_chart(weeks: Sequence[ChartWeek], *, title: str, muted: Collection[str
         marks = [(week, f"{week.week} ${week.prices[region.id]:.2f} held: {week.held[region.id]}") for week in held]
         parts.append(_marks("held", marks, region.id, x, y))
         parts.append("</g>")
-    return "".join([*parts, _legend(len(REGIONS), muted=bool(muted)), "</svg>"])
+    return "".join([*parts, _legend(len(REGIONS), header, muted=bool(muted)), "</svg>"])
+
+
+def _span(weeks: Sequence[ChartWeek]) -> str:
+    return f"{len(weeks)} week{'s' * (len(weeks) != 1)}, {weeks[0].week} to {weeks[-1].week}"
 
 
 def price_range(low: Decimal, high: Decimal) -> tuple[Decimal, Decimal, Decimal]:
@@ -207,9 +222,9 @@ def _grid(prices: tuple[Decimal, Decimal, Decimal], span: tuple[date, date], x: 
     return f'<defs><g id="grid">{"".join(lines)}</g></defs>'
 
 
-def _legend(cell: int, *, muted: bool) -> str:
+def _legend(cell: int, header: int, *, muted: bool) -> str:
     """The legend, in the grid cells after the last region's."""
-    left, top = (cell % COLUMNS) * PANEL_W + 16, HEADER + (cell // COLUMNS) * PANEL_H + 26
+    left, top = (cell % COLUMNS) * PANEL_W + 16, header + (cell // COLUMNS) * PANEL_H + 26
     return (
         f'<g class="legend" transform="translate({left},{top})">'
         '<path class="price" d="M0 0h22"/><text x="30" y="4">price, $/gal</text>'
