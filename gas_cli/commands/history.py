@@ -193,7 +193,8 @@ def replay(
             note=f"Filter: {describe_policy(policy, digest=False)}.",
             muted=set(REGION_IDS) - set(report.regions),
         )
-        chart.write_text(drawn, encoding="utf-8")
+        with friendly_errors():
+            chart.write_text(drawn, encoding="utf-8")
         console.print(f"Chart: {chart} ({chart.stat().st_size // 1000} KB)", soft_wrap=True)
 
 
