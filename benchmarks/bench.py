@@ -1,4 +1,4 @@
-"""`make bench`: what a backfill, a weekly check and the publisher cost on moto, and the Lambda package size."""
+"""`make bench`: what a backfill, a weekly check and the publisher cost on moto, the Lambda package and chart sizes."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ import boto3
 
 from benchmarks.counters import counting_calls
 from gas_alerts import aws
+from gas_alerts.chart import CHART_WEEKS
 from gas_alerts.compare import LOOKBACK_WEEKS, find_drops, record_for, walk
 from gas_alerts.prices import WeekPrices
 from gas_alerts.settings import Settings
@@ -58,6 +59,7 @@ BACKFILL_TARGET_S = 5.0
 BACKFILL_CALLS_TARGET = 10
 PUBLISHER_TARGET_S = 0.5
 PACKAGE_TARGET_BYTES = 50 * 1024
+CHART_TARGET_BYTES = 100_000
 
 
 @dataclass(frozen=True)
@@ -207,6 +209,35 @@ def lambda_package() -> tuple[int, int]:
             return output.stat().st_size, len(archive.namelist())
 
 
+@dataclass(frozen=True)
+class ChartSize:
+    """The largest chart artifact of any 52 weeks of the full history, every fall alerted."""
+
+    first_week: date
+    alerts: int
+    svg_bytes: int
+    markdown_bytes: int
+    seconds: float
+
+
+def largest_chart() -> ChartSize:
+    """Replay the full history (every fall alerts) and draw each 52-week window as the check's artifact would."""
+    from gas_alerts.chart import price_chart
+    from gas_alerts.replay import replay
+    from gas_alerts.run_report import chart_markdown, chart_title
+
+    history = load_history(str(FULL_HISTORY))
+    charted = replay(history, start=history[LOOKBACK_WEEKS].week, end=history[-1].week).chart_weeks(history)
+    windows = [charted[start : start + CHART_WEEKS] for start in range(len(charted) - CHART_WEEKS + 1)]
+    window = max(windows, key=lambda weeks: len(chart_markdown(weeks)))
+    started = time.perf_counter()
+    markdown = chart_markdown(window)
+    seconds = time.perf_counter() - started
+    svg = price_chart(window, title=chart_title(window))
+    alerts = sum(len(week.alerted) for week in window)
+    return ChartSize(window[0].week, alerts, len(svg.encode()), len(markdown.encode()), seconds)
+
+
 def measure_seventeen_drops() -> tuple[float, Counter[str], float]:
     """The real publisher, paced for real, on the 17 drops of 2022-07-18: seconds, calls, and the pacing's share."""
     session = boto3.session.Session(region_name=os.environ["AWS_DEFAULT_REGION"])
@@ -330,6 +361,14 @@ def main() -> None:
     print(
         f"  size               {size} bytes = {size / 1024:.1f} KB, {files} files "
         f"(target < 50 KB: {verdict(size < PACKAGE_TARGET_BYTES)})"
+    )
+    chart = largest_chart()
+    print(f"Chart artifact: the largest of any {CHART_WEEKS} weeks of {FULL_HISTORY.name}, every fall alerted:")
+    print(f"  window             from {chart.first_week}, {chart.alerts} alerts dotted")
+    print(f"  SVG                {chart.svg_bytes} bytes, drawn in {chart.seconds * 1000:.0f} ms")
+    print(
+        f"  artifact           {chart.markdown_bytes} bytes of markdown, the SVG in it as a data: URL "
+        f"(target < 100 KB: {verdict(chart.markdown_bytes < CHART_TARGET_BYTES)})"
     )
 
 

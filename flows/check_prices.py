@@ -111,7 +111,7 @@ def _check(
     if summary.stale_source:
         logger.warning("The source looks stale: %s", summary.stale_source)
     logger.info(summary.message)
-    publish_run_report(weeks, plan, result, summary.message, coverage)
+    publish_run_report(weeks, plan, result, summary.message, coverage=coverage, stored=stored)
     report_heartbeat(table, age, credentials_block)
     # Prefect makes a returned state the run's final state (its message shows in the UI) and hands
     # callers the state's data, so callers of the flow still receive a CheckSummary.

@@ -14,7 +14,6 @@ from functools import lru_cache
 from urllib.parse import urlsplit
 
 import botocore.session
-
 from botocore.exceptions import (
     ClientError,
     ConnectTimeoutError,

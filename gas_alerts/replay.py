@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from gas_alerts.chart import ChartWeek
 from gas_alerts.compare import LOOKBACK_WEEKS, history_records, plan_check
 from gas_alerts.filter_policy import admits
 from gas_alerts.prices import WeekPrices
@@ -34,6 +35,21 @@ class ReplayReport:
     alerts: list[Alert] = field(default_factory=list)
     held: list[Held] = field(default_factory=list)
     regions: tuple[str, ...] = REGION_IDS
+
+    def chart_weeks(self, history: Iterable[WeekPrices]) -> list[ChartWeek]:
+        """The replayed weeks as the chart draws them: the source's prices, the alerts kept and the values held."""
+        alerted: dict[date, set[str]] = {}
+        for alert in self.alerts:
+            alerted.setdefault(alert.week, set()).add(alert.region)
+        held: dict[date, dict[str, str]] = {}
+        for value in self.held:
+            held.setdefault(value.week, {})[value.region] = value.reason
+        replayed = set(self.weeks)
+        return [
+            ChartWeek(week.week, week.prices, frozenset(alerted.get(week.week, ())), held.get(week.week, {}))
+            for week in sorted(history, key=lambda week: week.week)
+            if week.week in replayed
+        ]
 
     def per_region(self) -> dict[str, int]:
         """How many alerts each chosen region would have received, in the dataset's region order."""

@@ -1,15 +1,20 @@
-"""What a check shows in the Prefect UI: the price table, the trend sparkline and the drop events."""
+"""What a check shows in the Prefect UI: the price table, the price chart, the trend sparkline and the drop events."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from gas_alerts.chart import ChartWeek, chart_weeks, price_chart
+from gas_alerts.compare import CheckPlan
 from gas_alerts.coverage import Coverage
 from gas_alerts.prices import WeekPrices
+from gas_alerts.summary import counted
+from gas_alerts.table_model import TableModel
 from gas_publisher.alert import Alert
 from gas_publisher.contract import REGION_BY_ID, REGIONS, STATE_AVERAGE
 from gas_publisher.week import Comparison, Revision, WeekRecord
@@ -22,6 +27,7 @@ MISSING_REGION_EVENT = "gas-alerts.data.region-missing"
 UNKNOWN_COLUMN_EVENT = "gas-alerts.data.unknown-column"
 TABLE_ARTIFACT_KEY = "gas-prices-latest-week"
 TREND_ARTIFACT_KEY = "gas-price-trend"
+CHART_ARTIFACT_KEY = "gas-price-chart"
 
 
 def run_name_for(week: date) -> str:
@@ -117,6 +123,43 @@ def trend_markdown(weeks: Sequence[WeekPrices], revisions: Sequence[Revision] = 
         lines += ["", "### Revised by the source this run", ""]
         lines += [f"- {revision.describe()}" for revision in revisions]
     return "\n".join(lines)
+
+
+def checked_weeks(fetched: Sequence[WeekPrices], stored: Sequence[WeekRecord], plan: CheckPlan) -> list[ChartWeek]:
+    """The weeks a check's chart shows: the stored weeks as its writes leave them, and any the table lacks.
+
+    Built from what the check read and wrote, so the chart costs no call to AWS. Call it only once the plan was
+    written (a conflicting plan is not what the table holds).
+    """
+    table = TableModel({record.week: record for record in stored})
+    table.apply(plan)
+    return chart_weeks(table.weeks.values(), source=fetched, late=table.late)
+
+
+def chart_title(weeks: Sequence[ChartWeek]) -> str:
+    """The chart's heading: what it shows, up to which week."""
+    return f"NY gasoline, $/gal by region, to the week of {weeks[-1].week}" if weeks else "NY gasoline, $/gal"
+
+
+def chart_markdown(weeks: Sequence[ChartWeek]) -> str:
+    """Markdown for the Prefect UI: the chart as an embedded image, and what it marks in words.
+
+    The Prefect UI shows a markdown image whose source is a data: URL (both its UIs, checked in a browser); it
+    strips an SVG written inline in markdown down to its text.
+    """
+    svg = price_chart(weeks, title=chart_title(weeks))
+    image = base64.b64encode(svg.encode()).decode()
+    alerts = sum(len(week.alerted) for week in weeks)
+    held = sum(len(week.held) for week in weeks)
+    return "\n".join(
+        [
+            f"![Each region's price over {len(weeks)} weeks, {alerts} alerts marked]"
+            f"(data:image/svg+xml;base64,{image})",
+            "",
+            f"{counted(alerts, 'alert')} and {counted(held, 'held value')} in these {len(weeks)} weeks. "
+            "Green dots: a fall that alerted; pink rings: a value the data-quality guard held.",
+        ]
+    )
 
 
 def drop_event(alert: Alert) -> dict[str, Any]:

@@ -76,12 +76,12 @@ class CheckSummary:
             outcome = "No new week"
         else:
             weeks = f"{len(self.written)} new weeks" if len(self.written) > 1 else "New week"
-            outcome = f"{weeks} (newest {self.newest_week}), {_count(len(fresh), 'alert')}"
+            outcome = f"{weeks} (newest {self.newest_week}), {counted(len(fresh), 'alert')}"
             alerted_weeks = {week for week, _ in fresh}
             if len(alerted_weeks) > 1:
                 outcome += f" in {len(alerted_weeks)} weeks"
         if self.history:
-            outcome += f"; {_count(len(self.history), 'week')} older than 14 days stored without alert"
+            outcome += f"; {counted(len(self.history), 'week')} older than 14 days stored without alert"
         if self.revised:
             count = len(self.revised)
             outcome += f"; the source revised {count} stored week{'s' if count > 1 else ''}"
@@ -157,5 +157,6 @@ def describe_drops(plan: CheckPlan) -> str:
     return f"{len(newest.drops)} of {len(REGION_IDS)} regions dropped" + (f"; {moves}" if moves else "")
 
 
-def _count(number: int, noun: str) -> str:
+def counted(number: int, noun: str) -> str:
+    """'1 alert', '3 alerts': a number and its noun, plural unless it is one."""
     return f"{number} {noun}" + ("" if number == 1 else "s")

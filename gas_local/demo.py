@@ -10,9 +10,13 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from gas_alerts.prices import parse_rows
+from gas_alerts import aws
+from gas_alerts.chart import CHART_WEEKS, chart_weeks, price_chart
+from gas_alerts.prices import WeekPrices, parse_rows
+from gas_alerts.run_report import chart_title
 from gas_alerts.settings import Settings
 from gas_alerts.source import rows_from_csv
+from gas_alerts.store import PriceTable
 from gas_local.delivery import LocalDelivery
 from gas_local.moto_server import local_aws
 from gas_local.outbox import DeliveredAlert
@@ -43,6 +47,8 @@ class DemoReport:
     http_requests: int = 0
     seconds: float = 0.0
     outbox: Path = Path()
+    # The chart of the demo's weeks, beside its emails.
+    chart: Path | None = None
 
     @property
     def items_written(self) -> int:
@@ -68,6 +74,22 @@ def demo_weeks(rows: list[dict[str, Any]], count: int) -> list[date]:
     """The newest `count` weeks of the bundled data, oldest first."""
     weeks = [week.week for week in parse_rows(rows, today=date.today())]
     return weeks[-count:]
+
+
+def write_chart(table: PriceTable, history: list[WeekPrices], outbox: Path) -> Path:
+    """Draw the demo's table as its checks left it, beside the emails; the bundled data fills in the weeks before.
+
+    The dots are the falls the demo's checks told, so each has its .eml file in the outbox.
+    """
+    stored = table.recent_weeks(CHART_WEEKS)
+    first = min(record.week for record in stored)
+    newest = max(record.week for record in stored)
+    weeks = chart_weeks(stored, source=[week for week in history if week.week <= newest], late=table.late_items(first))
+    note = "The dots are the emails this demo sent; the bundled data fills in the weeks before its first check."
+    outbox.mkdir(parents=True, exist_ok=True)
+    path = outbox / f"prices-{newest}.svg"
+    path.write_text(price_chart(weeks, title=chart_title(weeks), note=note), encoding="utf-8")
+    return path
 
 
 def run_demo(
@@ -103,5 +125,8 @@ def run_demo(
                 report.rerun = outcome
             on_week(outcome)
         report.http_requests = len(socrata.requests)
+        on_progress("Drawing the chart")
+        table = PriceTable(aws.dynamodb(), demo_settings.table_name)
+        report.chart = write_chart(table, parse_rows(rows, today=date.today()), settings.outbox)
     report.seconds = time.perf_counter() - started
     return report

@@ -1,4 +1,4 @@
-"""Tasks that show a check in the Prefect UI: the run's name, its artifacts and one event per drop."""
+"""Tasks that show a check in the Prefect UI: the run's name, its artifacts (table, chart, trend), an event per drop."""
 
 from __future__ import annotations
 
@@ -17,8 +17,11 @@ from gas_alerts.compare import CheckPlan
 from gas_alerts.coverage import Coverage
 from gas_alerts.prices import WeekPrices
 from gas_alerts.run_report import (
+    CHART_ARTIFACT_KEY,
     TABLE_ARTIFACT_KEY,
     TREND_ARTIFACT_KEY,
+    chart_markdown,
+    checked_weeks,
     coverage_events,
     drop_event,
     price_rows,
@@ -28,6 +31,7 @@ from gas_alerts.run_report import (
 )
 from gas_alerts.store import WriteResult
 from gas_publisher.alert import alerts_for
+from gas_publisher.week import WeekRecord
 
 
 def name_run_for_week(week: date) -> None:
@@ -46,9 +50,17 @@ def name_run(name: str) -> None:
 
 @task(name="publish-run-report", cache_policy=NONE)
 def publish_run_report(
-    weeks: Sequence[WeekPrices], plan: CheckPlan, result: WriteResult, message: str, coverage: Coverage | None = None
+    weeks: Sequence[WeekPrices],
+    plan: CheckPlan,
+    result: WriteResult,
+    message: str,
+    *,
+    coverage: Coverage | None = None,
+    stored: Sequence[WeekRecord] = (),
 ) -> int:
-    """Create the price table and trend artifacts; emit an event per alerted drop, held value and missing region.
+    """Create the price table, chart and trend artifacts; emit an event per alerted drop, held value and missing region.
+
+    The chart is drawn from the stored weeks the check read and what it wrote: no call to AWS.
 
     Returns the number of events.
     """
@@ -60,6 +72,12 @@ def publish_run_report(
         key=TABLE_ARTIFACT_KEY,
         table=price_rows(current, previous, alerted, newest.comparison if newest else None),
         description=f"Prices for the week of {current.week}: {message}",
+    )
+    charted = checked_weeks(weeks, stored, plan)
+    create_markdown_artifact(
+        key=CHART_ARTIFACT_KEY,
+        markdown=chart_markdown(charted),
+        description=f"Each region's price over the newest {len(charted)} weeks, with the alerts sent and values held",
     )
     create_markdown_artifact(
         key=TREND_ARTIFACT_KEY,

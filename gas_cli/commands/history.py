@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -17,6 +18,7 @@ from gas_cli.commands.common import (
     RegionsOption,
     console,
     decimal_option,
+    fail,
     finished,
     friendly_errors,
     prefect_defaults,
@@ -129,12 +131,22 @@ def replay(
         typer.Option(help="A CSV file or export URL, or a Socrata URL (default: the weeks stored in the table)."),
     ] = None,
     table: Annotated[str | None, typer.Option(help="Table name (default: $GAS_ALERTS_TABLE).")] = None,
+    chart: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also draw the replayed weeks as an SVG file: each region's price, a dot on each week that would have "
+            "alerted under this filter, a ring on each value held.",
+            dir_okay=False,
+        ),
+    ] = None,
 ) -> None:
     """Print the alerts the weekly check would have sent for past weeks, the values it held, and a count per region."""
-    from gas_alerts.filter_policy import SubscriberFilter
+    from gas_alerts.filter_policy import SubscriberFilter, describe_policy
     from gas_alerts.replay import replay as run_replay
 
     chosen = split_regions(regions)
+    if chart is not None and not chart.parent.is_dir():
+        fail(f"--chart {chart}: the folder {chart.parent} does not exist")
     with friendly_errors():
         subscriber = SubscriberFilter(
             regions=tuple(chosen or ()),
@@ -172,6 +184,18 @@ def replay(
     console.print(
         f"{len(report.alerts)} alerts in {len(report.weeks)} {weeks} ({span}){threshold}{held}", soft_wrap=True
     )
+    if chart is not None:
+        from gas_alerts.chart import price_chart
+
+        drawn = price_chart(
+            report.chart_weeks(history),
+            title="What the replay would have sent",
+            note=f"Filter: {describe_policy(policy, digest=False)}.",
+            muted=set(REGION_IDS) - set(report.regions),
+        )
+        with friendly_errors():
+            chart.write_text(drawn, encoding="utf-8")
+        console.print(f"Chart: {chart} ({chart.stat().st_size // 1000} KB)", soft_wrap=True)
 
 
 def _history(source: str | None, table: str | None) -> list[WeekPrices]:

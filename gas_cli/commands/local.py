@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from gas_alerts.settings import Settings
+from gas_alerts.summary import counted
 from gas_cli.commands.common import (
     RegionsOption,
     console,
@@ -131,11 +132,7 @@ def local_deliver(
             pass
     console.print(
         f"{stats.read} stream records read, {stats.matched} matched the filter, "
-        f"{_count(alerts, 'alert')} and {_count(digests, 'weekly digest')} delivered to {settings.outbox}"
+        f"{counted(alerts, 'alert')} and {counted(digests, 'weekly digest')} delivered to {settings.outbox}"
         + (f", {stats.dead_lettered} records sent to the dead-letter queue" if stats.dead_lettered else ""),
         soft_wrap=True,
     )
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}" + ("" if number == 1 else "s")

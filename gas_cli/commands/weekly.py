@@ -53,6 +53,8 @@ def demo(
     table.add_row("Re-run of the last week", report.rerun.message if report.rerun else "-")
     table.add_row("HTTP requests to the data source", str(report.http_requests))
     table.add_row("Outbox", str(report.outbox))
+    if report.chart:
+        table.add_row("Chart", f"{report.chart.name} in the outbox, beside the emails: open it in a browser")
     table.add_row("Wall time", f"{report.seconds:.1f} s")
     console.print(table)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from collections.abc import Iterator
@@ -24,6 +25,7 @@ from gas_alerts.source import rows_from_csv
 from gas_local.delivery import LocalDelivery
 from gas_local.provision import provision
 from gas_local.socrata import Fault, LocalSocrata, local_socrata
+from tests.support.chart import read_chart
 from tests.support.data import LATEST_SNAPSHOT_CSV
 
 pytestmark = pytest.mark.slow(seconds=15)
@@ -107,6 +109,16 @@ def assert_shown_in_prefect(flow_run_id: UUID | None) -> None:
         "-1",
     )
     assert any(artifact.key == "gas-price-trend" for artifact in artifacts)
+    chart = next(artifact for artifact in artifacts if artifact.key == "gas-price-chart")
+    image = str(chart.data).split("base64,", 1)[1].split(")", 1)[0]
+    panels = read_chart(base64.b64decode(image).decode())
+    # The source's 8 weeks, the baseline among them: the table held one week, so the source fills in the rest.
+    assert {panel.region: sorted(panel.alerted) for panel in panels if panel.alerted} == {
+        "glens_falls": [WEEK_N1],
+        "watertown": [WEEK_N1],
+        "white_plains": [WEEK_N1],
+    }
+    assert {len(panel.line) for panel in panels} == {8}
     assert sorted(event.resource.id for event in events) == [
         "gas-alerts.region.glens_falls",
         "gas-alerts.region.watertown",

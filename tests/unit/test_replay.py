@@ -17,6 +17,7 @@ from gas_alerts.filter_policy import filter_policy
 from gas_alerts.prices import WeekPrices
 from gas_cli.app import app
 from gas_publisher.week import WeekRecord
+from tests.support.chart import read_chart
 from tests.support.data import FULL_HISTORY_CSV, LATEST_SNAPSHOT_CSV, snapshot_weeks
 
 LATEST = snapshot_weeks(LATEST_SNAPSHOT_CSV)
@@ -113,3 +114,34 @@ def test_the_command_replays_a_csv_with_a_filter_and_counts_per_region() -> None
     assert "2023-02-27  Gas fell 6 cents in New York City: $3.48/gal  (was $3.54 on 2023-02-20" in result.output
     assert "Albany" in result.output
     assert "3 alerts in 2 weeks (2023-02-20 → 2023-02-27), filter" in result.output
+
+
+def test_the_command_draws_the_replayed_weeks_with_the_alerts_the_filter_keeps(tmp_path: Path) -> None:
+    """--chart writes an SVG of the window: the chosen regions dotted where the printed alerts are, the rest grey."""
+    chart = tmp_path / "albany.svg"
+    args = ["replay", "--from", "2023-02-20", "--to", "2023-02-27", "--source", str(FULL_HISTORY_CSV)]
+
+    result = CliRunner().invoke(
+        app, [*args, "--regions", "albany,new_york_city", "--min-drop-cents", "5", "--chart", str(chart)]
+    )
+
+    assert result.exit_code == 0, result.output
+    assert f"Chart: {chart}" in result.output
+    panels = {panel.region: panel for panel in read_chart(chart.read_text(encoding="utf-8"))}
+    assert len(panels) == 17
+    assert {region: sorted(panel.alerted) for region, panel in panels.items() if panel.alerted} == {
+        "albany": [date(2023, 2, 20)],
+        "new_york_city": [date(2023, 2, 20), date(2023, 2, 27)],
+    }
+    assert sorted(region for region, panel in panels.items() if not panel.muted) == ["albany", "new_york_city"]
+
+
+def test_a_chart_in_a_missing_folder_is_refused_before_the_replay() -> None:
+    """--chart into a folder that does not exist fails at once with a line naming the folder, and writes nothing."""
+    args = ["replay", "--from", "2023-02-20", "--source", str(FULL_HISTORY_CSV), "--chart", "/nonexistent/x.svg"]
+
+    result = CliRunner().invoke(app, args)
+
+    assert result.exit_code == 1
+    assert "--chart /nonexistent/x.svg: the folder /nonexistent does not exist" in result.output
+    assert "alerts in" not in result.output

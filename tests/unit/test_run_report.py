@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import base64
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
 
+from gas_alerts.compare import HISTORY_WEEKS, history_records, plan_check
 from gas_alerts.prices import WeekPrices
+from gas_alerts.replay import replay
 from gas_alerts.run_report import (
     SUSPECT_EVENT,
     backfill_run_name,
+    chart_markdown,
+    checked_weeks,
     drop_event,
     neutral_run_name,
     price_rows,
@@ -22,7 +28,8 @@ from gas_alerts.run_report import (
 from gas_alerts.summary import CheckSummary
 from gas_publisher.alert import Alert
 from gas_publisher.week import Comparison, Revision, WeekRecord
-from tests.support.data import prices, weekly
+from tests.support.chart import read_chart
+from tests.support.data import FULL_HISTORY_CSV, LATEST_SNAPSHOT_CSV, prices, snapshot_weeks, weekly
 
 
 def test_a_run_is_named_neutrally_until_the_source_says_which_week_it_checks() -> None:
@@ -182,3 +189,35 @@ def test_the_final_message_counts_the_values_held() -> None:
     """The state message says how many values the guard held in the weeks written."""
     summary = CheckSummary(date(2023, 9, 18), written=[date(2023, 9, 18)], held=("2023-09-18 Syracuse 4.78: isolated",))
     assert summary.message == "New week (newest 2023-09-18), 0 alerts; 1 value held as suspect (see the logs)"
+
+
+def test_the_checks_chart_marks_the_week_it_writes_on_the_history_it_read() -> None:
+    """A check of 2026-02-23 on a loaded table: 52 weeks drawn, its 3 falls dotted, the silent history not."""
+    latest = snapshot_weeks(LATEST_SNAPSHOT_CSV)
+    newest = next(index for index, week in enumerate(latest) if week.week == date(2026, 2, 23))
+    stored = history_records(latest[:newest])[-HISTORY_WEEKS:]
+    fetched = latest[newest - 7 : newest + 1]
+    plan = plan_check(fetched, stored)
+
+    weeks = checked_weeks(fetched, stored, plan)
+
+    assert [week.week for week in weeks] == [week.week for week in latest[newest - 51 : newest + 1]]
+    assert [(week.week, sorted(week.alerted)) for week in weeks if week.alerted] == [
+        (date(2026, 2, 23), ["glens_falls", "watertown", "white_plains"])
+    ]
+
+
+def test_the_chart_artifact_is_an_embedded_svg_image_under_100_kb() -> None:
+    """The markdown holds one image whose data: URL decodes to the chart, small enough for the worst real year."""
+    full = snapshot_weeks(FULL_HISTORY_CSV)
+    # Of every 52 weeks in 2008-2023, these alerted the most (the largest chart).
+    report = replay(full, start=date(2019, 5, 13), end=date(2020, 5, 4))
+
+    markdown = chart_markdown(report.chart_weeks(full))
+
+    [source] = re.findall(r"!\[[^\]]*\]\((data:image/svg\+xml;base64,[A-Za-z0-9+/=]+)\)", markdown)
+    panels = read_chart(base64.b64decode(source.split(",", 1)[1]).decode())
+    assert len(panels) == 17
+    assert sum(len(panel.alerted) for panel in panels) == len(report.alerts)
+    assert f"{len(report.alerts)} alerts and 0 held values in these 52 weeks" in markdown
+    assert len(markdown.encode()) < 100_000
