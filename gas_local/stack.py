@@ -1,4 +1,4 @@
-"""The local stack behind `make up`: Prefect server, moto, worker and stream runner on 127.0.0.1, no Docker."""
+"""The local stack behind `make up`: Prefect, moto, worker, stream runner and scheduler on 127.0.0.1, no Docker."""
 
 from __future__ import annotations
 
@@ -154,7 +154,7 @@ class LocalStack:
         return env
 
     def up(self) -> StackState:
-        """Start everything, provision, deploy prefect.yaml, then start the worker and the stream runner."""
+        """Start everything, provision, deploy prefect.yaml, then the worker, the stream runner and the scheduler."""
         existing = StackState.load(self.state_file)
         if existing and any(_alive(process) for process in existing.processes):
             raise StackError("the stack is already running (`gas-alerts local status`); stop it with `make down`")
@@ -200,6 +200,8 @@ class LocalStack:
         self.report("stream runner: delivering the table's stream to the publisher and the inboxes to outbox/")
         deliver = ["gas-alerts", "local", "deliver", "--follow", "--package", str(package)]
         self._start(state, "stream-runner", deliver, env)
+        self.report("scheduler: running the publisher's hourly sweep on its schedule, as EventBridge Scheduler does")
+        self._start(state, "scheduler", ["gas-alerts", "local", "schedule", "--follow", "--package", str(package)], env)
         time.sleep(1.0)
         dead = [process.name for process in state.processes if not _alive(process)]
         if dead:

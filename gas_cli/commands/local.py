@@ -136,3 +136,48 @@ def local_deliver(
         + (f", {stats.dead_lettered} records sent to the dead-letter queue" if stats.dead_lettered else ""),
         soft_wrap=True,
     )
+
+
+def local_schedule(
+    follow: Annotated[bool, typer.Option(help="Keep running the schedules until interrupted.")] = False,
+    every: Annotated[
+        str | None,
+        typer.Option(help="Run each schedule this often instead of its own rate (30s, 5m); for trying it."),
+    ] = None,
+    package: Annotated[
+        Path, typer.Option(help="The publisher zip a deployed function runs (`make package` writes it).")
+    ] = DEFAULT_OUTPUT,
+) -> None:
+    """Play EventBridge Scheduler: run the publisher's hourly sweep on its deployed schedule (or the contract's).
+
+    Without --follow, each schedule runs once, now. With it, each runs on its rate, the first one a rate from now,
+    as Scheduler's first rate invocation is.
+    """
+    import time
+
+    from gas_local.scheduler import LocalScheduler
+    from gas_ops.sweep import DurationError, parse_duration
+
+    try:
+        interval = parse_duration(every) if every is not None else None
+    except DurationError as error:
+        raise typer.BadParameter(str(error), param_hint="--every") from None
+    if interval is not None and interval.total_seconds() < 1:
+        raise typer.BadParameter("must be at least 1 second", param_hint="--every")
+    settings = Settings.from_environment()
+    with friendly_errors():
+        scheduler = LocalScheduler.connect(settings, package=package, every=interval)
+        console.print(f"Scheduling: {scheduler.how}.", soft_wrap=True)
+        for schedule in scheduler.schedules:
+            console.print(f"  {schedule.name}: every {schedule.interval}, input {dict(schedule.event)}", soft_wrap=True)
+        scheduler.start(at_once=not follow)
+        try:
+            while True:
+                for result in scheduler.run_due():
+                    sent = result.get("sent", []) if isinstance(result, dict) else []
+                    console.print(f"sweep: {len(sent)} sent{': ' + ', '.join(sent) if sent else ''}", soft_wrap=True)
+                if not follow:
+                    break
+                time.sleep(min(scheduler.seconds_to_next(), 5.0))
+        except KeyboardInterrupt:
+            pass

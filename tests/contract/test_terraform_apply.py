@@ -23,6 +23,7 @@ from gas_local.environment import local_aws_environment, patched_environment
 from gas_local.lambda_runtime import PackagedFunction
 from gas_local.package import DEFAULT_SOURCE, FILE_MODE, FIXED_DATE_TIME, build_package
 from gas_local.provision import ensure_inboxes
+from gas_local.scheduler import LocalScheduler
 from gas_local.socrata import local_socrata
 from gas_local.terraform import PACKAGE_IN_COPY, Terraform
 from gas_ops.status import service_health
@@ -332,6 +333,21 @@ def test_the_sweep_runs_hourly_from_eventbridge_scheduler_with_the_contracts_eve
     document = iam.get_role_policy(RoleName=role["RoleName"], PolicyName=policy_name)["PolicyDocument"]
     [grant] = document["Statement"]
     assert (grant["Action"], grant["Resource"]) == ("lambda:InvokeFunction", function["FunctionArn"])
+
+
+def test_the_local_scheduler_runs_the_deployed_schedule_with_the_deployed_package(stack: Stack, tmp_path: Path) -> None:
+    """`make up`'s scheduler finds Terraform's schedule and invokes the function's own zip with its input."""
+    settings = stack_settings(stack, tmp_path)
+    with patched_environment(local_aws_environment(stack.endpoint)):
+        scheduler = LocalScheduler.connect(settings, package=stack.terraform.workdir / PACKAGE_IN_COPY)
+        scheduler.start(at_once=True)
+        [report] = scheduler.run_due()
+
+    [schedule] = scheduler.schedules
+    assert schedule.name == stack.outputs["sweep_schedule_name"]
+    assert (schedule.interval.total_seconds(), schedule.event) == (3600, SweepRequest().to_event())
+    assert isinstance(scheduler.invoke, PackagedFunction), "the deployed zip runs, in a process of its own"
+    assert set(report) == {"sent", "unsent", "in_flight", "waiting", "malformed"}
 
 
 def stack_settings(stack: Stack, folder: Path) -> Settings:
