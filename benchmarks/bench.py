@@ -5,11 +5,12 @@ from __future__ import annotations
 import itertools
 import math
 import os
+import statistics
 import tempfile
 import time
 import zipfile
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -198,6 +199,56 @@ def measure_publisher(weeks: list[WeekPrices]) -> tuple[Cost, Cost, int]:
     return results[0], results[1], len(event["Records"])
 
 
+@dataclass
+class DuplicateWindow:
+    """For each PublishBatch, when it was sent, when SNS answered, and when the ledger answered its mark."""
+
+    sent: list[float] = field(default_factory=list)
+    answered: list[float] = field(default_factory=list)
+    marked: list[float] = field(default_factory=list)
+
+    def watch(self, sns: Any, dynamodb: Any) -> None:
+        """Note the times through botocore's event hooks on the publisher's two clients."""
+        sns.meta.events.register("before-call.sns.PublishBatch", lambda **_: self.sent.append(time.perf_counter()))
+        sns.meta.events.register("after-call.sns.PublishBatch", lambda **_: self.answered.append(time.perf_counter()))
+        pending: list[bool] = []
+
+        def before(params: dict[str, Any], **_: Any) -> None:
+            updates = [item.get("Update", {}) for item in params.get("TransactItems", [])] or [params]
+            pending.append(any("ADD" in update.get("UpdateExpression", "") for update in updates))
+
+        def after(**_: Any) -> None:
+            if pending.pop():
+                self.marked.append(time.perf_counter())
+
+        for operation in ("UpdateItem", "TransactWriteItems"):
+            dynamodb.meta.events.register(f"before-parameter-build.dynamodb.{operation}", before)
+            dynamodb.meta.events.register(f"after-call.dynamodb.{operation}", after)
+
+    def gaps_ms(self) -> tuple[list[float], list[float]]:
+        """From SNS's answer to the mark's, and from the publish call's start to the mark's answer, in ms."""
+        pairs = list(zip(self.sent, self.answered, self.marked, strict=True))
+        return [(mark - answer) * 1000 for _, answer, mark in pairs], [(mark - sent) * 1000 for sent, _, mark in pairs]
+
+
+def measure_duplicate_window(weeks: list[WeekPrices]) -> DuplicateWindow:
+    """The window in which a crash sends a message twice: SNS has it, the ledger does not yet (100 records on moto)."""
+    session = boto3.session.Session(region_name=os.environ["AWS_DEFAULT_REGION"])
+    sns, dynamodb = session.client("sns"), session.client("dynamodb")
+    ensure_table(dynamodb, "bench-window")
+    topic_arn = sns.create_topic(Name="bench-window")["TopicArn"]
+    digest_arn = sns.create_topic(Name="bench-window-digest")["TopicArn"]
+    publisher = Publisher(sns, dynamodb, topic_arn, "bench-window", digest_arn, pacer=virtual_pacer())
+    sns.get_topic_attributes(TopicArn=topic_arn)
+    dynamodb.describe_table(TableName="bench-window")
+    window = DuplicateWindow()
+    window.watch(sns, dynamodb)
+    response = process_batch(alert_event(weeks, PUBLISHER_RECORDS), publisher)
+    if response["batchItemFailures"]:
+        raise RuntimeError(f"the publisher reported failures: {response}")
+    return window
+
+
 def lambda_package() -> tuple[int, int]:
     """Size in bytes and file count of the zip `make package` builds (gas_local.package)."""
     with tempfile.TemporaryDirectory() as folder:
@@ -308,6 +359,17 @@ def main() -> None:
             "transaction claiming all the weeks)"
         )
         print(f"  redelivered batch  {redelivered.seconds:.2f} s, {calls_text(redelivered.calls)} (nothing re-sent)")
+
+        after_answer, whole = measure_duplicate_window(weeks).gaps_ms()
+        print(f"The duplicate window: {len(whole)} PublishBatch calls of the same batch, each then marked sent:")
+        print(
+            f"  SNS answer → mark  median {statistics.median(after_answer):.1f} ms, longest {max(after_answer):.1f} ms "
+            "(from the publish call's return to the ledger's answer)"
+        )
+        print(
+            f"  call → mark        median {statistics.median(whole):.1f} ms, longest {max(whole):.1f} ms "
+            "(from the publish call's start: SNS accepts somewhere inside the call)"
+        )
 
         load = run_load(load_settings(), LOAD_RECORDS)
         print(f"Load: {LOAD_RECORDS} alert records through the stream runner, the real handler and SNS to the inbox:")
