@@ -22,6 +22,7 @@ from gas_local.inbox import drain_inbox
 from gas_local.provision import LocalResources, provision
 from gas_publisher.contract import REGION_IDS
 from gas_publisher.handler import process_batch
+from gas_publisher.pacing import MESSAGES_PER_SECOND
 from gas_publisher.publisher import BATCH_BUDGET_MS, Publisher
 from gas_publisher.week import Origin, WeekRecord
 from tests.support.data import LATEST_SNAPSHOT_CSV, prices, snapshot_weeks
@@ -139,6 +140,42 @@ def test_an_invocation_killed_during_the_second_publish_call_sends_each_region_o
     until_it_succeeds(event, lambda: publisher(resources, settings, clock=lambda: later))
 
     assert received(resources) == Counter(dict.fromkeys(all_fell_record().drops, 1))
+
+
+class DiesAfterCall(DiesOnCall):
+    """SNS that accepts call number `dies_on`, and the invocation is killed before it hears the answer."""
+
+    accepted: list[str]
+
+    def publish_batch(self, **request: Any) -> Any:
+        self.calls += 1
+        response = self.real.publish_batch(**request)
+        if self.calls == self.dies_on:
+            self.accepted = [
+                entry["MessageAttributes"]["region"]["StringValue"] for entry in request["PublishBatchRequestEntries"]
+            ]
+            raise InvocationTimedOutError
+        return response
+
+
+def test_an_invocation_killed_between_sns_accepting_a_batch_and_the_mark_sends_that_batch_alone_twice(
+    settings: Settings,
+) -> None:
+    """GIVEN a kill after SNS accepted the first PublishBatch WHEN retried THEN those 4 alone arrive twice.
+
+    The one window an idempotent sink would close (docs/reliability.md, "Exactly when a message is sent twice").
+    """
+    resources = provision(settings)
+    event = event_of(all_fell_record())
+    killed = DiesAfterCall(aws.sns(), dies_on=1)
+    deadline_ms = int(time.time() * 1000) + LAMBDA_TIMEOUT_MS
+
+    with contextlib.suppress(InvocationTimedOutError):
+        process_batch(event, publisher(resources, settings, sns=killed), deadline_ms, MAPPING)
+    until_it_succeeds(event, lambda: publisher(resources, settings), consumer=MAPPING)
+
+    assert len(killed.accepted) == MESSAGES_PER_SECOND
+    assert received(resources) == Counter(dict.fromkeys(all_fell_record().drops, 1)) + Counter(killed.accepted)
 
 
 def test_a_partial_sns_failure_then_a_failed_ledger_write_resends_only_what_failed(settings: Settings) -> None:
