@@ -52,8 +52,12 @@ def redrive(
         errors.print(f"  Its pointer is {kept}.", soft_wrap=True)
     if report.failed:
         errors.print(f"error: {report.failed} records still failed; their pointers stay in the queue (see the logs)")
-    if report.unreadable:
-        errors.print(f"error: {report.unreadable} messages are not stream batch pointers; they stay in the queue")
+    for unreadable in report.unreadable:
+        errors.print(
+            f"error: dead-letter message {unreadable.message_id} is not a valid stream batch pointer "
+            f"({unreadable.problem}); it stays in the queue",
+            soft_wrap=True,
+        )
     if report.expired or report.failed or report.unreadable:
         raise typer.Exit(1)
 

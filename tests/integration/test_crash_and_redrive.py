@@ -184,3 +184,66 @@ def test_records_past_the_streams_retention_are_reported_with_their_weeks_and_ke
     assert result.exit_code == 1
     assert "past the stream's retention" in result.output
     assert "2026-02-23: Glens Falls, Watertown, White Plains" in result.output
+
+
+def poison_ahead_of(settings: Settings) -> dict[str, str]:
+    """Put six dead-letter messages that are not valid pointers ahead of the valid one; their ids, with the fault."""
+    sqs = aws.sqs()
+    url = sqs.get_queue_url(QueueName=settings.dead_letter_queue)["QueueUrl"]
+    [message] = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0)["Messages"]
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    valid = json.loads(message["Body"])["DDBStreamBatchInfo"]
+    faults = {
+        "an end that is no number": {"endSequenceNumber": "4x"},
+        "a start that is no number": {"startSequenceNumber": "abc"},
+        "a shard that does not exist": {"shardId": "shardId-00000001771000000000-0a1b2c3d"},
+        "a stream that does not exist": {"streamArn": valid["streamArn"].replace("/stream/", "-gone/stream/")},
+    }
+    bodies = {"bad JSON": "{not json", "missing fields": json.dumps({"DDBStreamBatchInfo": {"shardId": "s"}})}
+    bodies |= {fault: json.dumps({"DDBStreamBatchInfo": {**valid, **change}}) for fault, change in faults.items()}
+    poison = {sqs.send_message(QueueUrl=url, MessageBody=body)["MessageId"]: fault for fault, body in bodies.items()}
+    sqs.send_message(QueueUrl=url, MessageBody=message["Body"])
+    return poison
+
+
+def test_pointers_that_are_not_valid_are_named_and_kept_and_the_valid_ones_behind_them_are_redriven(
+    settings: Settings,
+) -> None:
+    """Six poison messages ahead of a valid pointer: each named by its id and kept visible, the valid one redriven."""
+    delivery, before = exhaust_retries(settings)
+    poison = poison_ahead_of(settings)
+
+    result = CliRunner().invoke(app, ["redrive"], env=settings.to_environment())
+    _, delivered = delivery.deliver_once()
+
+    emails = before + [email for email, _ in delivered]
+    assert alerts_by_week(emails) == Counter({(FEB23, region): 1 for region in FEB23_FALLS}), result.output
+    assert result.exit_code == 1
+    for message_id, fault in poison.items():
+        [line] = [line for line in result.output.splitlines() if message_id in line]
+        assert "not a valid stream batch pointer" in line, fault
+    sqs = aws.sqs()
+    url = sqs.get_queue_url(QueueName=settings.dead_letter_queue)["QueueUrl"]
+    left = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0).get("Messages", [])
+    assert {message["MessageId"] for message in left} == set(poison), "kept, visible at once; the valid one is gone"
+
+
+def test_a_shard_the_stream_no_longer_lists_a_day_after_the_batch_is_expired_not_poison(settings: Settings) -> None:
+    """A pointer whose batch arrived over 24 hours ago, to a shard the stream no longer lists, is reported expired."""
+    exhaust_retries(settings)
+    sqs = aws.sqs()
+    url = sqs.get_queue_url(QueueName=settings.dead_letter_queue)["QueueUrl"]
+    [message] = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0)["Messages"]
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    document = json.loads(message["Body"])
+    aged = {
+        "shardId": "shardId-00000001771000000000-0a1b2c3d",
+        "approximateArrivalOfLastRecord": "2026-02-23T15:00:00.000Z",
+    }
+    document["DDBStreamBatchInfo"] |= aged
+    sqs.send_message(QueueUrl=url, MessageBody=json.dumps(document))
+
+    report = redrive(settings)
+
+    assert (len(report.expired), report.unreadable) == (1, [])
+    assert report.expired[0].unsent == {FEB23: FEB23_FALLS}
