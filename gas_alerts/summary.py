@@ -38,7 +38,7 @@ class CheckSummary:
         """Combine the plan and what was written."""
         newest = plan.newest
         written = plan.writes if result.written else ()
-        told = [(record, (record.week, region)) for record in result.alerting for region in record.drops]
+        told = [(record, (record.week, region)) for record in result.alerting for region in record.news]
         return cls(
             newest_week=newest.week if newest else plan.latest_stored,
             written=result.written,

@@ -136,6 +136,8 @@ class WeekRecord:
     low_weeks: Mapping[str, int] = field(default_factory=dict)
     low_since: Mapping[str, date] = field(default_factory=dict)
     # Set on an item of the late partition: the regions whose fall in this week became known after it was stored.
+    # Such an item's `drops` are every region that fell in the week so far (those told before, and these), with
+    # their prices, so its digest carries the week's totals; it tells only these.
     late_regions: tuple[str, ...] = ()
     # The regions whose fall in this week was told, or was history when first seen: never told again. None on
     # items written before the attribute existed (see told_regions).
@@ -156,6 +158,11 @@ class WeekRecord:
                 SORT_KEY: {"S": f"{self.week.isoformat()}#{LATE_JOIN.join(self.late_regions)}"},
             }
         return week_key(self.week)
+
+    @property
+    def news(self) -> tuple[str, ...]:
+        """The regions whose fall this item tells: a late item's late regions, a week item's drops."""
+        return self.late_regions or self.drops
 
     @property
     def told_regions(self) -> tuple[str, ...]:
@@ -212,6 +219,8 @@ class WeekRecord:
             raise MalformedItemError(f"{PARTITION_KEY} is not the dataset partition {PRICE_PARTITION!r}")
         previous = item.get("previous_week")
         drops = _regions(item, "drops")
+        if set(late_regions) - set(drops):
+            raise MalformedItemError(f"{SORT_KEY} names late regions that drops does not list")
         newest = item.get("source_newest")
         alert = item.get("alert", {"BOOL": False})
         if not isinstance(alert, Mapping) or not isinstance(alert.get("BOOL"), bool):
