@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import date
 
-from gas_alerts.store import PriceTable
+from gas_alerts.store import PriceTable, StoredItemError
 from gas_publisher.digest import DIGEST, late_digest_name
 from gas_publisher.ledger import SentLedger
 from gas_publisher.week import WeekRecord
@@ -33,15 +34,29 @@ def expected_messages(weeks: Iterable[WeekRecord], late: Iterable[WeekRecord]) -
     return expected
 
 
-def unsent(table: PriceTable, ledger: SentLedger, weeks: int) -> dict[date, tuple[str, ...]]:
-    """For each of the newest `weeks` stored weeks, the told messages the sent ledger does not hold."""
+@dataclass(frozen=True)
+class Unsent:
+    """The told messages the sent ledger lacks, by week, and the stored items that could not be read for it."""
+
+    missing: Mapping[date, tuple[str, ...]] = field(default_factory=dict)
+    # One line per malformed late item, naming the table and its keys: its messages are not counted.
+    unreadable: tuple[str, ...] = ()
+
+
+def unsent(table: PriceTable, ledger: SentLedger, weeks: int) -> Unsent:
+    """For each of the newest `weeks` stored weeks, the told messages the sent ledger does not hold.
+
+    A malformed late item is named and left out, so the rest is still reported.
+    """
     stored = table.recent_weeks(weeks)
     if not stored:
-        return {}
-    late = table.late_items(min(record.week for record in stored))
+        return Unsent()
+    malformed: list[StoredItemError] = []
+    late = table.late_items(min(record.week for record in stored), on_malformed=malformed.append)
     expected = expected_messages(stored, late)
     sent = ledger.read(expected)
-    return _missing(expected, {week: entry.sent for week, entry in sent.items()})
+    missing = _missing(expected, {week: entry.sent for week, entry in sent.items()})
+    return Unsent(missing, tuple(str(error) for error in malformed))
 
 
 def _missing(

@@ -58,6 +58,8 @@ class Expired:
     last_arrival: str
     # Week -> ledger names (regions, digests) told but not sent, over the newest stored weeks.
     unsent: Mapping[date, tuple[str, ...]] = field(default_factory=dict)
+    # A line for each stored item that could not be read to say so (its table and keys).
+    unreadable_items: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -206,13 +208,15 @@ class _Redriver:
     def _expired(self, pointer: BatchPointer) -> Expired:
         table = PriceTable(aws.dynamodb(), self.settings.table_name)
         ledger = SentLedger(aws.dynamodb(), self.settings.table_name)
+        found = unsent(table, ledger, HISTORY_WEEKS)
         return Expired(
             shard_id=pointer.shard_id,
             start=pointer.start,
             end=pointer.end,
             first_arrival=pointer.first_arrival,
             last_arrival=pointer.last_arrival,
-            unsent=unsent(table, ledger, HISTORY_WEEKS),
+            unsent=found.missing,
+            unreadable_items=found.unreadable,
         )
 
 

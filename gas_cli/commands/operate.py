@@ -42,10 +42,14 @@ def redrive(
             "retention and cannot be read again.",
             soft_wrap=True,
         )
+        for line in expired.unreadable_items:
+            errors.print(f"  error: {line}", soft_wrap=True)
         if expired.unsent:
             errors.print("  Told but never sent, by the table and the sent ledger:")
             for week, names in expired.unsent.items():
                 errors.print(f"    {week}: {_names(names)}", soft_wrap=True)
+        elif expired.unreadable_items:
+            errors.print("  Apart from what those items tell, the sent ledger holds every alert the recent weeks told.")
         else:
             errors.print("  The sent ledger holds every alert the recent weeks told: nothing is missing.")
         kept = "deleted (--drop-expired)" if drop_expired else "kept; add --drop-expired once it is dealt with"

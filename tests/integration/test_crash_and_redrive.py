@@ -27,7 +27,7 @@ from gas_local.socrata import local_socrata
 from gas_ops.publisher import lambda_environment, publisher_handler
 from gas_ops.redrive import redrive
 from gas_ops.resources import find_topic_arn
-from gas_publisher.contract import REGION_IDS
+from gas_publisher.contract import LATE_PARTITION, REGION_IDS
 from gas_publisher.ledger import SentLedger
 from gas_publisher.publisher import Publisher
 from tests.support.data import LATEST_SNAPSHOT_CSV, csv_rows
@@ -247,3 +247,21 @@ def test_a_shard_the_stream_no_longer_lists_a_day_after_the_batch_is_expired_not
 
     assert (len(report.expired), report.unreadable) == (1, [])
     assert report.expired[0].unsent == {FEB23: FEB23_FALLS}
+
+
+def test_a_corrupted_late_item_is_named_and_the_unsent_alerts_are_still_listed(
+    settings: Settings, request: pytest.FixtureRequest
+) -> None:
+    """A late item without prices: redrive names its table and keys, and still lists what was never sent."""
+    exhaust_retries(settings)
+    request.getfixturevalue("trimmed_stream")
+    corrupted = {"pk": {"S": LATE_PARTITION}, "sk": {"S": f"{FEB23}#albany"}, "alert": {"BOOL": True}}
+    aws.dynamodb().put_item(TableName=settings.table_name, Item=corrupted | {"drops": {"L": [{"S": "albany"}]}})
+
+    result = CliRunner().invoke(app, ["redrive"], env=settings.to_environment())
+
+    assert result.exit_code == 1
+    [line] = [line for line in result.output.splitlines() if "prices is missing" in line]
+    assert f"table {settings.table_name}" in line
+    assert f"pk={LATE_PARTITION}, sk={FEB23}#albany" in line
+    assert "2026-02-23: Glens Falls, Watertown, White Plains" in result.output
