@@ -17,6 +17,7 @@ from gas_alerts.run_report import check_run_name
 from gas_alerts.settings import Settings
 from gas_alerts.source import DEFAULT_SOURCE
 from gas_alerts.summary import CheckSummary, describe_drops
+from gas_publisher.contract import REGION_BY_ID
 from tasks.compare import compare_weeks
 from tasks.fetch import fetch_prices
 from tasks.logs import run_logger
@@ -102,6 +103,12 @@ def _check(
         logger.info("Week %s: %s", summary.newest_week, describe_drops(plan))
     for held in summary.held:
         logger.warning("Held by the data-quality guard (never alerts, never a base): %s", held)
+    for week, region in summary.late_history:
+        logger.info(
+            "A fall first seen more than 14 days after its week is stored as history, without alert: %s, week of %s",
+            REGION_BY_ID[region].name,
+            week,
+        )
     logger.info(summary.message)
     publish_run_report(weeks, plan, result, summary.message, coverage)
     # Prefect makes a returned state the run's final state (its message shows in the UI) and hands

@@ -28,6 +28,8 @@ class CheckSummary:
     late: tuple[tuple[date, str], ...] = ()
     # New weeks more than 14 days older than the source's newest week: stored without alert.
     history: tuple[date, ...] = ()
+    # (week, region) of falls first seen in stored weeks more than 14 days older than the newest: history too.
+    late_history: tuple[tuple[date, str], ...] = ()
     # The newest week's regions against the week before's, and any column that is no region.
     coverage: str = ""
     # The source's newest week, when it was older than the table's newest (then nothing was written).
@@ -47,6 +49,7 @@ class CheckSummary:
             revised=result.revised,
             late=tuple(fall for record, fall in told if record.late_regions),
             history=tuple(plan.history) if result.written else (),
+            late_history=() if result.conflict else tuple(plan.late_history),
             coverage=coverage.message if coverage else "",
             older_source=plan.source_newest if plan.older_source else None,
             held=tuple(
@@ -77,6 +80,9 @@ class CheckSummary:
                 outcome += f" in {len(alerted_weeks)} weeks"
         if self.history:
             outcome += f"; {_count(len(self.history), 'week')} older than 14 days stored without alert"
+        if self.late_history:
+            values = ", ".join(f"{REGION_BY_ID[region].name}, week of {week}" for week, region in self.late_history)
+            outcome += f"; {_count(len(self.late_history), 'late value')} stored as history: {values}"
         if self.revised:
             count = len(self.revised)
             outcome += f"; the source revised {count} stored week{'s' if count > 1 else ''}"
