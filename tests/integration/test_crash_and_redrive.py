@@ -255,7 +255,7 @@ def test_a_corrupted_late_item_is_named_and_the_unsent_alerts_are_still_listed(
     """A late item without prices: redrive names its table and keys, and still lists what was never sent."""
     exhaust_retries(settings)
     request.getfixturevalue("trimmed_stream")
-    corrupted = {"pk": {"S": LATE_PARTITION}, "sk": {"S": f"{FEB23}#albany"}, "alert": {"BOOL": True}}
+    corrupted: dict[str, Any] = {"pk": {"S": LATE_PARTITION}, "sk": {"S": f"{FEB23}#albany"}, "alert": {"BOOL": True}}
     aws.dynamodb().put_item(TableName=settings.table_name, Item=corrupted | {"drops": {"L": [{"S": "albany"}]}})
 
     result = CliRunner().invoke(app, ["redrive"], env=settings.to_environment())
