@@ -104,7 +104,9 @@ class Revision:
         return bool(self.new)
 
     def describe(self) -> str:
-        """'2023-02-13: Albany 3.85 → 3.57, ...' for logs, summaries and the UI."""
+        """'2023-02-13: Albany 3.85 → 3.57, ...' for logs, summaries and the UI; says so when no value changed."""
+        if not self.changes_prices:
+            return f"{self.week}: no value changed; compared again with the weeks before it"
         changes = ", ".join(
             f"{REGION_BY_ID[region].name} {self.old.get(region, '-')} → {price}"
             for region, price in sorted(self.new.items())
