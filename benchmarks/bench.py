@@ -174,20 +174,28 @@ def alert_event(weeks: list[WeekPrices], count: int) -> dict[str, Any]:
     raise ValueError(f"the history has fewer than {count} weeks with a drop")
 
 
-def measure_publisher(weeks: list[WeekPrices]) -> tuple[Cost, Cost, int]:
-    """A batch of alert records through the real handler and publisher on moto, then its redelivery."""
+def virtually_paced_publisher(name: str) -> tuple[Publisher, Any, Any]:
+    """A real publisher on moto with its own table and topics, and its two clients, connected.
+
+    The pacing waits on a virtual clock: what is measured is the publisher's own work, apart from the waiting that
+    the 17-drop measurement shows for real.
+    """
     session = boto3.session.Session(region_name=os.environ["AWS_DEFAULT_REGION"])
     sns, dynamodb = session.client("sns"), session.client("dynamodb")
-    ensure_table(dynamodb, "bench-publisher")
-    topic_arn = sns.create_topic(Name="bench-drops")["TopicArn"]
-    digest_arn = sns.create_topic(Name="bench-drops-digest")["TopicArn"]
-    # The pacing waits on a virtual clock here: this figure is the publisher's own work, measured apart from the
-    # waiting that the 17-drop measurement below shows for real.
-    publisher = Publisher(sns, dynamodb, topic_arn, "bench-publisher", digest_arn, pacer=virtual_pacer())
-    event = alert_event(weeks, PUBLISHER_RECORDS)
+    ensure_table(dynamodb, name)
+    topic_arn = sns.create_topic(Name=name)["TopicArn"]
+    digest_arn = sns.create_topic(Name=f"{name}-digest")["TopicArn"]
+    publisher = Publisher(sns, dynamodb, topic_arn, name, digest_arn, pacer=virtual_pacer())
     # A Lambda's clients are connected after its first invocation; connect them before timing.
     sns.get_topic_attributes(TopicArn=topic_arn)
-    dynamodb.describe_table(TableName="bench-publisher")
+    dynamodb.describe_table(TableName=name)
+    return publisher, sns, dynamodb
+
+
+def measure_publisher(weeks: list[WeekPrices]) -> tuple[Cost, Cost, int]:
+    """A batch of alert records through the real handler and publisher on moto, then its redelivery."""
+    publisher, sns, dynamodb = virtually_paced_publisher("bench-publisher")
+    event = alert_event(weeks, PUBLISHER_RECORDS)
     results = []
     for _ in range(2):
         with counting_calls(sns, dynamodb) as calls:
@@ -233,14 +241,7 @@ class DuplicateWindow:
 
 def measure_duplicate_window(weeks: list[WeekPrices]) -> DuplicateWindow:
     """The window in which a crash sends a message twice: SNS has it, the ledger does not yet (100 records on moto)."""
-    session = boto3.session.Session(region_name=os.environ["AWS_DEFAULT_REGION"])
-    sns, dynamodb = session.client("sns"), session.client("dynamodb")
-    ensure_table(dynamodb, "bench-window")
-    topic_arn = sns.create_topic(Name="bench-window")["TopicArn"]
-    digest_arn = sns.create_topic(Name="bench-window-digest")["TopicArn"]
-    publisher = Publisher(sns, dynamodb, topic_arn, "bench-window", digest_arn, pacer=virtual_pacer())
-    sns.get_topic_attributes(TopicArn=topic_arn)
-    dynamodb.describe_table(TableName="bench-window")
+    publisher, sns, dynamodb = virtually_paced_publisher("bench-window")
     window = DuplicateWindow()
     window.watch(sns, dynamodb)
     response = process_batch(alert_event(weeks, PUBLISHER_RECORDS), publisher)
