@@ -5,12 +5,13 @@ from __future__ import annotations
 import itertools
 import math
 import os
+import statistics
 import tempfile
 import time
 import zipfile
 from collections import Counter
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,7 @@ from gas_publisher.contract import REGION_IDS
 from gas_publisher.handler import process_batch
 from gas_publisher.pacing import MESSAGES_PER_SECOND
 from gas_publisher.publisher import Publisher
+from gas_publisher.sweep import SweepReport, SweepRequest, sweep
 from gas_publisher.week import Origin, WeekRecord
 from tests.support.fakes import virtual_pacer
 from tests.support.load import run_load
@@ -131,6 +133,33 @@ def measure_weekly_check(socrata: LocalSocrata, *, full_history: bool) -> Cost:
     return cost
 
 
+# A check that finds nothing new: one GET, the one Query of the newest stored weeks, and the heartbeat.
+QUIET_CHECK = (1, {"dynamodb.Query": 1, "cloudwatch.PutMetricData": 1})
+
+
+def measure_quiet_check_and_sweep(socrata: LocalSocrata) -> tuple[Cost, int, Cost]:
+    """A check with nothing new, then the cost of a sweep with nothing left to send (after one that sent it all)."""
+    table = "bench-check-one"
+    quiet, _ = measure(socrata, (aws.dynamodb(), aws.cloudwatch()), lambda: weekly_check_steps(socrata.url, table))
+    sns = aws.sns()
+    publisher = Publisher(
+        sns,
+        aws.dynamodb(),
+        sns.create_topic(Name=f"{table}-drops")["TopicArn"],
+        table,
+        sns.create_topic(Name=f"{table}-digest")["TopicArn"],
+        pacer=virtual_pacer(),
+    )
+    now = datetime.now(UTC)
+
+    def one_sweep() -> SweepReport:
+        return sweep(publisher, aws.dynamodb(), aws.cloudwatch(), table, SweepRequest(), now=now, deadline_ms=None)
+
+    first = one_sweep()
+    cost, _ = measure(socrata, (aws.dynamodb(), aws.cloudwatch(), sns), one_sweep)
+    return quiet, len(first.sent), cost
+
+
 def measure_prefect_flow(socrata: LocalSocrata) -> tuple[float, float, float]:
     """Seconds for the first flow call (starts Prefect's embedded server), a warm check and a warm backfill."""
     from flows.backfill import backfill_prices
@@ -175,20 +204,28 @@ def alert_event(weeks: list[WeekPrices], count: int) -> dict[str, Any]:
     raise ValueError(f"the history has fewer than {count} weeks with a drop")
 
 
-def measure_publisher(weeks: list[WeekPrices]) -> tuple[Cost, Cost, int]:
-    """A batch of alert records through the real handler and publisher on moto, then its redelivery."""
+def virtually_paced_publisher(name: str) -> tuple[Publisher, Any, Any]:
+    """A real publisher on moto with its own table and topics, and its two clients, connected.
+
+    The pacing waits on a virtual clock: what is measured is the publisher's own work, apart from the waiting that
+    the 17-drop measurement shows for real.
+    """
     session = boto3.session.Session(region_name=os.environ["AWS_DEFAULT_REGION"])
     sns, dynamodb = session.client("sns"), session.client("dynamodb")
-    ensure_table(dynamodb, "bench-publisher")
-    topic_arn = sns.create_topic(Name="bench-drops")["TopicArn"]
-    digest_arn = sns.create_topic(Name="bench-drops-digest")["TopicArn"]
-    # The pacing waits on a virtual clock here: this figure is the publisher's own work, measured apart from the
-    # waiting that the 17-drop measurement below shows for real.
-    publisher = Publisher(sns, dynamodb, topic_arn, "bench-publisher", digest_arn, pacer=virtual_pacer())
-    event = alert_event(weeks, PUBLISHER_RECORDS)
+    ensure_table(dynamodb, name)
+    topic_arn = sns.create_topic(Name=name)["TopicArn"]
+    digest_arn = sns.create_topic(Name=f"{name}-digest")["TopicArn"]
+    publisher = Publisher(sns, dynamodb, topic_arn, name, digest_arn, pacer=virtual_pacer())
     # A Lambda's clients are connected after its first invocation; connect them before timing.
     sns.get_topic_attributes(TopicArn=topic_arn)
-    dynamodb.describe_table(TableName="bench-publisher")
+    dynamodb.describe_table(TableName=name)
+    return publisher, sns, dynamodb
+
+
+def measure_publisher(weeks: list[WeekPrices]) -> tuple[Cost, Cost, int]:
+    """A batch of alert records through the real handler and publisher on moto, then its redelivery."""
+    publisher, sns, dynamodb = virtually_paced_publisher("bench-publisher")
+    event = alert_event(weeks, PUBLISHER_RECORDS)
     results = []
     for _ in range(2):
         with counting_calls(sns, dynamodb) as calls:
@@ -198,6 +235,49 @@ def measure_publisher(weeks: list[WeekPrices]) -> tuple[Cost, Cost, int]:
         if response["batchItemFailures"]:
             raise RuntimeError(f"the publisher reported failures: {response}")
     return results[0], results[1], len(event["Records"])
+
+
+@dataclass
+class DuplicateWindow:
+    """For each PublishBatch, when it was sent, when SNS answered, and when the ledger answered its mark."""
+
+    sent: list[float] = field(default_factory=list)
+    answered: list[float] = field(default_factory=list)
+    marked: list[float] = field(default_factory=list)
+
+    def watch(self, sns: Any, dynamodb: Any) -> None:
+        """Note the times through botocore's event hooks on the publisher's two clients."""
+        sns.meta.events.register("before-call.sns.PublishBatch", lambda **_: self.sent.append(time.perf_counter()))
+        sns.meta.events.register("after-call.sns.PublishBatch", lambda **_: self.answered.append(time.perf_counter()))
+        pending: list[bool] = []
+
+        def before(params: dict[str, Any], **_: Any) -> None:
+            updates = [item.get("Update", {}) for item in params.get("TransactItems", [])] or [params]
+            pending.append(any("ADD" in update.get("UpdateExpression", "") for update in updates))
+
+        def after(**_: Any) -> None:
+            if pending.pop():
+                self.marked.append(time.perf_counter())
+
+        for operation in ("UpdateItem", "TransactWriteItems"):
+            dynamodb.meta.events.register(f"before-parameter-build.dynamodb.{operation}", before)
+            dynamodb.meta.events.register(f"after-call.dynamodb.{operation}", after)
+
+    def gaps_ms(self) -> tuple[list[float], list[float]]:
+        """From SNS's answer to the mark's, and from the publish call's start to the mark's answer, in ms."""
+        pairs = list(zip(self.sent, self.answered, self.marked, strict=True))
+        return [(mark - answer) * 1000 for _, answer, mark in pairs], [(mark - sent) * 1000 for sent, _, mark in pairs]
+
+
+def measure_duplicate_window(weeks: list[WeekPrices]) -> DuplicateWindow:
+    """The window in which a crash sends a message twice: SNS has it, the ledger does not yet (100 records on moto)."""
+    publisher, sns, dynamodb = virtually_paced_publisher("bench-window")
+    window = DuplicateWindow()
+    window.watch(sns, dynamodb)
+    response = process_batch(alert_event(weeks, PUBLISHER_RECORDS), publisher)
+    if response["batchItemFailures"]:
+        raise RuntimeError(f"the publisher reported failures: {response}")
+    return window
 
 
 def lambda_package() -> tuple[int, int]:
@@ -281,81 +361,106 @@ def calls_text(calls: Counter[str]) -> str:
     return ", ".join(f"{count} {name.split('.', 1)[1]}" for name, count in sorted(calls.items())) or "none"
 
 
-def main() -> None:
-    """Run every measurement and print the figures the README quotes."""
-    rows = rows_from_csv(FULL_HISTORY.read_text(encoding="utf-8"))
-    with local_aws(), local_socrata(rows) as socrata:
-        weeks = load_history(str(FULL_HISTORY))
-        cost, summary = measure_backfill(socrata)
-        print(f"Backfill of the full history ({FULL_HISTORY.name}, {summary.written} weeks) into an empty table:")
-        print(
-            f"  time               {cost.seconds:.2f} s "
-            f"(target < {BACKFILL_TARGET_S:.0f} s: {verdict(cost.seconds < BACKFILL_TARGET_S)})"
-        )
-        print(f"  HTTP requests      {cost.http_requests} (pages of 1000 rows, the API's default)")
-        print(f"  DynamoDB calls     {calls_text(cost.calls)}")
-        transactions = cost.calls["dynamodb.TransactWriteItems"]
-        print(
-            f"  write calls        {transactions} TransactWriteItems of up to {MAX_TRANSACTION_ITEMS} conditional puts "
-            f"(target <= {BACKFILL_CALLS_TARGET}: {verdict(transactions <= BACKFILL_CALLS_TARGET)}); "
-            f"the newest weeks are left to the check: {', '.join(map(str, summary.left_to_check))}"
-        )
-        rerun, again = measure(socrata, (aws.dynamodb(),), lambda: backfill_steps(socrata.url, "bench-backfill"))
-        print(
-            f"  re-run             {rerun.seconds:.2f} s, {again.skipped} weeks skipped, {again.written} written: "
-            f"{rerun.http_requests} HTTP request, {calls_text(rerun.calls)}"
-        )
-        requests, fetched, seconds = measure_paged_fetch(socrata)
-        print(
-            f"  paging check       {fetched} weeks in {requests} requests of {PAGED_FETCH_ROWS} rows, {seconds:.2f} s"
-        )
+def report_backfill(socrata: LocalSocrata) -> None:
+    """The full history into an empty table, its re-run, and a paged read."""
+    cost, summary = measure_backfill(socrata)
+    print(f"Backfill of the full history ({FULL_HISTORY.name}, {summary.written} weeks) into an empty table:")
+    print(
+        f"  time               {cost.seconds:.2f} s "
+        f"(target < {BACKFILL_TARGET_S:.0f} s: {verdict(cost.seconds < BACKFILL_TARGET_S)})"
+    )
+    print(f"  HTTP requests      {cost.http_requests} (pages of 1000 rows, the API's default)")
+    print(f"  DynamoDB calls     {calls_text(cost.calls)}")
+    transactions = cost.calls["dynamodb.TransactWriteItems"]
+    print(
+        f"  write calls        {transactions} TransactWriteItems of up to {MAX_TRANSACTION_ITEMS} conditional puts "
+        f"(target <= {BACKFILL_CALLS_TARGET}: {verdict(transactions <= BACKFILL_CALLS_TARGET)}); "
+        f"the newest weeks are left to the check: {', '.join(map(str, summary.left_to_check))}"
+    )
+    rerun, again = measure(socrata, (aws.dynamodb(),), lambda: backfill_steps(socrata.url, "bench-backfill"))
+    print(
+        f"  re-run             {rerun.seconds:.2f} s, {again.skipped} weeks skipped, {again.written} written: "
+        f"{rerun.http_requests} HTTP request, {calls_text(rerun.calls)}"
+    )
+    requests, fetched, seconds = measure_paged_fetch(socrata)
+    print(f"  paging check       {fetched} weeks in {requests} requests of {PAGED_FETCH_ROWS} rows, {seconds:.2f} s")
 
-        full = measure_weekly_check(socrata, full_history=True)
-        one = measure_weekly_check(socrata, full_history=False)
-        print("Weekly check finding one new week (data path: its tasks as plain functions):")
-        for label, measured in (("table with the full history", full), ("table with the previous week only", one)):
-            print(f"  {label:34} {measured.http_requests} HTTP request, {calls_text(measured.calls)}, ", end="")
-            print(f"{measured.seconds * 1000:.0f} ms")
-        same = "equal: the cost does not grow with the history" if full.counts() == one.counts() else "DIFFERENT"
-        print(f"  counts             {same}")
-        print("  (the time differs on moto only: its Query gathers and sorts the whole partition before the Limit)")
 
-        first, warm_check, warm_backfill = measure_prefect_flow(socrata)
-        print("As Prefect flow runs (embedded server):")
-        print(f"  first run          {first:.1f} s (includes starting the server)")
-        print(f"  weekly check       {warm_check:.2f} s (server up; Prefect's per-run overhead included)")
-        print(f"  backfill, 839 wks  {warm_backfill:.2f} s (server up; tasks, artifacts and progress updates included)")
+def report_checks(socrata: LocalSocrata) -> None:
+    """A check finding one new week, a quiet check and a quiet sweep, and the check as Prefect flow runs."""
+    full = measure_weekly_check(socrata, full_history=True)
+    one = measure_weekly_check(socrata, full_history=False)
+    print("Weekly check finding one new week (data path: its tasks as plain functions):")
+    for label, measured in (("table with the full history", full), ("table with the previous week only", one)):
+        print(f"  {label:34} {measured.http_requests} HTTP request, {calls_text(measured.calls)}, ", end="")
+        print(f"{measured.seconds * 1000:.0f} ms")
+    same = "equal: the cost does not grow with the history" if full.counts() == one.counts() else "DIFFERENT"
+    print(f"  counts             {same}")
+    print("  (the time differs on moto only: its Query gathers and sorts the whole partition before the Limit)")
+    quiet, sweep_sent, quiet_sweep = measure_quiet_check_and_sweep(socrata)
+    print("Nothing new (the table already holds the source's newest week, every told message sent):")
+    print(
+        f"  quiet check        {quiet.http_requests} HTTP request, {calls_text(quiet.calls)} "
+        f"(target 1 GET, 1 Query, 1 PutMetricData: {verdict(quiet.counts() == QUIET_CHECK)})"
+    )
+    print(
+        f"  quiet sweep        {calls_text(quiet_sweep.calls)}, {quiet_sweep.seconds * 1000:.0f} ms "
+        f"(the sweep before it sent the {sweep_sent} told messages the stream had not delivered)"
+    )
 
-        sent, redelivered, records = measure_publisher(weeks)
-        print(f"Publisher: {records} alert records, one drop each, through process_batch and a real Publisher:")
-        print(
-            f"  time               {sent.seconds:.2f} s "
-            f"(target < {PUBLISHER_TARGET_S} s per 100: {verdict(sent.seconds < PUBLISHER_TARGET_S)})"
-        )
-        per_topic = math.ceil(records / MESSAGES_PER_SECOND)
-        print(
-            f"  AWS calls          {calls_text(sent.calls)} ({per_topic} PublishBatch of up to {MESSAGES_PER_SECOND} "
-            f"alerts and {per_topic} of digests, each followed by one call marking its messages sent, after one "
-            "transaction claiming all the weeks)"
-        )
-        print(f"  redelivered batch  {redelivered.seconds:.2f} s, {calls_text(redelivered.calls)} (nothing re-sent)")
+    first, warm_check, warm_backfill = measure_prefect_flow(socrata)
+    print("As Prefect flow runs (embedded server):")
+    print(f"  first run          {first:.1f} s (includes starting the server)")
+    print(f"  weekly check       {warm_check:.2f} s (server up; Prefect's per-run overhead included)")
+    print(f"  backfill, 839 wks  {warm_backfill:.2f} s (server up; tasks, artifacts and progress updates included)")
 
-        load = run_load(load_settings(), LOAD_RECORDS)
-        print(f"Load: {LOAD_RECORDS} alert records through the stream runner, the real handler and SNS to the inbox:")
-        print(f"  written in         {load.write_seconds:.1f} s (BatchWriteItem)")
-        print(
-            f"  delivered in       {load.deliver_seconds:.1f} s: {load.stats.invocations} handler invocations, "
-            f"{len(load.delivered)} messages received"
-        )
 
-        seconds, calls, paced = measure_seventeen_drops()
-        print(f"Publisher: the 17 drops of {ALL_FELL} (every region fell), paced for real, plus the week's digest:")
-        print(
-            f"  time               {seconds:.2f} s, of which about {paced:.2f} s is pacing at "
-            f"{MESSAGES_PER_SECOND} messages a second (the Lambda's timeout is {LAMBDA_TIMEOUT_MS // 1000} s)"
-        )
-        print(f"  AWS calls          {calls_text(calls)}")
+def report_publisher(weeks: list[WeekPrices]) -> None:
+    """The publisher's batches, the duplicate window, a thousand records through the stream, and a 17-drop week."""
+    sent, redelivered, records = measure_publisher(weeks)
+    print(f"Publisher: {records} alert records, one drop each, through process_batch and a real Publisher:")
+    print(
+        f"  time               {sent.seconds:.2f} s "
+        f"(target < {PUBLISHER_TARGET_S} s per 100: {verdict(sent.seconds < PUBLISHER_TARGET_S)})"
+    )
+    per_topic = math.ceil(records / MESSAGES_PER_SECOND)
+    print(
+        f"  AWS calls          {calls_text(sent.calls)} ({per_topic} PublishBatch of up to {MESSAGES_PER_SECOND} "
+        f"alerts and {per_topic} of digests, each followed by one call marking its messages sent, after one "
+        "transaction claiming all the weeks)"
+    )
+    print(f"  redelivered batch  {redelivered.seconds:.2f} s, {calls_text(redelivered.calls)} (nothing re-sent)")
 
+    after_answer, whole = measure_duplicate_window(weeks).gaps_ms()
+    print(f"The duplicate window: {len(whole)} PublishBatch calls of the same batch, each then marked sent:")
+    print(
+        f"  SNS answer → mark  median {statistics.median(after_answer):.1f} ms, longest {max(after_answer):.1f} ms "
+        "(from the publish call's return to the ledger's answer)"
+    )
+    print(
+        f"  call → mark        median {statistics.median(whole):.1f} ms, longest {max(whole):.1f} ms "
+        "(from the publish call's start: SNS accepts somewhere inside the call)"
+    )
+
+    load = run_load(load_settings(), LOAD_RECORDS)
+    print(f"Load: {LOAD_RECORDS} alert records through the stream runner, the real handler and SNS to the inbox:")
+    print(f"  written in         {load.write_seconds:.1f} s (BatchWriteItem)")
+    print(
+        f"  delivered in       {load.deliver_seconds:.1f} s: {load.stats.invocations} handler invocations, "
+        f"{len(load.delivered)} messages received"
+    )
+
+    seconds, calls, paced = measure_seventeen_drops()
+    print(f"Publisher: the 17 drops of {ALL_FELL} (every region fell), paced for real, plus the week's digest:")
+    print(
+        f"  time               {seconds:.2f} s, of which about {paced:.2f} s is pacing at "
+        f"{MESSAGES_PER_SECOND} messages a second (the Lambda's timeout is {LAMBDA_TIMEOUT_MS // 1000} s)"
+    )
+    print(f"  AWS calls          {calls_text(calls)}")
+
+
+def report_package_and_chart() -> None:
+    """The Lambda package's size and the largest chart artifact."""
     size, files = lambda_package()
     print("Lambda package (make package: gas_publisher's .py and .json files, deterministic):")
     print(
@@ -370,6 +475,17 @@ def main() -> None:
         f"  artifact           {chart.markdown_bytes} bytes of markdown, the SVG in it as a data: URL "
         f"(target < 100 KB: {verdict(chart.markdown_bytes < CHART_TARGET_BYTES)})"
     )
+
+
+def main() -> None:
+    """Run every measurement and print the figures the README quotes."""
+    rows = rows_from_csv(FULL_HISTORY.read_text(encoding="utf-8"))
+    with local_aws(), local_socrata(rows) as socrata:
+        weeks = load_history(str(FULL_HISTORY))
+        report_backfill(socrata)
+        report_checks(socrata)
+        report_publisher(weeks)
+    report_package_and_chart()
 
 
 if __name__ == "__main__":

@@ -138,7 +138,7 @@ def run(schedule: str, moments: Iterator[datetime], published: Sequence[Publicat
             records.append(
                 {"eventName": "INSERT", "dynamodb": {"SequenceNumber": f"{sequence:021d}", "NewImage": item.to_item()}}
             )
-            for region in item.drops:
+            for region in item.news:
                 outcome.told_count[(item.week, region)] += 1
                 outcome.told.setdefault((item.week, region), moment)
         for start in range(0, len(records), BATCH_SIZE):
@@ -159,7 +159,7 @@ def _old_rule(plan: CheckPlan) -> set[tuple[date, str]]:
     if plan.writes:
         newest = plan.writes[-1]
         return {(newest.week, region) for region in newest.drops}
-    return {(item.week, region) for item in plan.late if item.week == plan.latest_stored for region in item.drops}
+    return {(item.week, region) for item in plan.late if item.week == plan.latest_stored for region in item.news}
 
 
 def _week_of(body: str) -> date:

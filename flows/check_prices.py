@@ -19,6 +19,7 @@ from gas_alerts.settings import Settings
 from gas_alerts.source import DEFAULT_SOURCE
 from gas_alerts.store import today_in_new_york
 from gas_alerts.summary import CheckSummary, describe_drops
+from gas_publisher.contract import REGION_BY_ID
 from tasks.compare import compare_weeks
 from tasks.fetch import fetch_prices
 from tasks.heartbeat import report_heartbeat
@@ -108,6 +109,12 @@ def _check(
         logger.info("Week %s: %s", summary.newest_week, describe_drops(plan))
     for held in summary.held:
         logger.warning("Held by the data-quality guard (never alerts, never a base): %s", held)
+    for week, region in summary.late_history:
+        logger.info(
+            "A fall first seen more than 14 days after its week is stored as history, without alert: %s, week of %s",
+            REGION_BY_ID[region].name,
+            week,
+        )
     if summary.stale_source:
         logger.warning("The source looks stale: %s", summary.stale_source)
     logger.info(summary.message)

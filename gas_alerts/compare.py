@@ -75,6 +75,8 @@ class CheckPlan:
     late: Sequence[WeekRecord] = ()
     # New weeks more than HISTORY_AFTER older than the source's newest week: stored without alert.
     history: Sequence[date] = ()
+    # (week, region) of each fall first seen in a stored week older than that: stored as history, without alert.
+    late_history: Sequence[tuple[date, str]] = ()
     source_newest: date | None = None
     # Set when the source's newest week is older than the newest stored one: then nothing is written.
     older_source: bool = False
@@ -339,6 +341,7 @@ def plan_check(fetched: Sequence[WeekPrices], stored: Sequence[WeekRecord], *, r
         window_gap=bool(new_steps) and source[0].week > latest_stored,
         late=late,
         history=[step.week for step in new_steps if step.week < horizon],
+        late_history=late_history(steps, stored_by_week, horizon),
         source_newest=newest,
     )
 
@@ -368,28 +371,49 @@ def late_news(
         untold = tuple(region for region in step.comparison.drops if region not in told)
         if not untold:
             continue
-        late.append(late_item(step, untold, source_newest, recorded_at))
+        late.append(late_item(step, untold, source_newest, recorded_at, told=told))
         update = by_week.get(step.week) or Revision(record.week, {}, {}, record.rev)
         now_told = tuple(region for region in REGION_IDS if region in told or region in untold)
         by_week[step.week] = replace(update, comparison=step.comparison, told=now_told, told_before=record.told)
     return late, sorted(by_week.values(), key=lambda update: update.week)
 
 
-def late_item(step: Step, regions: tuple[str, ...], source_newest: date, recorded_at: str) -> WeekRecord:
-    """The item that tells these regions' falls in a stored week: each against its own base, with its low weeks."""
+def late_history(steps: Sequence[Step], stored: Mapping[date, WeekRecord], horizon: date) -> list[tuple[date, str]]:
+    """The falls first seen now in stored weeks older than the horizon: history, stored without alert.
+
+    A fall counts once: when the stored comparison does not name it yet (the update this check makes then does).
+    """
+    return [
+        (step.week, region)
+        for step in steps
+        if step.week < horizon and (record := stored.get(step.week)) is not None
+        for region in step.comparison.drops
+        if region not in record.told_regions and region not in record.drops
+    ]
+
+
+def late_item(
+    step: Step, regions: tuple[str, ...], source_newest: date, recorded_at: str, *, told: Collection[str] = ()
+) -> WeekRecord:
+    """The item that tells these regions' falls in a stored week: each against its own base, with its low weeks.
+
+    Its `drops` are the week's falls so far: these regions and those of `told` (the week's told regions) that
+    still fall at the source's current values, so the digest it makes carries the week's totals.
+    """
     comparison = step.comparison
+    fallen = tuple(region for region in comparison.drops if region in regions or region in told)
     return WeekRecord(
         week=step.week,
-        prices={region: step.judged.prices[region] for region in regions},
+        prices={region: step.judged.prices[region] for region in fallen},
         previous_week=comparison.previous_week,
-        previous_prices={region: comparison.previous_prices[region] for region in regions},
-        since={region: day for region, day in comparison.since.items() if region in regions},
-        drops=regions,
+        previous_prices={region: comparison.previous_prices[region] for region in fallen},
+        since={region: day for region, day in comparison.since.items() if region in fallen},
+        drops=fallen,
         alert=True,
         origin=Origin.WEEKLY,
         recorded_at=recorded_at,
-        low_weeks={region: comparison.low_weeks[region] for region in regions},
-        low_since={region: comparison.low_since[region] for region in regions},
+        low_weeks={region: comparison.low_weeks[region] for region in fallen},
+        low_since={region: comparison.low_since[region] for region in fallen},
         late_regions=regions,
         source_newest=source_newest,
     )

@@ -119,9 +119,10 @@ def trend_markdown(weeks: Sequence[WeekPrices], revisions: Sequence[Revision] = 
         "|---|---|",
         *(f"| {week} | {price:.2f} |" for week, price in priced),
     ]
-    if revisions:
+    revised = [revision for revision in revisions if revision.changes_prices]
+    if revised:
         lines += ["", "### Revised by the source this run", ""]
-        lines += [f"- {revision.describe()}" for revision in revisions]
+        lines += [f"- {revision.describe()}" for revision in revised]
     return "\n".join(lines)
 
 

@@ -108,27 +108,38 @@ class PriceTable:
 
     def _week(self, item: Mapping[str, Any], today: date) -> WeekRecord:
         """A stored item as a week, or StoredItemError naming the table and the item's keys (never retried)."""
+        record = self._decode(item, "a week item")
+        if record.week.weekday() != 0:
+            raise self._stored_item_error(item, "holds a week that is not a Monday")
+        if record.week > today:
+            raise self._stored_item_error(item, f"holds a week dated after today, {today} in New York")
+        return record
+
+    def _decode(self, item: Mapping[str, Any], kind: str) -> WeekRecord:
+        """A stored item as a week or late item, or StoredItemError naming the table and the item's keys."""
+        try:
+            return WeekRecord.from_item(item)
+        except MalformedItemError as error:
+            raise self._stored_item_error(item, f"holds an item that is not {kind}", error) from None
+
+    def _stored_item_error(
+        self, item: Mapping[str, Any], problem: str, detail: Exception | None = None
+    ) -> StoredItemError:
         keys = (
             f"{PARTITION_KEY}={str(item.get(PARTITION_KEY, {}).get('S', '?'))[:60]}, "
             f"{SORT_KEY}={str(item.get(SORT_KEY, {}).get('S', '?'))[:60]}"
         )
-        fix = "remove or correct the item, then run again"
-        try:
-            record = WeekRecord.from_item(item)
-        except MalformedItemError as error:
-            raise StoredItemError(
-                f"table {self.name} holds an item that is not a week item ({keys}): {error}; {fix}"
-            ) from None
-        if record.week.weekday() != 0:
-            raise StoredItemError(f"table {self.name} holds a week that is not a Monday ({keys}); {fix}")
-        if record.week > today:
-            raise StoredItemError(
-                f"table {self.name} holds a week dated after today, {today} in New York ({keys}); {fix}"
-            )
-        return record
+        why = f": {detail}" if detail is not None else ""
+        return StoredItemError(f"table {self.name} {problem} ({keys}){why}; remove or correct the item, then run again")
 
-    def late_items(self, since: date) -> list[WeekRecord]:
-        """The late items of the weeks from `since` on, oldest first (a Query of the late partition)."""
+    def late_items(
+        self, since: date, on_malformed: Callable[[StoredItemError], None] | None = None
+    ) -> list[WeekRecord]:
+        """The late items of the weeks from `since` on, oldest first (a Query of the late partition).
+
+        A malformed one is StoredItemError naming the table and its keys; given `on_malformed`, it is handed there
+        and left out instead, so a report can go on without it.
+        """
         paginator = self.client.get_paginator("query")
         pages = paginator.paginate(
             TableName=self.name,
@@ -137,7 +148,15 @@ class PriceTable:
             ExpressionAttributeValues={":pk": {"S": LATE_PARTITION}, ":since": {"S": since.isoformat()}},
             ConsistentRead=True,
         )
-        return [WeekRecord.from_item(item) for page in pages for item in page.get("Items", [])]
+        records = []
+        for item in (item for page in pages for item in page.get("Items", [])):
+            try:
+                records.append(self._decode(item, "a late item"))
+            except StoredItemError as error:
+                if on_malformed is None:
+                    raise
+                on_malformed(error)
+        return records
 
     def put_new_week(self, record: WeekRecord) -> bool:
         """Store a week unless it is already stored; False means another run stored it first."""

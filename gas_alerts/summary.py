@@ -28,11 +28,13 @@ class CheckSummary:
     late: tuple[tuple[date, str], ...] = ()
     # New weeks more than 14 days older than the source's newest week: stored without alert.
     history: tuple[date, ...] = ()
+    # (week, region) of falls first seen in stored weeks more than 14 days older than the newest: history too.
+    late_history: tuple[tuple[date, str], ...] = ()
     # The newest week's regions against the week before's, and any column that is no region.
     coverage: str = ""
     # The source's newest week, when it was older than the table's newest (then nothing was written).
     older_source: date | None = None
-    # Why the source looks stale (its newest week is older than its alarm allows); '' when it does not.
+    # Why the source looks stale (its newest week is older than its alarm allows), for a warning line; '' when not.
     stale_source: str = ""
 
     @classmethod
@@ -42,7 +44,7 @@ class CheckSummary:
         """Combine the plan and what was written."""
         newest = plan.newest
         written = plan.writes if result.written else ()
-        told = [(record, (record.week, region)) for record in result.alerting for region in record.drops]
+        told = [(record, (record.week, region)) for record in result.alerting for region in record.news]
         return cls(
             newest_week=newest.week if newest else plan.latest_stored,
             written=result.written,
@@ -51,6 +53,7 @@ class CheckSummary:
             revised=result.revised,
             late=tuple(fall for record, fall in told if record.late_regions),
             history=tuple(plan.history) if result.written else (),
+            late_history=() if result.conflict else tuple(plan.late_history),
             coverage=coverage.message if coverage else "",
             older_source=plan.source_newest if plan.older_source else None,
             stale_source=stale_source,
@@ -82,6 +85,9 @@ class CheckSummary:
                 outcome += f" in {len(alerted_weeks)} weeks"
         if self.history:
             outcome += f"; {counted(len(self.history), 'week')} older than 14 days stored without alert"
+        if self.late_history:
+            values = ", ".join(f"{REGION_BY_ID[region].name}, week of {week}" for week, region in self.late_history)
+            outcome += f"; {counted(len(self.late_history), 'late value')} stored as history: {values}"
         if self.revised:
             count = len(self.revised)
             outcome += f"; the source revised {count} stored week{'s' if count > 1 else ''}"
@@ -93,8 +99,6 @@ class CheckSummary:
             outcome += f"; {count} value{'s' if count > 1 else ''} held as suspect (see the logs)"
         if self.coverage:
             outcome += f"; {self.coverage}"
-        if self.stale_source:
-            outcome += f"; {self.stale_source}"
         return outcome
 
 

@@ -1,54 +1,32 @@
-"""Falls the table says were told but the sent ledger does not hold: what a lost stream batch left unsent."""
+"""Falls the table says were told but the sent ledger does not hold, worked out as the sweep works them out."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from datetime import date
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
-from gas_alerts.store import PriceTable
-from gas_publisher.digest import DIGEST, late_digest_name
-from gas_publisher.ledger import SentLedger
-from gas_publisher.week import WeekRecord
+from gas_publisher.contract import SWEEP_WEEKS
+from gas_publisher.sweep import outstanding, read_window
 
-
-def expected_messages(weeks: Iterable[WeekRecord], late: Iterable[WeekRecord]) -> dict[date, tuple[str, ...]]:
-    """The ledger names each week's items ask for: a flagged week's own falls and digest, each late item's too.
-
-    A week item's own falls are the regions it told when it was stored: its told regions less the late items'.
-    """
-    late_by_week: dict[date, list[WeekRecord]] = {}
-    for record in late:
-        late_by_week.setdefault(record.week, []).append(record)
-    expected: dict[date, tuple[str, ...]] = {}
-    for record in weeks:
-        items = late_by_week.pop(record.week, [])
-        later = {region for item in items for region in item.late_regions}
-        names: list[str] = []
-        if record.alert:
-            names += [region for region in record.told_regions if region not in later] + [DIGEST]
-        for item in items:
-            names += [*item.late_regions, late_digest_name(item.late_regions)]
-        if names:
-            expected[record.week] = tuple(names)
-    return expected
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 
-def unsent(table: PriceTable, ledger: SentLedger, weeks: int) -> dict[date, tuple[str, ...]]:
-    """For each of the newest `weeks` stored weeks, the told messages the sent ledger does not hold."""
-    stored = table.recent_weeks(weeks)
-    if not stored:
-        return {}
-    late = table.late_items(min(record.week for record in stored))
-    expected = expected_messages(stored, late)
-    sent = ledger.read(expected)
-    return _missing(expected, {week: entry.sent for week, entry in sent.items()})
+@dataclass(frozen=True)
+class Unsent:
+    """The told messages the sent ledger lacks, by week, and the stored items that could not be read for it."""
+
+    missing: Mapping[date, tuple[str, ...]] = field(default_factory=dict)
+    # One line per malformed item, naming the table and its keys: its messages are not counted.
+    unreadable: tuple[str, ...] = ()
 
 
-def _missing(
-    expected: Mapping[date, tuple[str, ...]], sent: Mapping[date, frozenset[str]]
-) -> dict[date, tuple[str, ...]]:
-    missing = {
-        week: tuple(name for name in names if name not in sent.get(week, frozenset()))
-        for week, names in sorted(expected.items())
-    }
-    return {week: names for week, names in missing.items() if names}
+def unsent(client: DynamoDBClient, table: str, now: datetime, weeks: int = SWEEP_WEEKS) -> Unsent:
+    """Over the newest `weeks` stored weeks, every told message the ledger lacks, whoever is sending it now."""
+    found = outstanding(read_window(client, table, weeks), now, timedelta(0))
+    missing: dict[date, list[str]] = {}
+    for message in [*found.due, *found.in_flight, *found.waiting]:
+        missing.setdefault(message.week, []).append(message.ledger_name)
+    return Unsent({week: tuple(names) for week, names in sorted(missing.items())}, tuple(found.malformed))

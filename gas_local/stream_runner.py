@@ -21,7 +21,15 @@ from botocore.exceptions import ClientError
 from gas_alerts.failures import error_code
 from gas_ops.dead_letters import on_failure_record
 from gas_ops.mapping import StartingPosition
-from gas_ops.stream import GET_RECORDS_LIMIT, MAX_EMPTY_PAGES, InvocationContext, Record, lambda_shape, passes
+from gas_ops.stream import (
+    GET_RECORDS_LIMIT,
+    MAX_EMPTY_PAGES,
+    InvocationContext,
+    Record,
+    lambda_shape,
+    list_shards,
+    passes,
+)
 from gas_publisher.contract import FUNCTION_TIMEOUT_SECONDS, MAPPING
 
 if TYPE_CHECKING:
@@ -160,7 +168,7 @@ class StreamRunner:
             self._poll(stats)
 
     def _poll(self, stats: DeliveryStats) -> None:
-        shards = self._shards()
+        shards = list_shards(self.streams, self.stream_arn)
         described = {shard["ShardId"] for shard in shards}
         pending = list(shards)
         while pending:
@@ -175,20 +183,6 @@ class StreamRunner:
                 list(pool.map(self._drain_shard, ready, counted))
             for shard_stats in counted:
                 stats.absorb(shard_stats)
-
-    def _shards(self) -> list[Mapping[str, Any]]:
-        """Every shard of the stream, through all DescribeStream pages."""
-        shards: list[Mapping[str, Any]] = []
-        last = ""
-        while True:
-            if last:
-                response = self.streams.describe_stream(StreamArn=self.stream_arn, ExclusiveStartShardId=last)
-            else:
-                response = self.streams.describe_stream(StreamArn=self.stream_arn)
-            shards += response["StreamDescription"].get("Shards", [])
-            last = response["StreamDescription"].get("LastEvaluatedShardId", "")
-            if not last:
-                return shards
 
     def _parent_done(self, shard: Mapping[str, Any], described: set[str]) -> bool:
         parent = shard.get("ParentShardId")

@@ -5,8 +5,9 @@ sequence numbers. The records themselves stay in the stream for 24 hours. Redriv
 records while the stream holds them, and hands those that pass the stream filter to the real handler, as a consumer
 of its own (so it never takes over a claim the mapping still holds). A pointer whose records the stream no longer
 holds is healed from the table: the sweep publishes every told message the sent ledger lacks, and once the ledger
-holds every told message of the recent weeks the pointer is deleted; otherwise it is reported with what is still
-unsent, and kept, never dropped in silence. The same code runs against moto and against AWS.
+holds every told message of the newest weeks the pointer is deleted; otherwise it is reported with what is still
+unsent, and kept, never dropped in silence. A message that is not a valid pointer is named by its id and kept, and
+the pointers behind it are redriven. The same code runs against moto and against AWS.
 """
 
 from __future__ import annotations
@@ -15,20 +16,21 @@ import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import ClientError
+
 from gas_alerts import aws
-from gas_alerts.compare import HISTORY_WEEKS
+from gas_alerts.failures import error_code
 from gas_alerts.settings import Settings
-from gas_alerts.store import PriceTable
 from gas_alerts.unsent import unsent
 from gas_ops.dead_letters import BatchPointer, NotAPointerError
 from gas_ops.mapping import MappingSettings, deployed_mapping
 from gas_ops.publisher import publisher_environment, publisher_handler
 from gas_ops.resources import queue_url as find_queue_url
 from gas_ops.resources import table_stream_arn
-from gas_ops.stream import InvocationContext, Record, lambda_shape, passes, read_range
+from gas_ops.stream import InvocationContext, Record, lambda_shape, list_shards, passes, read_range
 from gas_publisher.handler import SkippedRecordError, StreamRecord
 from gas_publisher.ledger import LedgerWeek, SentLedger
 from gas_publisher.sweep import SweepRequest
@@ -56,6 +58,16 @@ class Expired:
     last_arrival: str
     # Week -> ledger names (regions, digests) told but not sent, over the newest stored weeks.
     unsent: Mapping[date, tuple[str, ...]] = field(default_factory=dict)
+    # A line for each stored item that could not be read to say so (its table and keys).
+    unreadable_items: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A dead-letter message that is not a valid stream batch pointer, and what is wrong with it."""
+
+    message_id: str
+    problem: str
 
 
 @dataclass
@@ -67,14 +79,16 @@ class RedriveReport:
     failed: int = 0
     sent: list[str] = field(default_factory=list)
     expired: list[Expired] = field(default_factory=list)
-    unreadable: int = 0
-    # What the sweep sent for expired pointers, and how many such pointers it left nothing unsent for (deleted).
+    unreadable: list[Unreadable] = field(default_factory=list)
+    # What the sweep sent for pointers the stream no longer holds.
     swept: list[str] = field(default_factory=list)
-    healed: int = 0
 
 
 def redrive(settings: Settings, *, drop_expired: bool = False, handler: Handler | None = None) -> RedriveReport:
-    """Redrive every pointer in the dead-letter queue; delete those whose records were all published."""
+    """Redrive every pointer in the dead-letter queue; delete those whose records were all published.
+
+    Every message it received and did not delete is visible again when it returns, even when it stops on an error.
+    """
     sqs, streams = aws.sqs(), aws.dynamodb_streams()
     stream_arn = table_stream_arn(settings)
     queue_url = find_queue_url(settings.dead_letter_queue, "GAS_ALERTS_DLQ")
@@ -83,44 +97,53 @@ def redrive(settings: Settings, *, drop_expired: bool = False, handler: Handler 
     invoke = handler or publisher_handler(publisher_environment(settings))
     driver = _Redriver(streams, invoke, mapped, f"gas-alerts redrive {uuid.uuid4()}", settings)
     report = RedriveReport()
+    received = _receive_all(sqs, queue_url)
     expired: list[Mapping[str, Any]] = []
-    for message in _receive_all(sqs, queue_url):
-        report.pointers += 1
-        keep = driver.redrive(message["Body"], report)
-        if keep == "expired" and not drop_expired:
-            expired.append(message)
-        elif not keep or keep == "expired":
-            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-        else:
-            _show_again(sqs, queue_url, message)
-    if expired:
-        _heal_expired(settings, invoke, report)
-    for message in expired:
-        if report.expired and not report.expired[-1].unsent:
-            report.healed += 1
-            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-        else:
-            _show_again(sqs, queue_url, message)
+    try:
+        while received:
+            message = received[0]
+            report.pointers += 1
+            keep = driver.redrive(message, report)
+            received.pop(0)
+            if keep == "expired" and not drop_expired:
+                expired.append(message)
+            elif not keep or keep == "expired":
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+            else:
+                _show_again(sqs, queue_url, [message])
+        if expired:
+            _heal_expired(settings, invoke, report)
+        healed = report.expired and not any(item.unsent or item.unreadable_items for item in report.expired)
+        while expired:
+            message = expired.pop()
+            if healed:
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+            else:
+                _show_again(sqs, queue_url, [message])
+    finally:
+        _show_again(sqs, queue_url, [*received, *expired])
     return report
 
 
 def _heal_expired(settings: Settings, invoke: Handler, report: RedriveReport) -> None:
     """The stream lost these records, but the table did not: the sweep sends what they told, then unsent is read again.
 
-    A pointer whose weeks the sent ledger then holds whole has nothing left to redrive, and is deleted.
+    Pointers whose weeks the sent ledger then holds whole have nothing left to redrive, and are deleted.
     """
     if any(expired.unsent for expired in report.expired):
         context = InvocationContext(invoked_function_arn=f"gas-alerts redrive sweep {uuid.uuid4()}")
         swept = invoke(SweepRequest(older_than_seconds=0).to_event(), context) or {}
         report.swept = list(swept.get("sent", [])) if isinstance(swept, Mapping) else []
-    table = PriceTable(aws.dynamodb(), settings.table_name)
-    remaining = unsent(table, SentLedger(aws.dynamodb(), settings.table_name), HISTORY_WEEKS)
-    report.expired = [replace(expired, unsent=remaining) for expired in report.expired]
+    found = unsent(aws.dynamodb(), settings.table_name, datetime.now(UTC))
+    report.expired = [
+        replace(expired, unsent=found.missing, unreadable_items=found.unreadable) for expired in report.expired
+    ]
 
 
-def _show_again(sqs: SQSClient, queue_url: str, message: Mapping[str, Any]) -> None:
-    """Make a kept message visible to the next reader at once."""
-    sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
+def _show_again(sqs: SQSClient, queue_url: str, messages: Sequence[Mapping[str, Any]]) -> None:
+    """Make received messages visible to the next reader at once, instead of after VISIBILITY_SECONDS."""
+    for message in messages:
+        sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
 
 
 def _receive_all(sqs: SQSClient, queue_url: str) -> list[Mapping[str, Any]]:
@@ -142,16 +165,21 @@ class _Redriver:
     mapping: MappingSettings
     consumer: str
     settings: Settings
+    # Each stream's shards as DescribeStream listed them (None: no such stream), read once a redrive.
+    shards: dict[str, set[str] | None] = field(default_factory=dict)
 
-    def redrive(self, body: str, report: RedriveReport) -> str:
+    def redrive(self, message: Mapping[str, Any], report: RedriveReport) -> str:
         """Redrive one pointer; returns why to keep its message ("failed", "expired", "unreadable") or ""."""
         try:
-            pointer = BatchPointer.parse(body)
-        except NotAPointerError:
-            logger.warning("a dead-letter message is not a stream batch pointer; it is left in the queue")
-            report.unreadable += 1
+            pointer = BatchPointer.parse(message["Body"])
+            gone = self._gone(pointer)
+        except NotAPointerError as problem:
+            logger.warning("dead-letter message %s is not a stream batch pointer: %s", message["MessageId"], problem)
+            report.unreadable.append(Unreadable(message["MessageId"], str(problem)))
             return "unreadable"
-        records = read_range(self.streams, pointer.stream_arn, pointer.shard_id, pointer.start, pointer.end)
+        records = (
+            None if gone else read_range(self.streams, pointer.stream_arn, pointer.shard_id, pointer.start, pointer.end)
+        )
         if records is None:
             report.expired.append(self._expired(pointer))
             return "expired"
@@ -168,6 +196,30 @@ class _Redriver:
                 return "failed"
         return ""
 
+    def _gone(self, pointer: BatchPointer) -> bool:
+        """Whether the pointer's stream no longer lists its shard because the batch is older than the stream keeps.
+
+        A stream or shard that does not exist is NotAPointerError instead, unless the batch arrived more than 24
+        hours ago: then the stream has trimmed it (an expired pointer, reported with its weeks).
+        """
+        if pointer.stream_arn not in self.shards:
+            try:
+                self.shards[pointer.stream_arn] = {
+                    shard["ShardId"] for shard in list_shards(self.streams, pointer.stream_arn)
+                }
+            except ClientError as error:
+                if error_code(error) != "ResourceNotFoundException":
+                    raise
+                self.shards[pointer.stream_arn] = None
+        listed = self.shards[pointer.stream_arn]
+        if listed is not None and pointer.shard_id in listed:
+            return False
+        if pointer.past_retention(datetime.now(UTC)):
+            return True
+        if listed is None:
+            raise NotAPointerError(f"stream {pointer.stream_arn} does not exist")
+        raise NotAPointerError(f"stream {pointer.stream_arn} has no shard {pointer.shard_id}")
+
     def _deliver(self, batch: list[Record], report: RedriveReport) -> bool:
         """Invoke the handler until the batch reports no failure, up to ATTEMPTS; note what went out."""
         messages = _messages(batch)
@@ -183,15 +235,15 @@ class _Redriver:
         return False
 
     def _expired(self, pointer: BatchPointer) -> Expired:
-        table = PriceTable(aws.dynamodb(), self.settings.table_name)
-        ledger = SentLedger(aws.dynamodb(), self.settings.table_name)
+        found = unsent(aws.dynamodb(), self.settings.table_name, datetime.now(UTC))
         return Expired(
             shard_id=pointer.shard_id,
             start=pointer.start,
             end=pointer.end,
             first_arrival=pointer.first_arrival,
             last_arrival=pointer.last_arrival,
-            unsent=unsent(table, ledger, HISTORY_WEEKS),
+            unsent=found.missing,
+            unreadable_items=found.unreadable,
         )
 
 

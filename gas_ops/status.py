@@ -129,7 +129,7 @@ def source_week(settings: Settings, now: datetime) -> list[Finding]:
 
 def unsent_messages(settings: Settings, now: datetime) -> list[Finding]:
     """Told messages the sent ledger lacks, as the sweep works them out: unsent past the grace period is a problem."""
-    window = read_window(aws.dynamodb(), settings.table_name, now.date(), SWEEP_WEEKS)
+    window = read_window(aws.dynamodb(), settings.table_name, SWEEP_WEEKS)
     found = outstanding(window, now, timedelta(seconds=SWEEP_GRACE_SECONDS))
     findings = []
     if found.due:

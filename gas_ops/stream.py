@@ -56,6 +56,21 @@ def lambda_shape(record: Record, stream_arn: str) -> Record:
     return {**record, "dynamodb": body, "eventSourceARN": stream_arn}
 
 
+def list_shards(streams: DynamoDBStreamsClient, stream: str) -> list[Mapping[str, Any]]:
+    """Every shard the stream lists now, through all DescribeStream pages (ResourceNotFound if there is no stream)."""
+    shards: list[Mapping[str, Any]] = []
+    last = ""
+    while True:
+        if last:
+            response = streams.describe_stream(StreamArn=stream, ExclusiveStartShardId=last)
+        else:
+            response = streams.describe_stream(StreamArn=stream)
+        shards += response["StreamDescription"].get("Shards", [])
+        last = response["StreamDescription"].get("LastEvaluatedShardId", "")
+        if not last:
+            return shards
+
+
 def read_range(streams: DynamoDBStreamsClient, stream: str, shard: str, start: str, end: str) -> list[Record] | None:
     """The records from `start` to `end` of a shard, or None if the stream no longer holds them."""
     try:

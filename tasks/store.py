@@ -53,5 +53,8 @@ def write_new_weeks(
         logger.info("Another run changed the table since it was read; nothing written")
         return result
     for revision in plan.revisions:
-        logger.warning("The source revised %s", revision.describe())
+        if revision.changes_prices:
+            logger.warning("The source revised %s", revision.describe())
+        else:
+            logger.info("Updated %s", revision.describe())
     return result

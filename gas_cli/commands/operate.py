@@ -42,7 +42,9 @@ def sweep(
             help="Take only items written longer ago than this (30m, 2h, 1d; 0 takes everything no live claim holds)."
         ),
     ] = f"{SWEEP_GRACE_SECONDS // 60}m",
-    weeks: Annotated[int, typer.Option(min=1, max=50, help="How many calendar weeks back to look.")] = SWEEP_WEEKS,
+    weeks: Annotated[
+        int, typer.Option(min=1, max=52, help="How many of the newest stored weeks to look at.")
+    ] = SWEEP_WEEKS,
 ) -> None:
     """Publish, from the table, every told alert and digest the sent ledger lacks: the hourly sweep, run once now.
 
@@ -104,7 +106,7 @@ def redrive(
         report = run_redrive(settings, drop_expired=drop_expired)
     pointers = "pointer" if report.pointers == 1 else "pointers"
     console.print(f"Dead-letter queue {settings.dead_letter_queue}: {report.pointers} batch {pointers}", soft_wrap=True)
-    if report.pointers > len(report.expired) + report.unreadable:
+    if report.pointers > len(report.expired) + len(report.unreadable):
         sent = ", ".join(report.sent) or "nothing new (already sent)"
         console.print(f"Redriven: {report.records} stream records; sent: {sent}", soft_wrap=True)
     if report.swept:
@@ -114,22 +116,33 @@ def redrive(
             f"records {expired.start} to {expired.end} of shard {expired.shard_id} "
             f"(arrived {expired.first_arrival or '?'} to {expired.last_arrival or '?'}) are past the stream's retention"
         )
-        if not expired.unsent:
+        for line in expired.unreadable_items:
+            errors.print(f"  error: {line}", soft_wrap=True)
+        if not expired.unsent and not expired.unreadable_items:
             console.print(
                 f"{where}; every alert the recent weeks told is sent, so its pointer is deleted.", soft_wrap=True
             )
             continue
         errors.print(f"error: {where}, and cannot be read again.", soft_wrap=True)
-        errors.print("  Told but never sent, by the table and the sent ledger:")
+        if expired.unsent:
+            errors.print("  Told but never sent, by the table and the sent ledger:")
         for week, names in expired.unsent.items():
             errors.print(f"    {week}: {_names(names)}", soft_wrap=True)
         kept = "deleted (--drop-expired)" if drop_expired else "kept; add --drop-expired once it is dealt with"
         errors.print(f"  Its pointer is {kept}.", soft_wrap=True)
     if report.failed:
         errors.print(f"error: {report.failed} records still failed; their pointers stay in the queue (see the logs)")
-    if report.unreadable:
-        errors.print(f"error: {report.unreadable} messages are not stream batch pointers; they stay in the queue")
-    if any(expired.unsent for expired in report.expired) or report.failed or report.unreadable:
+    for unreadable in report.unreadable:
+        errors.print(
+            f"error: dead-letter message {unreadable.message_id} is not a valid stream batch pointer "
+            f"({unreadable.problem}); it stays in the queue",
+            soft_wrap=True,
+        )
+    if (
+        any(expired.unsent or expired.unreadable_items for expired in report.expired)
+        or report.failed
+        or report.unreadable
+    ):
         raise typer.Exit(1)
 
 

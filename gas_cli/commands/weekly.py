@@ -109,3 +109,5 @@ def check(
         )
         summary = finished(state)
     console.print(summary.message, soft_wrap=True)
+    if summary.stale_source:
+        warn(summary.stale_source)

@@ -133,38 +133,47 @@ class Alert:
 
 
 def alerts_for(record: WeekRecord) -> list[Alert]:
-    """One alert per region the flow flagged as dropped; raises MalformedItemError if the item disagrees."""
+    """One alert per region whose fall the item tells; raises MalformedItemError if the item disagrees."""
+    return [_alert(record, region) for region in record.news] if _flagged(record) else []
+
+
+def falls_for(record: WeekRecord) -> list[Alert]:
+    """Every region the item names as fallen in its week (a late item: those told before too), as alerts."""
+    return [_alert(record, region) for region in record.drops] if _flagged(record) else []
+
+
+def _flagged(record: WeekRecord) -> bool:
     if not record.alert or not record.drops:
-        return []
+        return False
     if record.previous_week is None:
         raise MalformedItemError("an alert item has no previous_week")
-    alerts = []
-    for region in record.drops:
-        price = record.prices.get(region)
-        previous = record.previous_prices.get(region)
-        base_week = record.base_week(region)
-        if price is None or previous is None or base_week is None or not price < previous:
-            raise MalformedItemError(f"drops lists {region} but its prices do not show a drop")
-        # The flow never stores such prices; an image holding one was not written by it, and would not render.
-        if not MIN_PLAUSIBLE_PRICE <= price < previous <= MAX_PLAUSIBLE_PRICE:
-            raise MalformedItemError(f"{region} falling from {previous} to {price} is not a plausible drop")
-        if not base_week < record.week:
-            raise MalformedItemError(f"{region} is compared with {base_week}, which is not before {record.week}")
-        alerts.append(
-            Alert(
-                week=record.week,
-                region=region,
-                price=price,
-                previous_week=base_week,
-                previous_price=previous,
-                low_weeks=record.low_weeks.get(region, 0),
-                low_since=record.low_since.get(region),
-                held_between=region in record.since,
-                source_newest=record.source_newest,
-                late=bool(record.late_regions),
-            )
-        )
-    return alerts
+    return True
+
+
+def _alert(record: WeekRecord, region: str) -> Alert:
+    """The fall of one region the flow flagged as dropped, checked against the item's own prices."""
+    price = record.prices.get(region)
+    previous = record.previous_prices.get(region)
+    base_week = record.base_week(region)
+    if price is None or previous is None or base_week is None or not price < previous:
+        raise MalformedItemError(f"drops lists {region} but its prices do not show a drop")
+    # The flow never stores such prices; an image holding one was not written by it, and would not render.
+    if not MIN_PLAUSIBLE_PRICE <= price < previous <= MAX_PLAUSIBLE_PRICE:
+        raise MalformedItemError(f"{region} falling from {previous} to {price} is not a plausible drop")
+    if not base_week < record.week:
+        raise MalformedItemError(f"{region} is compared with {base_week}, which is not before {record.week}")
+    return Alert(
+        week=record.week,
+        region=region,
+        price=price,
+        previous_week=base_week,
+        previous_price=previous,
+        low_weeks=record.low_weeks.get(region, 0),
+        low_since=record.low_since.get(region),
+        held_between=region in record.since,
+        source_newest=record.source_newest,
+        late=bool(record.late_regions),
+    )
 
 
 def week_words(day: date) -> str:

@@ -34,24 +34,32 @@ def late_digest_name(regions: Iterable[str]) -> str:
 class Digest:
     """The week's drops in one message, largest first.
 
-    A week's item makes the week's digest. A late item (falls that became known after the week was stored) makes
-    a digest of its own regions only, so the digests of a week name each region told, once, between them.
+    A week's item makes the week's digest. A late item (falls that became known after the week was stored) makes a
+    digest of the week's falls so far: the regions told before and its own, which it marks new when there were
+    others. So its `regions_fallen` and `largest_drop_cents` are the week's, and a subscriber who filters on them
+    gets the week once it crosses the threshold; the digests of a week tell each region as news once.
     """
 
     week: date
     alerts: tuple[Alert, ...]
-    late: bool = False
+    # The regions whose fall this digest tells for the first time; empty for the week's own digest (all are).
+    new: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, alerts: Sequence[Alert], *, late: bool = False) -> Digest:
-        """The digest of one item's alerts (all of the same week)."""
+    def of(cls, alerts: Sequence[Alert], *, new: Sequence[str] = ()) -> Digest:
+        """The digest of one week's falls; `new` names those a late item tells (the rest were told before)."""
         ordered = sorted(alerts, key=lambda alert: (-alert.drop_cents, alert.region_name))
-        return cls(ordered[0].week, tuple(ordered), late)
+        return cls(ordered[0].week, tuple(ordered), tuple(region for region in REGION_IDS if region in set(new)))
+
+    @property
+    def late(self) -> bool:
+        """Whether a late item made it: its falls became known after the week was stored."""
+        return bool(self.new)
 
     @property
     def ledger_name(self) -> str:
-        """What the sent ledger records once the digest is out: a late digest is named after its regions."""
-        return late_digest_name([alert.region for alert in self.alerts]) if self.late else DIGEST
+        """What the sent ledger records once the digest is out: a late digest is named after its new regions."""
+        return late_digest_name(self.new) if self.late else DIGEST
 
     @property
     def dedup_id(self) -> str:
@@ -60,15 +68,21 @@ class Digest:
 
     @property
     def largest_drop_cents(self) -> Decimal:
-        """The largest drop of the week, in cents."""
+        """The largest drop of the week so far, in cents."""
         return self.alerts[0].drop_cents
+
+    @property
+    def marked(self) -> frozenset[str]:
+        """The regions shown as new: a late digest's own, when the week had other falls before them."""
+        return frozenset(self.new) if len(self.new) < len(self.alerts) else frozenset()
 
     @property
     def subject(self) -> str:
         """The email subject (ASCII, as SNS requires)."""
         count = len(self.alerts)
-        more = " more" if self.late else ""
-        regions = f"1{more} region" if count == 1 else f"{count}{more} regions"
+        regions = f"{count} region{'' if count == 1 else 's'}"
+        if self.marked:
+            regions += f" ({len(self.marked)} new)"
         cents = "cent" if self.largest_drop_cents == 1 else "cents"
         return (
             f"Gas fell in {regions} in the week of {self.week.isoformat()}, by up to {self.largest_drop_cents} {cents}"
@@ -76,13 +90,21 @@ class Digest:
 
     @property
     def body(self) -> str:
-        """The plain-text email body: one line per region, largest drop first."""
+        """The plain-text email body: one line per region, largest drop first, a late digest's own marked new."""
         width = max(len(alert.region_name) for alert in self.alerts)
         count = len(self.alerts)
-        regions = f"{count}{' more' if self.late else ''} New York region{'' if count == 1 else 's'}"
+        regions = f"{count} New York region{'' if count == 1 else 's'}"
         when = f"in the week of {week_words(self.week)}"
-        if self.late:
-            opening = f"Prices the source published since show that regular gasoline also fell in {regions} {when}."
+        if self.marked:
+            opening = (
+                f"Regular gasoline fell in {regions} {when}. Prices the source published since the week came out "
+                f"show {len(self.marked)} of these falls, marked new."
+            )
+        elif self.late:
+            opening = (
+                f"Prices the source published since the week came out show that regular gasoline fell in {regions} "
+                f"{when}."
+            )
         else:
             opening = f"Regular gasoline fell in {regions} {when}."
         lines = [
@@ -92,6 +114,7 @@ class Digest:
                 f"  {alert.region_name:<{width}}  ${money(alert.previous_price)} -> ${money(alert.price)}/gal"
                 f"  -{alert.drop_cents}¢ (-{alert.drop_percent}%)"
                 + ("" if alert.since_last_week else f"  since {alert.previous_week.isoformat()}")
+                + ("  new" if alert.region in self.marked else "")
                 for alert in self.alerts
             ),
             "",

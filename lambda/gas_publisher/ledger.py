@@ -5,7 +5,8 @@ One item per week, in a partition of its own. `sent` is the set of messages publ
 holds the time its lease ends and the invocation's token, and `owner_<name>` the consumer and stream record it
 claims for. A claim is written only if the message is not sent and no live claim of another owner exists, so two
 consumers of the same record can never both publish a message. Once published, the message is added to `sent` with
-an atomic ADD, right away; a failed publish releases its claim. A lease lasts as long as the invocation that took
+an atomic ADD, right away, tried again until the lease is nearly over (publisher.Claim.mark); a failed publish
+releases its claim. A lease lasts as long as the invocation that took
 it can run. A retry of the same record by the same consumer (an event source mapping processes a shard's batches
 one at a time, so the invocation that claimed is over) takes the claims over at once, lease or not.
 """

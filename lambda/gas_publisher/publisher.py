@@ -31,10 +31,13 @@ AWS_ERRORS = (BotoCoreError, ClientError, UnprocessedError)
 BATCH_BUDGET_MS = 25_000
 # Without a Lambda context (a script, a test) a claim lasts this long; the runtime's deadline is used otherwise.
 DEFAULT_LEASE_MS = 15 * 60 * 1000
-# Marking a published message as sent is retried beyond the client's own retries: failing it is what could
-# make a retry send the message again.
-MARK_ATTEMPTS = 4
+# Marking a published message as sent is retried beyond the client's own retries, for as long as the claim's lease
+# (the invocation's deadline) allows: an unmarked message is what a retry sends again. The waits double up to a cap.
 MARK_BACKOFF_SECONDS = 0.2
+MARK_MAX_BACKOFF_SECONDS = 2.0
+# No mark is tried with less than this left of the lease: one more mark at its client's worst (3 attempts of 2 s to
+# connect and 5 s to read) and the batch's response must fit before the runtime stops the invocation.
+MARK_MARGIN_MS = 22_000
 
 
 class Publisher:
@@ -85,7 +88,8 @@ class Publisher:
             else:
                 pending.append(message)
         now_ms = self._now_ms()
-        claim = Claim(self._ledger, uuid.uuid4().hex, deadline_ms or now_ms + DEFAULT_LEASE_MS, owners or {})
+        ends_at_ms = deadline_ms or now_ms + DEFAULT_LEASE_MS
+        claim = Claim(self._ledger, uuid.uuid4().hex, ends_at_ms, owners or {}, clock=self._clock)
         claimed = claim.take_all(pending, now_ms)
         failed = {message.dedup_id for message in pending if message not in claimed}
         # Oldest week first: the alerts, then the digests, each in calls of as many messages as the pacing lets out
@@ -138,8 +142,8 @@ class Publisher:
         for message in published:
             logger.info("published %s", message.dedup_id)
         claim.release_all([message for index, message in enumerate(batch) if index in rejected])
-        claim.mark(published)
-        return {batch[index].dedup_id for index in rejected}
+        unconfirmed = claim.mark(published)
+        return {batch[index].dedup_id for index in rejected} | {message.dedup_id for message in unconfirmed}
 
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
@@ -158,12 +162,21 @@ def publish_entry(message: Message, entry_id: str) -> PublishBatchRequestEntryTy
 class Claim:
     """This invocation's claims in the ledger: taken before a publish, marked sent or released right after it."""
 
-    def __init__(self, ledger: SentLedger, token: str, ends_at_ms: int, owners: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        ledger: SentLedger,
+        token: str,
+        ends_at_ms: int,
+        owners: Mapping[str, str],
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._ledger = ledger
         self._value = lease(ends_at_ms, token)
         self._token = token
         self._ends_at_ms = ends_at_ms
         self._owners = owners
+        self._clock = clock
 
     def take_all(self, messages: Sequence[Message], now_ms: int) -> list[Message]:
         """Claim the messages, each week whole, all weeks in one call; a week with a conflict, message by message.
@@ -204,23 +217,36 @@ class Claim:
             logger.exception("could not claim %s; left for the retry", ", ".join(message.dedup_id for message in group))
             return False
 
-    def mark(self, messages: Sequence[Message]) -> None:
-        """Record published messages as sent, all their weeks in one call, retrying hard.
+    def mark(self, messages: Sequence[Message]) -> list[Message]:
+        """Record published messages as sent, all their weeks in one call; return those the ledger never took.
 
-        A lost mark is what could send a message twice.
+        A lost mark is what could send a message twice, so the mark is tried again until the lease (the invocation's
+        deadline) is within MARK_MARGIN_MS of its end. What is still unmarked then is named in an error: its record
+        must not count as done.
         """
         by_week: defaultdict[date, list[str]] = defaultdict(list)
         for message in messages:
             by_week[message.week].append(message.ledger_name)
         if not by_week:
-            return
-        for attempt in range(MARK_ATTEMPTS):
+            return []
+        attempt = 0
+        while True:
+            attempt += 1
             try:
                 self._ledger.mark_weeks(by_week)
-                return
+                return []
             except AWS_ERRORS:
-                logger.exception("published, but recording it in the sent ledger failed (attempt %d)", attempt + 1)
-                time.sleep(MARK_BACKOFF_SECONDS * 2**attempt)
+                logger.exception("published, but recording it in the sent ledger failed (attempt %d)", attempt)
+            pause = min(MARK_BACKOFF_SECONDS * 2 ** (attempt - 1), MARK_MAX_BACKOFF_SECONDS)
+            if self._clock() * 1000 + pause * 1000 + MARK_MARGIN_MS > self._ends_at_ms:
+                logger.error(
+                    "published %s, but the sent ledger refused the mark %d times, until the invocation's deadline; "
+                    "the records are reported, and their retry sends them again",
+                    ", ".join(message.dedup_id for message in messages),
+                    attempt,
+                )
+                return list(messages)
+            time.sleep(pause)
 
     def release_all(self, messages: Sequence[Message]) -> None:
         """Give up the claims on messages that were not published."""

@@ -4,9 +4,9 @@ The stream keeps its records 24 hours; the table and the sent ledger keep everyt
 Scheduler, hourly) the publisher reads the items of the newest weeks, works out each message they told exactly as
 stream delivery does (`messages_for`), and publishes those the ledger does not hold, through the same claims,
 pacing and ledger. An item younger than the grace period is left to the stream mapping, so the two never race; a
-message another consumer holds a live claim on is left to it. A quiet sweep costs one BatchGetItem (the week items
-and their ledger entries), one Query (the late items) and one PutMetricData: what it could not send, as
-`UnsentMessages`, which the operator's alarm watches.
+message another consumer holds a live claim on is left to it. A quiet sweep costs two Queries (the newest week
+items, and their late items), one BatchGetItem (the ledger entries of the weeks that told something) and one
+PutMetricData: what it could not send, as `UnsentMessages`, which the operator's alarm watches.
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from gas_publisher.batching import BATCH_GET_LIMIT, batch_get
+from gas_publisher.batching import batch_get
 from gas_publisher.contract import (
     LATE_PARTITION,
     METRIC_UNSENT_MESSAGES,
     PARTITION_KEY,
-    SENT_PARTITION,
+    PRICE_PARTITION,
     SORT_KEY,
     SWEEP_EVENT_KEY,
     SWEEP_GRACE_SECONDS,
@@ -31,7 +31,7 @@ from gas_publisher.contract import (
 from gas_publisher.ledger import LedgerWeek, ledger_entry, ledger_key
 from gas_publisher.messages import Message, messages_for
 from gas_publisher.metrics import put_metrics
-from gas_publisher.week import MalformedItemError, WeekRecord, week_key
+from gas_publisher.week import MalformedItemError, WeekRecord
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
@@ -40,8 +40,8 @@ if TYPE_CHECKING:
     from gas_publisher.publisher import Publisher
 
 logger = logging.getLogger("gas_publisher")
-# A week item and its ledger entry are two keys; one BatchGetItem reads the whole window.
-MAX_WEEKS = BATCH_GET_LIMIT // 2
+# The most weeks a sweep may read: a year, beyond any outage the alarms leave unnoticed.
+MAX_WEEKS = 52
 
 
 class InvalidSweepRequestError(ValueError):
@@ -50,7 +50,7 @@ class InvalidSweepRequestError(ValueError):
 
 @dataclass(frozen=True)
 class SweepRequest:
-    """What a sweep takes: items older than `older_than_seconds`, of the newest `weeks` calendar weeks."""
+    """What a sweep takes: items older than `older_than_seconds`, of the newest `weeks` stored weeks."""
 
     older_than_seconds: int = SWEEP_GRACE_SECONDS
     weeks: int = SWEEP_WEEKS
@@ -140,46 +140,53 @@ class SweepReport:
         }
 
 
-def window_mondays(today: date, weeks: int) -> list[date]:
-    """The Mondays of the newest `weeks` calendar weeks up to today, newest first."""
-    monday = today - timedelta(days=today.weekday())
-    return [monday - timedelta(weeks=back) for back in range(weeks)]
-
-
-def read_window(client: DynamoDBClient, table: str, today: date, weeks: int) -> TableWindow:
-    """The week items and ledger entries of the window in one BatchGetItem, and its late items in one Query."""
-    mondays = window_mondays(today, weeks)
-    keys = [week_key(monday) for monday in mondays] + [ledger_key(monday) for monday in mondays]
-    records: list[WeekRecord] = []
-    ledger: dict[date, LedgerWeek] = {}
+def read_window(client: DynamoDBClient, table: str, weeks: int) -> TableWindow:
+    """The newest `weeks` stored week items and their late items (a Query each), and their ledger entries (a batch)."""
+    stored: list[WeekRecord] = []
     malformed: list[str] = []
-    for item in batch_get(client, table, keys):
-        if item[PARTITION_KEY]["S"] == SENT_PARTITION:
-            ledger[date.fromisoformat(item[SORT_KEY]["S"])] = ledger_entry(item)
-        else:
-            _decode(item, records, malformed)
+    response = client.query(
+        TableName=table,
+        KeyConditionExpression="#pk = :pk",
+        ExpressionAttributeNames={"#pk": PARTITION_KEY},
+        ExpressionAttributeValues={":pk": {"S": PRICE_PARTITION}},
+        ScanIndexForward=False,
+        Limit=weeks,
+        ConsistentRead=True,
+    )
+    items = response.get("Items", [])
+    for item in items:
+        _decode(item, table, stored, malformed)
+    if not items:
+        return TableWindow(malformed=malformed)
+    oldest = min(str(item[SORT_KEY]["S"]) for item in items)
     late: list[WeekRecord] = []
     pages = client.get_paginator("query").paginate(
         TableName=table,
         KeyConditionExpression="#pk = :pk AND #sk >= :since",
         ExpressionAttributeNames={"#pk": PARTITION_KEY, "#sk": SORT_KEY},
-        ExpressionAttributeValues={":pk": {"S": LATE_PARTITION}, ":since": {"S": mondays[-1].isoformat()}},
+        ExpressionAttributeValues={":pk": {"S": LATE_PARTITION}, ":since": {"S": oldest[:10]}},
         ConsistentRead=True,
     )
     for page in pages:
         for item in page.get("Items", []):
-            _decode(item, late, malformed)
-    return TableWindow(sorted(records, key=lambda r: r.week), sorted(late, key=lambda r: r.week), ledger, malformed)
+            _decode(item, table, late, malformed)
+    weeks_told = sorted({record.week for record in [*stored, *late] if record.alert})
+    ledger = {
+        date.fromisoformat(item[SORT_KEY]["S"]): ledger_entry(item)
+        for item in batch_get(client, table, [ledger_key(week) for week in weeks_told])
+    }
+    return TableWindow(sorted(stored, key=lambda r: r.week), sorted(late, key=lambda r: r.week), ledger, malformed)
 
 
-def _decode(item: Mapping[str, Any], into: list[WeekRecord], malformed: list[str]) -> None:
+def _decode(item: Mapping[str, Any], table: str, into: list[WeekRecord], malformed: list[str]) -> None:
     try:
         into.append(WeekRecord.from_item(item))
     except MalformedItemError as error:
-        key = f"{PARTITION_KEY}={str(item.get(PARTITION_KEY, {}).get('S'))[:60]}, "
-        key += f"{SORT_KEY}={str(item.get(SORT_KEY, {}).get('S'))[:60]}"
-        logger.error("the item %s is not a week item: %s", key, error)
-        malformed.append(f"{key}: {error}")
+        keys = f"{PARTITION_KEY}={str(item.get(PARTITION_KEY, {}).get('S'))[:60]}, "
+        keys += f"{SORT_KEY}={str(item.get(SORT_KEY, {}).get('S'))[:60]}"
+        line = f"table {table} holds an item that is not a week item ({keys}): {error}"
+        logger.error("%s", line)
+        malformed.append(line)
 
 
 def told_messages(weeks: Iterable[WeekRecord], late: Iterable[WeekRecord]) -> tuple[list[Told], list[str]]:
@@ -244,7 +251,7 @@ def sweep(
     deadline_ms: int | None,
 ) -> SweepReport:
     """Publish what is due, put `UnsentMessages`, and report; the metric goes out even when nothing was due."""
-    window = read_window(dynamodb, table, now.date(), request.weeks)
+    window = read_window(dynamodb, table, request.weeks)
     found = outstanding(window, now, timedelta(seconds=request.older_than_seconds))
     failed = publisher.publish(list(found.due), deadline_ms) if found.due else set()
     if failed:

@@ -104,7 +104,9 @@ class Revision:
         return bool(self.new)
 
     def describe(self) -> str:
-        """'2023-02-13: Albany 3.85 → 3.57, ...' for logs, summaries and the UI."""
+        """'2023-02-13: Albany 3.85 → 3.57, ...' for logs, summaries and the UI; says so when no value changed."""
+        if not self.changes_prices:
+            return f"{self.week}: no value changed; compared again with the weeks before it"
         changes = ", ".join(
             f"{REGION_BY_ID[region].name} {self.old.get(region, '-')} → {price}"
             for region, price in sorted(self.new.items())
@@ -136,6 +138,8 @@ class WeekRecord:
     low_weeks: Mapping[str, int] = field(default_factory=dict)
     low_since: Mapping[str, date] = field(default_factory=dict)
     # Set on an item of the late partition: the regions whose fall in this week became known after it was stored.
+    # Such an item's `drops` are every region that fell in the week so far (those told before, and these), with
+    # their prices, so its digest carries the week's totals; it tells only these.
     late_regions: tuple[str, ...] = ()
     # The regions whose fall in this week was told, or was history when first seen: never told again. None on
     # items written before the attribute existed (see told_regions).
@@ -156,6 +160,11 @@ class WeekRecord:
                 SORT_KEY: {"S": f"{self.week.isoformat()}#{LATE_JOIN.join(self.late_regions)}"},
             }
         return week_key(self.week)
+
+    @property
+    def news(self) -> tuple[str, ...]:
+        """The regions whose fall this item tells: a late item's late regions, a week item's drops."""
+        return self.late_regions or self.drops
 
     @property
     def told_regions(self) -> tuple[str, ...]:
@@ -212,6 +221,8 @@ class WeekRecord:
             raise MalformedItemError(f"{PARTITION_KEY} is not the dataset partition {PRICE_PARTITION!r}")
         previous = item.get("previous_week")
         drops = _regions(item, "drops")
+        if set(late_regions) - set(drops):
+            raise MalformedItemError(f"{SORT_KEY} names late regions that drops does not list")
         newest = item.get("source_newest")
         alert = item.get("alert", {"BOOL": False})
         if not isinstance(alert, Mapping) or not isinstance(alert.get("BOOL"), bool):

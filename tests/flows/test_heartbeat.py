@@ -50,7 +50,7 @@ def test_a_stale_source_completes_with_one_warning_and_status_names_its_newest_w
     status = CliRunner().invoke(app, ["status"], env=settings.to_environment())
 
     assert state.is_completed()
-    assert f"the source's newest week {newest} is {age} days old" in (state.message or "")
+    assert state.result().stale_source.startswith(f"the source's newest week {newest} is {age} days old")
     [warning] = warnings_of(state.state_details.flow_run_id)
     assert warning.startswith(f"The source looks stale: the source's newest week {newest} is {age} days old")
     assert after_the_run == ((1, 1.0), (1, float(age)))

@@ -27,7 +27,7 @@ from gas_local.socrata import local_socrata
 from gas_ops.publisher import lambda_environment, publisher_handler
 from gas_ops.redrive import redrive
 from gas_ops.resources import find_topic_arn
-from gas_publisher.contract import REGION_IDS
+from gas_publisher.contract import LATE_PARTITION, REGION_IDS
 from gas_publisher.ledger import SentLedger
 from gas_publisher.publisher import Publisher
 from tests.support.data import LATEST_SNAPSHOT_CSV, csv_rows
@@ -168,22 +168,113 @@ def trimmed_stream() -> Iterator[DynamoFaults]:
     events.unregister("before-send.dynamodb-streams.GetShardIterator", unique_id="trimmed")
 
 
-def test_records_past_the_streams_retention_are_reported_with_their_weeks_and_kept(
+def test_records_past_the_streams_retention_that_the_sweep_cannot_send_are_reported_with_their_weeks_and_kept(
     settings: Settings, request: pytest.FixtureRequest
 ) -> None:
-    """A batch the stream no longer holds is not dropped: redrive names its weeks' unsent alerts and keeps it."""
+    """The stream lost the batch and the topic still refuses: redrive names its weeks' unsent alerts and keeps it.
+
+    Once the topic works, the next redrive has the sweep send them from the table and deletes the pointer.
+    """
     exhaust_retries(settings)
     request.getfixturevalue("trimmed_stream")
+    digest_topic = find_topic_arn(aws.sns(), settings.digest_topic_name)
+    missing_topic = "arn:aws:sns:us-east-1:123456789012:no-such-topic"
+    still_broken = publisher_handler(lambda_environment(settings.table_name, missing_topic, digest_topic or ""))
 
-    report = redrive(settings)
+    report = redrive(settings, handler=still_broken)
+    kept = dead_letters(settings)
+    result = CliRunner().invoke(app, ["redrive"], env=settings.to_environment())
 
     [expired] = report.expired
     assert expired.unsent == {FEB23: FEB23_FALLS}, "the digest went out; the three alerts did not"
-    assert len(dead_letters(settings)) == 1, "kept until the operator says otherwise"
-    result = CliRunner().invoke(app, ["redrive"], env=settings.to_environment())
-    assert result.exit_code == 1
+    assert len(kept) == 1, "kept while its alerts are unsent"
+    assert result.exit_code == 0, result.output
     assert "past the stream's retention" in result.output
-    assert "2026-02-23: Glens Falls, Watertown, White Plains" in result.output
+    assert "Sent from the table by the sweep: 2026-02-23: Glens Falls, Watertown, White Plains" in result.output
+    assert dead_letters(settings) == []
+
+
+def poison_ahead_of(settings: Settings) -> dict[str, str]:
+    """Put six dead-letter messages that are not valid pointers ahead of the valid one; their ids, with the fault."""
+    sqs = aws.sqs()
+    url = sqs.get_queue_url(QueueName=settings.dead_letter_queue)["QueueUrl"]
+    [message] = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0)["Messages"]
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    valid = json.loads(message["Body"])["DDBStreamBatchInfo"]
+    faults = {
+        "an end that is no number": {"endSequenceNumber": "4x"},
+        "a start that is no number": {"startSequenceNumber": "abc"},
+        "a shard that does not exist": {"shardId": "shardId-00000001771000000000-0a1b2c3d"},
+        "a stream that does not exist": {"streamArn": valid["streamArn"].replace("/stream/", "-gone/stream/")},
+    }
+    bodies = {"bad JSON": "{not json", "missing fields": json.dumps({"DDBStreamBatchInfo": {"shardId": "s"}})}
+    bodies |= {fault: json.dumps({"DDBStreamBatchInfo": {**valid, **change}}) for fault, change in faults.items()}
+    poison = {sqs.send_message(QueueUrl=url, MessageBody=body)["MessageId"]: fault for fault, body in bodies.items()}
+    sqs.send_message(QueueUrl=url, MessageBody=message["Body"])
+    return poison
+
+
+def test_pointers_that_are_not_valid_are_named_and_kept_and_the_valid_ones_behind_them_are_redriven(
+    settings: Settings,
+) -> None:
+    """Six poison messages ahead of a valid pointer: each named by its id and kept visible, the valid one redriven."""
+    delivery, before = exhaust_retries(settings)
+    poison = poison_ahead_of(settings)
+
+    result = CliRunner().invoke(app, ["redrive"], env=settings.to_environment())
+    _, delivered = delivery.deliver_once()
+
+    emails = before + [email for email, _ in delivered]
+    assert alerts_by_week(emails) == Counter({(FEB23, region): 1 for region in FEB23_FALLS}), result.output
+    assert result.exit_code == 1
+    for message_id, fault in poison.items():
+        [line] = [line for line in result.output.splitlines() if message_id in line]
+        assert "not a valid stream batch pointer" in line, fault
+    sqs = aws.sqs()
+    url = sqs.get_queue_url(QueueName=settings.dead_letter_queue)["QueueUrl"]
+    left = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0).get("Messages", [])
+    assert {message["MessageId"] for message in left} == set(poison), "kept, visible at once; the valid one is gone"
+
+
+def test_a_shard_the_stream_no_longer_lists_a_day_after_the_batch_is_expired_not_poison(settings: Settings) -> None:
+    """A pointer whose batch arrived over 24 hours ago, to a shard the stream no longer lists, is reported expired."""
+    exhaust_retries(settings)
+    sqs = aws.sqs()
+    url = sqs.get_queue_url(QueueName=settings.dead_letter_queue)["QueueUrl"]
+    [message] = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0)["Messages"]
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    document = json.loads(message["Body"])
+    aged = {
+        "shardId": "shardId-00000001771000000000-0a1b2c3d",
+        "approximateArrivalOfLastRecord": "2026-02-23T15:00:00.000Z",
+    }
+    document["DDBStreamBatchInfo"] |= aged
+    sqs.send_message(QueueUrl=url, MessageBody=json.dumps(document))
+
+    report = redrive(settings)
+
+    assert (len(report.expired), report.unreadable) == (1, [])
+    assert report.swept == [f"{FEB23}#{region}" for region in FEB23_FALLS], "what it told, sent from the table"
+    assert report.expired[0].unsent == {}
+
+
+def test_a_corrupted_late_item_is_named_and_the_other_unsent_alerts_are_still_sent(
+    settings: Settings, request: pytest.FixtureRequest
+) -> None:
+    """A late item without prices: redrive names its table and keys, keeps the pointer, and sends the rest."""
+    exhaust_retries(settings)
+    request.getfixturevalue("trimmed_stream")
+    corrupted: dict[str, Any] = {"pk": {"S": LATE_PARTITION}, "sk": {"S": f"{FEB23}#albany"}, "alert": {"BOOL": True}}
+    aws.dynamodb().put_item(TableName=settings.table_name, Item=corrupted | {"drops": {"L": [{"S": "albany"}]}})
+
+    result = CliRunner().invoke(app, ["redrive"], env=settings.to_environment())
+
+    assert result.exit_code == 1
+    [line] = [line for line in result.output.splitlines() if "prices is missing" in line]
+    assert f"table {settings.table_name}" in line
+    assert f"pk={LATE_PARTITION}, sk={FEB23}#albany" in line
+    assert "Sent from the table by the sweep: 2026-02-23: Glens Falls, Watertown, White Plains" in result.output
+    assert len(dead_letters(settings)) == 1, "kept: what the unreadable item tells is unknown"
 
 
 def test_a_pointer_past_the_streams_retention_is_healed_from_the_table_and_deleted(

@@ -17,10 +17,11 @@ from gas_alerts.settings import Settings
 from gas_local.delivery import LocalDelivery
 from gas_local.outbox import DeliveredAlert
 from gas_local.provision import provision
-from gas_local.socrata import local_socrata
+from gas_local.socrata import LocalSocrata, local_socrata
+from gas_publisher.contract import ATTR_LARGEST_DROP_CENTS, ATTR_REGIONS_FALLEN
 from tests.support.data import LATEST_SNAPSHOT_CSV, api_row, csv_rows
 from tests.support.steps import backfill, weekly_check
-from tests.support.told import alerts_by_week, digests_by_week, week_of
+from tests.support.told import alerts_by_week, digest_regions, digests_by_week, week_of
 
 pytestmark = pytest.mark.slow(seconds=15)
 
@@ -45,6 +46,14 @@ def delivered(delivery: LocalDelivery) -> list[DeliveredAlert]:
 def row(week: date, **changes: str | None) -> dict[str, Any]:
     """The steady week with some regions changed (None: not published)."""
     return api_row(week, **{**STEADY, **changes})
+
+
+def check_baseline_then(newest: date, source: LocalSocrata, table_name: str) -> None:
+    """Check with W1 published alone (the baseline), then with every week up to `newest`."""
+    source.reveal_until(W1)
+    weekly_check(source.url, table_name)
+    source.reveal_until(newest)
+    weekly_check(source.url, table_name)
 
 
 def test_two_weeks_published_between_checks_each_tell_their_drops(settings: Settings) -> None:
@@ -96,10 +105,7 @@ def test_a_held_value_corrected_to_a_drop_alerts_once(settings: Settings) -> Non
     provision(settings)
     delivery = LocalDelivery.connect(settings)
     with local_socrata([row(W1), row(W2, syracuse="4.39"), row(W3, syracuse="3.51")]) as source:
-        source.reveal_until(W1)
-        weekly_check(source.url, settings.table_name)
-        source.reveal_until(W3)
-        weekly_check(source.url, settings.table_name)
+        check_baseline_then(W3, source, settings.table_name)
         assert delivered(delivery) == [], "the held 4.39 and the return to 3.51 are no drops"
         source.rows[1] = row(W2, syracuse="3.45")
         weekly_check(source.url, settings.table_name)
@@ -116,10 +122,7 @@ def test_a_backfill_between_a_late_region_and_the_check_leaves_its_alert(setting
     provision(settings)
     delivery = LocalDelivery.connect(settings)
     with local_socrata([row(W1), row(W2, albany=None)]) as source:
-        source.reveal_until(W1)
-        weekly_check(source.url, settings.table_name)
-        source.reveal_until(W2)
-        weekly_check(source.url, settings.table_name)
+        check_baseline_then(W2, source, settings.table_name)
         source.rows[1] = row(W2, albany="3.40")
         backfill(source.url, settings.table_name)
         weekly_check(source.url, settings.table_name)
@@ -135,10 +138,7 @@ def test_the_weeks_digests_name_every_region_told_once_when_a_late_region_shares
     provision(settings)
     delivery = LocalDelivery.connect(settings)
     with local_socrata([row(W1), row(W2, albany="3.45", nassau="3.47", utica=None)]) as source:
-        source.reveal_until(W1)
-        weekly_check(source.url, settings.table_name)
-        source.reveal_until(W2)
-        weekly_check(source.url, settings.table_name)
+        check_baseline_then(W2, source, settings.table_name)
         source.rows[1] = row(W2, albany="3.45", nassau="3.47", utica="3.40")
         weekly_check(source.url, settings.table_name)
         emails = delivered(delivery)
@@ -154,10 +154,7 @@ def test_a_late_region_in_a_batch_of_its_own_reaches_the_digest_subscribers(sett
     provision(settings)
     delivery = LocalDelivery.connect(settings)
     with local_socrata([row(W1), row(W2, albany="3.45", utica=None)]) as source:
-        source.reveal_until(W1)
-        weekly_check(source.url, settings.table_name)
-        source.reveal_until(W2)
-        weekly_check(source.url, settings.table_name)
+        check_baseline_then(W2, source, settings.table_name)
         first = delivered(delivery)
         source.rows[1] = row(W2, albany="3.45", utica="3.40")
         weekly_check(source.url, settings.table_name)
@@ -165,3 +162,43 @@ def test_a_late_region_in_a_batch_of_its_own_reaches_the_digest_subscribers(sett
 
     assert digests_by_week(first) == Counter({(W2, "albany"): 1})
     assert digests_by_week(second) == Counter({(W2, "utica"): 1})
+
+
+def test_a_digest_subscriber_of_four_regions_or_more_gets_the_week_once_a_late_region_makes_it_four(
+    settings: Settings,
+) -> None:
+    """Three regions fell in W2, and Utica, filled in later, fell too: 'at least 4' gets W2 once, whole."""
+    provision(settings, digest_policy={ATTR_REGIONS_FALLEN: [{"numeric": [">=", 4]}]})
+    delivery = LocalDelivery.connect(settings)
+    falls = {"albany": "3.45", "nassau": "3.47", "syracuse": "3.44"}  # 5, 5 and 7 cents
+    with local_socrata([row(W1), row(W2, **falls, utica=None)]) as source:
+        check_baseline_then(W2, source, settings.table_name)
+        first = delivered(delivery)
+        source.rows[1] = row(W2, **falls, utica="3.46")  # 2 cents
+        weekly_check(source.url, settings.table_name)
+        second = delivered(delivery)
+
+    assert [email for email in first if email.is_digest] == [], "3 regions are fewer than the subscriber's 4"
+    [digest] = [email for email in second if email.is_digest]
+    assert (digest.attributes[ATTR_REGIONS_FALLEN], digest.attributes[ATTR_LARGEST_DROP_CENTS]) == ("4", "7")
+    assert sorted(digest_regions(digest)) == ["albany", "nassau", "syracuse", "utica"]
+    marked = [line.split()[0] for line in digest.body.splitlines() if line.startswith("  ") and line.endswith("new")]
+    assert marked == ["Utica"], digest.body
+    assert week_of(digest) == W2
+
+
+def test_a_late_digest_of_a_week_that_sent_no_digest_does_not_say_more(settings: Settings) -> None:
+    """W2 had no fall until Albany was filled in lower: its one digest says Albany fell, never 'also' or 'more'."""
+    provision(settings)
+    delivery = LocalDelivery.connect(settings)
+    with local_socrata([row(W1), row(W2, albany=None)]) as source:
+        check_baseline_then(W2, source, settings.table_name)
+        assert delivered(delivery) == []
+        source.rows[1] = row(W2, albany="3.44")
+        weekly_check(source.url, settings.table_name)
+        emails = delivered(delivery)
+
+    [digest] = [email for email in emails if email.is_digest]
+    assert digest.subject == "Gas fell in 1 region in the week of 2026-03-09, by up to 6 cents"
+    assert "also" not in digest.body, digest.body
+    assert "more" not in digest.body, digest.body

@@ -106,3 +106,23 @@ def test_a_region_published_late_alerts_once_when_its_value_is_a_drop(settings: 
         ("albany", "6", True)
     ]
     assert third == [], "the late value alerts once"
+
+
+def test_only_the_weeks_the_source_revised_are_logged_as_its_revisions(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """W1 revised: its revision is logged; W2, whose comparison alone was derived again, is not called revised."""
+    w1, w2 = date(2026, 3, 9), date(2026, 3, 16)
+    steady = {"albany": "3.50", "nassau": "3.40", "utica": "3.30", "buffalo": "3.20", "new_york_state": "3.35"}
+    ensure_table(aws.dynamodb(), settings.table_name)
+    with local_socrata([api_row(w1, **steady)]) as source:
+        weekly_check(source.url, settings.table_name)
+        source.rows.append(api_row(w2, **{**steady, "albany": "3.45"}))
+        weekly_check(source.url, settings.table_name)
+        source.rows[0] = api_row(w1, **{**steady, "albany": "3.40"})
+        with caplog.at_level("INFO", logger="gas_alerts"):
+            result = weekly_check(source.url, settings.table_name)
+
+    assert result.revised == [w1]
+    revised = [record.getMessage() for record in caplog.records if "revised" in record.getMessage()]
+    assert revised == ["The source revised 2026-03-09: Albany 3.50 → 3.40"]

@@ -193,7 +193,9 @@ def test_an_item_that_is_not_a_week_item_is_reported_and_counted_as_unsent(setti
 
     report = run_sweep(resources, settings, checked_at(OUTAGE[1]) + timedelta(hours=1))
 
-    assert [line.split(":")[0] for line in report.malformed] == [f"pk=wuxr-ni2i, sk={OUTAGE[0]}"]
+    assert [line.split(":")[0] for line in report.malformed] == [
+        f"table {settings.table_name} holds an item that is not a week item (pk=wuxr-ni2i, sk={OUTAGE[0]})"
+    ]
     assert "prices" in report.malformed[0]
     assert report.sent, "the readable week still goes out"
     assert samples(settings.table_name, METRIC_UNSENT_MESSAGES) == (1, 1.0)
@@ -207,17 +209,17 @@ def test_the_handler_runs_a_sweep_for_the_scheduled_event(settings: Settings) ->
     )
 
     response = handler(SweepRequest().to_event(), InvocationContext())
-    with pytest.raises(InvalidSweepRequestError, match="weeks must be 1 to 50"):
+    with pytest.raises(InvalidSweepRequestError, match="weeks must be 1 to 52"):
         handler({SWEEP_EVENT_KEY: {"weeks": 0}}, InvocationContext())
 
     assert response == {"sent": [], "unsent": [], "in_flight": [], "waiting": [], "malformed": []}
     assert samples(settings.table_name, METRIC_UNSENT_MESSAGES) == (1, 0.0)
 
 
-def test_a_quiet_sweep_costs_one_batch_get_one_query_and_one_metric(
+def test_a_quiet_sweep_costs_two_queries_one_batch_get_and_one_metric(
     settings: Settings, dynamodb_calls: Counter[str]
 ) -> None:
-    """With everything sent, a sweep reads the window in one BatchGetItem and one Query, and puts one metric."""
+    """With everything sent, a sweep reads the weeks and late items in a Query each, the ledger in one BatchGetItem."""
     resources = provision(settings)
     store_weeks(settings, OUTAGE[:2])
     now = checked_at(OUTAGE[1]) + timedelta(hours=1)
@@ -227,7 +229,7 @@ def test_a_quiet_sweep_costs_one_batch_get_one_query_and_one_metric(
     report = run_sweep(resources, settings, now)
 
     assert report.sent == []
-    assert dynamodb_calls == Counter({"BatchGetItem": 1, "Query": 1})
+    assert dynamodb_calls == Counter({"Query": 2, "BatchGetItem": 1})
     assert samples(settings.table_name, METRIC_UNSENT_MESSAGES) == (2, 0.0)
 
 

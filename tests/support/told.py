@@ -12,6 +12,7 @@ from gas_publisher.contract import REGIONS
 
 # Every alert and digest body names its week in these words ("in the week of Monday 23 February 2026").
 WEEK_WORDS = re.compile(r"in the week of \w+ (\d{1,2} \w+ \d{4})")
+BY_NAME = {region.name: region.id for region in REGIONS}
 
 
 def week_of(email: DeliveredAlert) -> date:
@@ -28,16 +29,28 @@ def alerts_by_week(emails: Iterable[DeliveredAlert]) -> Counter[tuple[date, str]
 
 def digest_regions(email: DeliveredAlert) -> list[str]:
     """The region ids a digest lists, one per line of its body."""
-    by_name = {region.name: region.id for region in REGIONS}
-    named = []
-    for line in email.body.splitlines():
-        # A region's line starts with its name, padded to the longest name of the digest.
-        head = line.strip().split("  ")[0]
-        if line.startswith("  ") and head in by_name:
-            named.append(by_name[head])
-    return named
+    return [BY_NAME[_head(line)] for line in _region_lines(email)]
+
+
+def _region_lines(email: DeliveredAlert) -> list[str]:
+    # A region's line starts with its name, padded to the longest name of the digest.
+    return [line for line in email.body.splitlines() if line.startswith("  ") and _head(line) in BY_NAME]
+
+
+def _head(line: str) -> str:
+    return line.strip().split("  ")[0]
+
+
+def digest_news(email: DeliveredAlert) -> list[str]:
+    """The region ids a digest tells as news: those it marks new, or all it lists when it marks none."""
+    marked = [
+        region
+        for region, line in zip(digest_regions(email), _region_lines(email), strict=True)
+        if line.endswith("  new")
+    ]
+    return marked or digest_regions(email)
 
 
 def digests_by_week(emails: Iterable[DeliveredAlert]) -> Counter[tuple[date, str]]:
-    """How many times the digests named each (week, region)."""
-    return Counter((week_of(email), region) for email in emails if email.is_digest for region in digest_regions(email))
+    """How many times the digests told each (week, region) as news."""
+    return Counter((week_of(email), region) for email in emails if email.is_digest for region in digest_news(email))

@@ -9,6 +9,9 @@ import pytest
 
 from gas_alerts.compare import find_drops, plan_check
 from gas_alerts.prices import WeekPrices
+from gas_alerts.store import WriteResult
+from gas_alerts.summary import CheckSummary
+from gas_alerts.table_model import TableModel
 from gas_publisher.contract import REGION_IDS
 from gas_publisher.week import WeekRecord
 from tests.support.data import FULL_HISTORY_CSV, LATEST_SNAPSHOT_CSV, prices, snapshot_weeks, weekly
@@ -177,3 +180,23 @@ def test_a_revision_re_derives_the_next_weeks_comparison() -> None:
     [late] = plan.late
     assert (late.week, late.late_regions, late.previous_prices) == (W2, ("nassau",), prices(nassau="3.32"))
     assert by_week[W2].told == ("albany", "nassau"), "W2 told Albany when stored, and Nassau now"
+
+
+def test_a_value_first_published_more_than_14_days_after_its_week_is_counted_as_history_once() -> None:
+    """Albany filled in lower for a week by then 21 days older than the newest: no alert, and the summary says so."""
+    steady = {"new_york_state": "3.50", "albany": "3.50", "nassau": "3.52", "utica": "3.48", "buffalo": "3.46"}
+    unfilled = {region: price for region, price in steady.items() if region != "albany"}
+    table = TableModel()
+    table.apply(plan_check([week(W1, **steady)], []))
+    table.apply(plan_check([week(W1, **steady), week(W2, **unfilled)], table.recent()))
+    table.apply(plan_check([week(day, **steady) for day in (W1, W3, W4, W5)] + [week(W2, **unfilled)], table.recent()))
+    filled = [week(W1, **steady), week(W2, **{**steady, "albany": "3.44"})]
+    filled += [week(day, **steady) for day in (W3, W4, W5)]
+
+    plan = plan_check(filled, table.recent())
+    told = table.apply(plan)
+    again = plan_check(filled, table.recent())
+
+    assert (plan.late, told) == ([], [])
+    assert "1 late value stored as history: Albany, week of 2026-11-02" in CheckSummary.of(plan, WriteResult()).message
+    assert "late value" not in CheckSummary.of(again, WriteResult()).message, "counted once, when first seen"

@@ -89,6 +89,18 @@ def test_trend_shows_the_state_average_and_revisions() -> None:
     assert "- 2026-02-16: Albany 3.02 → 3.01" in text
 
 
+def test_trend_lists_no_week_whose_comparison_alone_was_derived_again() -> None:
+    """A week compared again because the week before it was revised is not listed as revised by the source."""
+    weeks = [WeekPrices(day, prices(new_york_state="3.00")) for day in weekly(date(2026, 3, 9), 2)]
+    revised = Revision(date(2026, 3, 9), prices(albany="3.50"), prices(albany="3.40"), 0)
+    compared_again = Revision(date(2026, 3, 16), {}, {}, 0, comparison=Comparison())
+
+    text = trend_markdown(weeks, [revised, compared_again])
+
+    assert "- 2026-03-09: Albany 3.50 → 3.40" in text
+    assert "2026-03-16:" not in text
+
+
 def test_drop_event_names_the_region_as_its_resource() -> None:
     """Each drop event's resource is the region, so an automation can match one region."""
     alert = Alert(date(2026, 11, 23), "new_york_city", Decimal("3.38"), date(2026, 11, 16), Decimal("3.45"))
