@@ -86,10 +86,10 @@ def _subfolders(folder: Path) -> list[Path]:
     )
 
 
-def copy_stack(destination: Path) -> Path:
-    """Copy infra/ and the contract files it reads, laid out as in the repository; return the copied infra/."""
+def copy_stack(destination: Path, source: Path = INFRA) -> Path:
+    """Copy infra/ (or a fork of it) and the contract files it reads, laid out as in the repository; return the copy."""
     infra = destination / "infra"
-    shutil.copytree(INFRA, infra, ignore=shutil.ignore_patterns(*NOT_COPIED, *NOT_COPIED_OVERRIDES))
+    shutil.copytree(source, infra, ignore=shutil.ignore_patterns(*NOT_COPIED, *NOT_COPIED_OVERRIDES))
     contract_copy = destination / "lambda" / "gas_publisher"
     contract_copy.mkdir(parents=True)
     for path in (DEFAULT_SOURCE / "gas_publisher").glob("*.json"):
@@ -212,13 +212,14 @@ def apply_local_stack(
     binary: str,
     mirror: Path | None,
     log: Path | None = None,
+    source: Path = INFRA,
 ) -> Applied:
-    """Copy infra/ into workdir, build the package there, init (from the mirror if any) and apply it to endpoint."""
+    """Copy infra/ (or source) into workdir, build the package there, init (from the mirror if any) and apply it."""
     # The endpoint is a fresh moto each time, so a state left from an earlier run would describe nothing real.
     if workdir.exists():
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True)
-    infra = copy_stack(workdir)
+    infra = copy_stack(workdir, source)
     build_package(DEFAULT_SOURCE, infra / PACKAGE_IN_COPY)
     (infra / LOCAL_VAR_FILE).write_text(json.dumps(dict(variables), indent=2), encoding="utf-8")
     config = cli_config(workdir, mirror) if mirror is not None else None
