@@ -22,11 +22,18 @@ MIRROR_SEARCH_DEPTH = 4
 NOT_SEARCHED = frozenset({Path("/proc"), Path("/sys"), Path("/dev"), Path("/run")})
 # What a developer's own working files in infra/ may hold; none of it belongs in a copy applied elsewhere.
 NOT_COPIED = (".terraform", ".terraform.lock.hcl", "*.tfstate*", "build", "terraform.tfvars", "*.auto.tfvars")
-NOT_COPIED_OVERRIDES = ("*_override.tf", "*_override.tf.json")
+NOT_COPIED_OVERRIDES = ("*_override.tf", "*_override.tf.json", "override.tf", "override.tf.json")
+# The operator's fork holds a backend (docs/deploy.md, step 2) in whatever file they chose. Terraform merges an
+# override file's backend over the original one, so the copy keeps its state in its own folder whatever the fork says,
+# and init sets that backend up instead of stopping on the S3 one (or on a `cloud` block).
+LOCAL_BACKEND_OVERRIDE = "gas_alerts_local_backend_override.tf"
+LOCAL_BACKEND = 'terraform {\n  backend "local" {}\n}\n'
 # The zip's place in a copy, where infra/'s default lambda_package_path points (build/ under infra/).
 PACKAGE_IN_COPY = DEFAULT_OUTPUT.relative_to(INFRA)
 LOCAL_VAR_FILE = "local.tfvars.json"
 TERRAFORM_TIMEOUT_S = 900
+# A copy's init: its backend is the local one the override sets, and the providers come as the lock file says.
+INIT = ("init", "-input=false")
 # Without a mirror, init downloads the provider; these let a user's own CLI config, cache and proxy still apply.
 PASSED_THROUGH_WITHOUT_MIRROR = (
     "TF_CLI_CONFIG_FILE",
@@ -90,6 +97,7 @@ def copy_stack(destination: Path, source: Path = INFRA) -> Path:
     """Copy infra/ (or a fork of it) and the contract files it reads, laid out as in the repository; return the copy."""
     infra = destination / "infra"
     shutil.copytree(source, infra, ignore=shutil.ignore_patterns(*NOT_COPIED, *NOT_COPIED_OVERRIDES))
+    (infra / LOCAL_BACKEND_OVERRIDE).write_text(LOCAL_BACKEND, encoding="utf-8")
     contract_copy = destination / "lambda" / "gas_publisher"
     contract_copy.mkdir(parents=True)
     for path in (DEFAULT_SOURCE / "gas_publisher").glob("*.json"):
@@ -225,7 +233,7 @@ def apply_local_stack(
     config = cli_config(workdir, mirror) if mirror is not None else None
     home = Path(os.environ.get("HOME") or workdir)
     terraform = Terraform(binary, infra, terraform_environment(endpoint, home=home, config=config), log)
-    init = terraform.run("init", "-backend=false")
+    init = terraform.run(*INIT)
     if init.returncode != 0:
         where = f"the mirror at {mirror}" if mirror is not None else "the registry, and no provider mirror was found"
         details = f"; see {log}" if log is not None else f"\n{init.stderr}"

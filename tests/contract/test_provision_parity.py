@@ -47,7 +47,7 @@ class Sides:
 def sides(
     terraform_tools: Tools, moto_process: str, moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Sides:
-    """The runbook's fork of infra/ applied as `make up` applies it, plus two subscribers; provision() on the session's moto.
+    """The runbook's fork of infra/ applied as `make up` applies it, plus two subscribers; provision() on moto.
 
     The fork holds the S3 backend the runbook has the operator commit; the local apply must work with it.
     """

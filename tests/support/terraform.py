@@ -22,6 +22,7 @@ import pytest
 from gas_alerts.filter_policy import SubscriberFilter
 from gas_local.package import DEFAULT_SOURCE, build_package
 from gas_local.terraform import (
+    INIT,
     MIRROR_DIR_NAME,
     MIRROR_SEARCH_DEPTH,
     PACKAGE_IN_COPY,
@@ -74,11 +75,8 @@ def find_tools() -> Tools:
 
 def runbook_backend_block() -> str:
     """The S3 backend block docs/deploy.md tells the operator to commit as infra/backend.tf, exactly as written."""
-    [block] = [
-        block
-        for block in re.findall(r"```hcl\n(.*?)```", RUNBOOK.read_text(encoding="utf-8"), flags=re.DOTALL)
-        if 'backend "s3"' in block
-    ]
+    blocks: list[str] = re.findall(r"```hcl\n(.*?)```", RUNBOOK.read_text(encoding="utf-8"), flags=re.DOTALL)
+    [block] = [block for block in blocks if 'backend "s3"' in block]
     return block
 
 
@@ -278,7 +276,7 @@ def applied_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         environment = terraform_environment(endpoint, home=work, config=cli_config(work, tools.mirror))
         installing = Terraform(tools.terraform, infra, environment)
         installing.succeed("fmt", "-check", "-recursive")
-        installing.succeed("init", "-backend=false")
+        installing.succeed(*INIT)
         with one_provider_process(installing, work / "provider.log") as terraform:
             terraform.succeed("validate")
             plan_without_package = terraform.run("plan", *LOCAL_VARS)
