@@ -14,8 +14,11 @@ from tests.support.hcl import (
     INFRA,
     MODULE_NAMES,
     MODULES,
+    REPO,
+    allows,
     blocks,
     labelled,
+    lower_bound,
     module_call,
     module_scope,
     parse,
@@ -23,6 +26,7 @@ from tests.support.hcl import (
     tf_files,
     typed,
 )
+from tests.support.terraform import runbook_backend_block
 
 STANDARD_FILES = ("main.tf", "variables.tf", "outputs.tf", "README.md")
 ALL_TF = sorted(path for directory in ALL_DIRS for path in tf_files(directory))
@@ -157,6 +161,29 @@ def test_the_root_alone_pins_terraform_and_gives_the_provider_a_lower_bound() ->
         assert requirement["source"] == f"hashicorp/{name}"
         assert requirement["version"].startswith(">= ")
     assert set(providers) == {"aws"}, "only hashicorp/aws: the stack must init from a mirror holding only it"
+
+
+# The S3 backend's use_lockfile came in Terraform 1.10, experimental, and became generally available in 1.11.0.
+LOCKFILE_GA = "1.11.0"
+
+
+def test_terraform_floor_is_the_version_the_runbooks_backend_needs() -> None:
+    """The runbook's backend locks with use_lockfile: versions.tf accepts no Terraform older than 1.11, as the docs say.
+
+    On 1.6 to 1.9 the backend cannot initialise, and on 1.10 the argument was still experimental.
+    """
+    assert re.search(r"use_lockfile\s*=\s*true", runbook_backend_block())
+    [terraform] = parse(INFRA / "versions.tf")["terraform"]
+    required = terraform["required_version"]
+    assert not allows(required, "1.10.5")
+    assert not allows(required, "1.9.8")
+    assert allows(required, LOCKFILE_GA)
+    assert allows(required, "1.11.4"), "the version the tests run"
+    floor = ".".join(lower_bound(required).split(".")[:2])
+    deploy = (REPO / "docs" / "deploy.md").read_text(encoding="utf-8")
+    readme = (INFRA / "README.md").read_text(encoding="utf-8")
+    assert re.findall(r"Terraform (\d+\.\d+) or newer", deploy) == [floor]
+    assert re.findall(r"Terraform >= (\d+\.\d+)", readme) == [floor]
 
 
 def test_provider_takes_credentials_from_the_standard_chain() -> None:
