@@ -27,7 +27,7 @@ from gas_local.socrata import local_socrata
 from gas_local.terraform import PACKAGE_IN_COPY, Terraform
 from gas_publisher import contract
 from tests.support.data import LATEST_SNAPSHOT_CSV, csv_rows
-from tests.support.hcl import MODULES, labelled
+from tests.support.hcl import INFRA, MODULES, labelled
 from tests.support.steps import weekly_check
 from tests.support.terraform import LOCAL_VARS, REGION, Stack, Tools, example_subscribers, subscriber_filter
 
@@ -120,6 +120,12 @@ def test_plan_without_the_package_asks_for_make_package(stack: Stack) -> None:
     assert "Resource precondition failed" in result.stderr
     assert "run `make package`" in one_line(result.stderr)
     assert one_line(result.stderr).count("Error:") == 1, "the precondition should be the only error"
+
+
+def test_init_from_the_mirror_keeps_the_committed_lock_file(stack: Stack) -> None:
+    """Offline init installs the provider the committed lock file names, verifies it, and leaves the file as it was."""
+    committed = (INFRA / ".terraform.lock.hcl").read_text(encoding="utf-8")
+    assert (stack.terraform.workdir / ".terraform.lock.hcl").read_text(encoding="utf-8") == committed
 
 
 def test_table_has_the_contract_keys_and_a_new_image_stream(stack: Stack) -> None:
