@@ -20,8 +20,9 @@ MIRROR_DIR_NAME = "registry.terraform.io"
 # Like `find / -maxdepth 4 -type d -name registry.terraform.io`, without the kernel's pseudo file systems.
 MIRROR_SEARCH_DEPTH = 4
 NOT_SEARCHED = frozenset({Path("/proc"), Path("/sys"), Path("/dev"), Path("/run")})
-# What a developer's own working files in infra/ may hold; none of it belongs in a copy applied elsewhere.
-NOT_COPIED = (".terraform", ".terraform.lock.hcl", "*.tfstate*", "build", "terraform.tfvars", "*.auto.tfvars")
+# What a developer's own working files in infra/ may hold; none of it belongs in a copy applied elsewhere. The
+# committed .terraform.lock.hcl is copied: the copy installs the provider version it names, checked by its hashes.
+NOT_COPIED = (".terraform", "*.tfstate*", "build", "terraform.tfvars", "*.auto.tfvars")
 NOT_COPIED_OVERRIDES = ("*_override.tf", "*_override.tf.json", "override.tf", "override.tf.json")
 # The operator's fork holds a backend (docs/deploy.md, step 2) in whatever file they chose. Terraform merges an
 # override file's backend over the original one, so the copy keeps its state in its own folder whatever the fork says,

@@ -83,13 +83,14 @@ def test_without_a_mirror_the_users_own_terraform_config_and_proxy_apply(tmp_pat
 
 
 def test_the_copy_holds_infra_and_the_contract_files_it_reads(tmp_path: Path) -> None:
-    """The copy lays out infra/ and lambda/gas_publisher/*.json as in the repository, and no Terraform state."""
+    """The copy lays out infra/ and lambda/gas_publisher/*.json as in the repository, with the lock file, no state."""
     infra = copy_stack(tmp_path)
     assert (infra / "main.tf").is_file()
     assert (infra / "modules" / "price_table" / "main.tf").is_file()
     assert (tmp_path / "lambda" / "gas_publisher" / "contract.json").is_file()
     assert not list(infra.rglob("*.tfstate*"))
     assert not (infra / ".terraform").exists()
+    assert (infra / ".terraform.lock.hcl").is_file(), "the committed lock file chooses the provider in the copy too"
 
 
 def test_the_copy_keeps_its_state_locally_whatever_backend_the_fork_names(tmp_path: Path) -> None:
