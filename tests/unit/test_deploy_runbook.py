@@ -44,12 +44,12 @@ WORKER_RUN_BY = ("tests/flows/test_deployment.py", '"worker", "start", "--pool",
 
 
 def shell_commands(markdown: str) -> list[str]:
-    """The commands of the ```sh blocks, one per line, with their comments kept; `export` lines set no command."""
+    """The commands of the ```sh blocks, one per line, with their comments kept; `export`/`unset` lines run none."""
     commands = []
     for block in re.findall(r"```sh\n(.*?)```", markdown, flags=re.DOTALL):
         for line in block.splitlines():
             stripped = line.strip()
-            if stripped and not stripped.startswith(("#", "export ")):
+            if stripped and not stripped.startswith(("#", "export ", "unset ")):
                 commands.append(stripped)
     return commands
 
@@ -99,7 +99,10 @@ def test_the_runbook_has_the_eleven_steps_in_order() -> None:
 
 
 def test_the_parser_reads_commands_and_their_marks() -> None:
-    """Comments, blank lines and `export` lines are not commands; a trailing mark stays with its command."""
-    text = "```sh\n# a note\nexport A=1\n\nmake package   # builds\naws s3 ls   # real AWS\n```\n```hcl\nx = 1\n```\n"
+    """Comments, blank lines, `export` and `unset` lines are not commands; a trailing mark stays with its command."""
+    text = (
+        "```sh\n# a note\nexport A=1\nunset B\n\nmake package   # builds\naws s3 ls   # real AWS\n```\n"
+        "```hcl\nx = 1\n```\n"
+    )
     assert shell_commands(text) == ["make package   # builds", "aws s3 ls   # real AWS"]
     assert command_of("make package   # builds") == "make package"
