@@ -15,9 +15,12 @@ from typing import Any
 
 import boto3
 import pytest
+from typer.testing import CliRunner
 
 from gas_alerts import aws
 from gas_alerts.settings import Settings
+from gas_alerts.subscriptions import declared_in
+from gas_cli.app import app
 from gas_local.delivery import LocalDelivery
 from gas_local.environment import local_aws_environment, patched_environment
 from gas_local.lambda_runtime import PackagedFunction
@@ -317,6 +320,50 @@ def test_the_weekly_check_writes_to_terraforms_table_and_alerts_go_out_through_i
     alerts = sorted(alert.region for alert, _ in delivered if not alert.is_digest)
     assert alerts == ["glens_falls", "watertown", "white_plains"]
     assert [alert.attributes["regions_fallen"] for alert, _ in delivered if alert.is_digest] == ["3"]
+
+
+def test_the_state_declares_each_example_subscriber_on_its_topic(stack: Stack) -> None:
+    """declared_in reads `terraform show -json` as Terraform writes it: each subscriber, its topic and its address."""
+    declared = {item.endpoint: item for item in declared_in(stack.state())}
+    for entry in example_subscribers():
+        topic = stack.outputs["digest_topic_arn" if entry.get("digest") else "topic_arn"]
+        item = declared[entry["email"]]
+        assert (item.topic_arn, item.protocol) == (topic, "email")
+        assert item.address.endswith(f'.aws_sns_topic_subscription.this["{entry["email"]}"]')
+
+
+def test_subscribers_names_a_subscription_sns_deleted_and_the_apply_that_makes_it_again(stack: Stack) -> None:
+    """A subscription the state holds but SNS no longer lists is reported, with the apply that subscribes it again.
+
+    That apply's plan adds exactly it, and after it nothing is reported. SNS deletes an email subscription left
+    unconfirmed for 48 hours; moto confirms at once, so an unsubscribe plays the deletion.
+    """
+    [gone] = [entry["email"] for entry in example_subscribers() if not entry.get("digest")][:1]
+    sns = boto3.client("sns", endpoint_url=stack.endpoint, region_name=REGION)
+    [arn] = [
+        item["SubscriptionArn"]
+        for item in sns.list_subscriptions_by_topic(TopicArn=stack.outputs["topic_arn"])["Subscriptions"]
+        if item["Endpoint"] == gone
+    ]
+    folder = str(stack.terraform.workdir)
+    command = ["subscribers", "--terraform-dir", folder]
+    sns.unsubscribe(SubscriptionArn=arn)
+    try:
+        reported = CliRunner().invoke(app, command, env=stack.terraform.environment)
+        plan = stack.terraform.run("plan", "-detailed-exitcode", *LOCAL_VARS)
+    finally:
+        stack.terraform.succeed("apply", "-auto-approve", *LOCAL_VARS)
+    after = CliRunner().invoke(app, command, env=stack.terraform.environment)
+
+    assert reported.exit_code == 1, reported.output
+    output = one_line(reported.output)
+    assert f"{gone} (email) on {stack.outputs['topic_name']}: deleted by SNS" in output
+    assert f"re-subscribe with `terraform -chdir={folder} apply`" in output
+    assert plan.returncode == 2, plan.stdout + plan.stderr
+    assert "Plan: 1 to add, 0 to change, 0 to destroy." in plan.stdout
+    assert f'aws_sns_topic_subscription.this["{gone}"] will be created' in plan.stdout
+    assert after.exit_code == 0, after.output
+    assert "deleted by SNS" not in after.output
 
 
 def test_a_second_plan_has_nothing_to_change(stack: Stack) -> None:
