@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from gas_alerts.settings import DEFAULT_AWS_REGION, Settings
+from gas_alerts.terraform_state import first_error
 from gas_local.package import DEFAULT_OUTPUT, DEFAULT_SOURCE, REPO, build_package
 
 INFRA = REPO / "infra"
@@ -239,7 +240,7 @@ def apply_local_stack(
         where = f"the mirror at {mirror}" if mirror is not None else "the registry, and no provider mirror was found"
         details = f"; see {log}" if log is not None else f"\n{init.stderr}"
         raise ProviderUnavailableError(
-            f"terraform init could not install hashicorp/aws from {where}: {_summary(init.stderr)}{details}"
+            f"terraform init could not install hashicorp/aws from {where}: {first_error(init.stderr)}{details}"
         )
     started = time.monotonic()
     terraform.succeed("apply", "-auto-approve", f"-var-file={LOCAL_VAR_FILE}")
@@ -248,10 +249,3 @@ def apply_local_stack(
     addresses = terraform.succeed("state", "list").split()
     resources = len([a for a in addresses if not a.startswith("data.") and ".data." not in a])
     return Applied(terraform, terraform.outputs(), resources, seconds)
-
-
-def _summary(output: str) -> str:
-    """The first `Error:` line of terraform's output, which names the failure, else its last line."""
-    lines = [line.strip() for line in output.splitlines() if line.strip()]
-    errors = [line.removeprefix("Error:").strip() for line in lines if line.startswith("Error:")]
-    return (errors or lines[-1:] or ["no output"])[0]

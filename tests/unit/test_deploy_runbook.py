@@ -25,6 +25,9 @@ RUN_BY: dict[str, list[tuple[str, str]]] = {
         ("tests/contract/test_terraform_apply.py", 'succeed("destroy", "-auto-approve"')
     ],
     ".venv/bin/gas-alerts subscribers": [("tests/integration/test_subscribers.py", 'invoke(app, ["subscribers"]')],
+    ".venv/bin/gas-alerts subscribers --terraform-dir infra": [
+        ("tests/contract/test_terraform_apply.py", '["subscribers", "--terraform-dir", folder]'),
+    ],
     ".venv/bin/prefect server start --host 127.0.0.1 --port 4200": [
         ("tests/support/prefect_api.py", '"server", "start", "--host", "127.0.0.1", "--port"'),
     ],
