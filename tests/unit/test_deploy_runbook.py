@@ -43,6 +43,9 @@ RUN_BY: dict[str, list[tuple[str, str]]] = {
 }
 # The worker the systemd unit starts: its ExecStart line is a command too.
 UNIT_COMMAND = re.compile(r"^ExecStart=\S*/\.venv/bin/prefect worker start --pool gas-alerts$", re.MULTILINE)
+# Within [Unit], before [Service]: the unit wants the network online, and starts after it.
+NETWORK = r"Wants=network-online\.target\nAfter=network-online\.target\n"
+UNIT_NETWORK = re.compile(rf"^\[Unit\]\n(?:[^\[].*\n)*{NETWORK}", re.MULTILINE)
 WORKER_RUN_BY = ("tests/flows/test_deployment.py", '"worker", "start", "--pool", "gas-alerts"')
 
 
@@ -91,6 +94,11 @@ def test_the_map_holds_only_commands_the_runbook_gives() -> None:
 def test_the_systemd_unit_starts_the_worker_the_tests_start() -> None:
     """The unit's ExecStart is the worker command a test runs against a local Prefect server."""
     assert UNIT_COMMAND.search(RUNBOOK.read_text())
+
+
+def test_the_systemd_unit_waits_for_the_network() -> None:
+    """After= alone only orders the unit; Wants= pulls network-online.target in, so the worker starts online."""
+    assert UNIT_NETWORK.search(RUNBOOK.read_text())
 
 
 def test_the_runbook_has_the_eleven_steps_in_order() -> None:
