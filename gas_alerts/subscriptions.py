@@ -7,6 +7,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from gas_alerts.terraform_state import managed_resources
+
 if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
 
@@ -62,16 +64,12 @@ class Declared:
 
 def declared_in(shown: Mapping[str, Any]) -> list[Declared]:
     """Every SNS subscription a `terraform show -json` document holds, in every module, in the document's order."""
-    found: list[Declared] = []
-    modules = [shown.get("values", {}).get("root_module", {})]
-    while modules:
-        module = modules.pop(0)
-        for resource in module.get("resources", []):
-            if resource.get("mode") == "managed" and resource.get("type") == SUBSCRIPTION_TYPE:
-                values = resource["values"]
-                found.append(Declared(resource["address"], values["topic_arn"], values["protocol"], values["endpoint"]))
-        modules[:0] = module.get("child_modules", [])
-    return found
+    return [
+        Declared(resource["address"], values["topic_arn"], values["protocol"], values["endpoint"])
+        for resource in managed_resources(shown)
+        if resource.get("type") == SUBSCRIPTION_TYPE
+        for values in [resource["values"]]
+    ]
 
 
 def deleted_by_sns(declared: Sequence[Declared], listed: Mapping[str, Sequence[Subscription]]) -> list[Declared]:

@@ -40,6 +40,17 @@ def show_state(directory: Path, environ: Mapping[str, str] = os.environ) -> dict
     return shown
 
 
+def managed_resources(shown: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Every managed resource of a `terraform show -json` document, module by module in the document's order."""
+    found: list[dict[str, Any]] = []
+    modules = [shown.get("values", {}).get("root_module", {})]
+    while modules:
+        module = modules.pop(0)
+        found += [resource for resource in module.get("resources", []) if resource.get("mode") == "managed"]
+        modules[:0] = module.get("child_modules", [])
+    return found
+
+
 def first_error(output: str) -> str:
     """Terraform's first `Error:` line, which names the failure (a missing init, a refused backend), else its last."""
     lines = [line.strip() for line in output.splitlines() if line.strip()]

@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 from gas_alerts import aws
 from gas_alerts.settings import Settings
 from gas_alerts.subscriptions import declared_in
+from gas_alerts.terraform_state import managed_resources
 from gas_cli.app import app
 from gas_local.delivery import LocalDelivery
 from gas_local.environment import local_aws_environment, patched_environment
@@ -30,7 +31,7 @@ from gas_local.socrata import local_socrata
 from gas_local.terraform import PACKAGE_IN_COPY, Terraform
 from gas_publisher import contract
 from tests.support.data import LATEST_SNAPSHOT_CSV, csv_rows
-from tests.support.hcl import INFRA, MODULES, labelled
+from tests.support.hcl import INFRA, MODULES, REPO, labelled
 from tests.support.steps import weekly_check
 from tests.support.terraform import LOCAL_VARS, REGION, Stack, Tools, example_subscribers, subscriber_filter
 
@@ -320,6 +321,19 @@ def test_the_weekly_check_writes_to_terraforms_table_and_alerts_go_out_through_i
     alerts = sorted(alert.region for alert, _ in delivered if not alert.is_digest)
     assert alerts == ["glens_falls", "watertown", "white_plains"]
     assert [alert.attributes["regions_fallen"] for alert, _ in delivered if alert.is_digest] == ["3"]
+
+
+def test_the_runbooks_cost_counts_every_rotating_key_and_its_first_two_rotations(stack: Stack) -> None:
+    """Every KMS key rotates, and the runbook's monthly figures are the key count times US$1, 2 and 3.
+
+    A key costs US$1 a month, and each of its first two yearly rotations adds US$1.
+    """
+    keys = [item for item in managed_resources(stack.state()) if item["type"] == "aws_kms_key"]
+    assert keys, "the stack makes customer-managed keys"
+    assert all(item["values"]["enable_key_rotation"] for item in keys)
+    runbook = (REPO / "docs" / "deploy.md").read_text(encoding="utf-8")
+    cost = runbook[runbook.index("## 10. The monthly cost") : runbook.index("## 11.")]
+    assert re.findall(r"\| US\$(\d+) \|", cost) == [str(len(keys) * year) for year in (1, 2, 3)]
 
 
 def test_the_state_declares_each_example_subscriber_on_its_topic(stack: Stack) -> None:
