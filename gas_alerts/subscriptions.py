@@ -1,10 +1,13 @@
-"""The subscriptions of a topic as SNS lists them: who, confirmed or pending, and with which filter policy."""
+"""Subscriptions as SNS lists them (who, confirmed or pending, which filter) and as Terraform's state holds them."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from gas_alerts.terraform_state import managed_resources
 
 if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
@@ -42,3 +45,46 @@ def subscriptions_of(sns: SNSClient, topic_arn: str) -> list[Subscription]:
             policy = json.loads(attributes.get("FilterPolicy") or "{}")
             found.append(Subscription(endpoint, protocol, status, policy, arn))
     return found
+
+
+# ---- what Terraform's state declares, against what SNS lists --------------------------------------------------------
+
+SUBSCRIPTION_TYPE = "aws_sns_topic_subscription"
+
+
+@dataclass(frozen=True)
+class Declared:
+    """A subscription Terraform's state holds: its resource address, topic, protocol and endpoint."""
+
+    address: str
+    topic_arn: str
+    protocol: str
+    endpoint: str
+
+
+def declared_in(shown: Mapping[str, Any]) -> list[Declared]:
+    """Every SNS subscription a `terraform show -json` document holds, in every module, in the document's order."""
+    return [
+        Declared(resource["address"], values["topic_arn"], values["protocol"], values["endpoint"])
+        for resource in managed_resources(shown)
+        if resource.get("type") == SUBSCRIPTION_TYPE
+        for values in [resource["values"]]
+    ]
+
+
+def deleted_by_sns(declared: Sequence[Declared], listed: Mapping[str, Sequence[Subscription]]) -> list[Declared]:
+    """The declared subscriptions their topic no longer lists, confirmed or pending (emails compared without case).
+
+    SNS deletes an email subscription still unconfirmed 48 hours after it was made, and one suspended for going
+    over 10 emails a second that is not confirmed again within 48 hours; Terraform's state keeps it until the next
+    refresh.
+    """
+    present = {(topic, item.protocol, item.endpoint.casefold()) for topic, items in listed.items() for item in items}
+    return [item for item in declared if (item.topic_arn, item.protocol, item.endpoint.casefold()) not in present]
+
+
+def missing_from_sns(sns: SNSClient, shown: Mapping[str, Any]) -> list[Declared]:
+    """The subscriptions Terraform's state holds that SNS no longer lists, topic by topic."""
+    declared = declared_in(shown)
+    topics = dict.fromkeys(item.topic_arn for item in declared)
+    return deleted_by_sns(declared, {topic: subscriptions_of(sns, topic) for topic in topics})

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from gas_alerts.settings import DEFAULT_AWS_REGION, Settings
+from gas_alerts.terraform_state import first_error
 from gas_local.package import DEFAULT_OUTPUT, DEFAULT_SOURCE, REPO, build_package
 
 INFRA = REPO / "infra"
@@ -20,13 +21,21 @@ MIRROR_DIR_NAME = "registry.terraform.io"
 # Like `find / -maxdepth 4 -type d -name registry.terraform.io`, without the kernel's pseudo file systems.
 MIRROR_SEARCH_DEPTH = 4
 NOT_SEARCHED = frozenset({Path("/proc"), Path("/sys"), Path("/dev"), Path("/run")})
-# What a developer's own working files in infra/ may hold; none of it belongs in a copy applied elsewhere.
-NOT_COPIED = (".terraform", ".terraform.lock.hcl", "*.tfstate*", "build", "terraform.tfvars", "*.auto.tfvars")
-NOT_COPIED_OVERRIDES = ("*_override.tf", "*_override.tf.json")
+# What a developer's own working files in infra/ may hold; none of it belongs in a copy applied elsewhere. The
+# committed .terraform.lock.hcl is copied: the copy installs the provider version it names, checked by its hashes.
+NOT_COPIED = (".terraform", "*.tfstate*", "build", "terraform.tfvars", "*.auto.tfvars")
+NOT_COPIED_OVERRIDES = ("*_override.tf", "*_override.tf.json", "override.tf", "override.tf.json")
+# The operator's fork holds a backend (docs/deploy.md, step 2) in whatever file they chose. Terraform merges an
+# override file's backend over the original one, so the copy keeps its state in its own folder whatever the fork says,
+# and init sets that backend up instead of stopping on the S3 one (or on a `cloud` block).
+LOCAL_BACKEND_OVERRIDE = "gas_alerts_local_backend_override.tf"
+LOCAL_BACKEND = 'terraform {\n  backend "local" {}\n}\n'
 # The zip's place in a copy, where infra/'s default lambda_package_path points (build/ under infra/).
 PACKAGE_IN_COPY = DEFAULT_OUTPUT.relative_to(INFRA)
 LOCAL_VAR_FILE = "local.tfvars.json"
 TERRAFORM_TIMEOUT_S = 900
+# A copy's init: its backend is the local one the override sets, and the providers come as the lock file says.
+INIT = ("init", "-input=false")
 # Without a mirror, init downloads the provider; these let a user's own CLI config, cache and proxy still apply.
 PASSED_THROUGH_WITHOUT_MIRROR = (
     "TF_CLI_CONFIG_FILE",
@@ -86,10 +95,11 @@ def _subfolders(folder: Path) -> list[Path]:
     )
 
 
-def copy_stack(destination: Path) -> Path:
-    """Copy infra/ and the contract files it reads, laid out as in the repository; return the copied infra/."""
+def copy_stack(destination: Path, source: Path = INFRA) -> Path:
+    """Copy infra/ (or a fork of it) and the contract files it reads, laid out as in the repository; return the copy."""
     infra = destination / "infra"
-    shutil.copytree(INFRA, infra, ignore=shutil.ignore_patterns(*NOT_COPIED, *NOT_COPIED_OVERRIDES))
+    shutil.copytree(source, infra, ignore=shutil.ignore_patterns(*NOT_COPIED, *NOT_COPIED_OVERRIDES))
+    (infra / LOCAL_BACKEND_OVERRIDE).write_text(LOCAL_BACKEND, encoding="utf-8")
     contract_copy = destination / "lambda" / "gas_publisher"
     contract_copy.mkdir(parents=True)
     for path in (DEFAULT_SOURCE / "gas_publisher").glob("*.json"):
@@ -212,24 +222,25 @@ def apply_local_stack(
     binary: str,
     mirror: Path | None,
     log: Path | None = None,
+    source: Path = INFRA,
 ) -> Applied:
-    """Copy infra/ into workdir, build the package there, init (from the mirror if any) and apply it to endpoint."""
+    """Copy infra/ (or source) into workdir, build the package there, init (from the mirror if any) and apply it."""
     # The endpoint is a fresh moto each time, so a state left from an earlier run would describe nothing real.
     if workdir.exists():
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True)
-    infra = copy_stack(workdir)
+    infra = copy_stack(workdir, source)
     build_package(DEFAULT_SOURCE, infra / PACKAGE_IN_COPY)
     (infra / LOCAL_VAR_FILE).write_text(json.dumps(dict(variables), indent=2), encoding="utf-8")
     config = cli_config(workdir, mirror) if mirror is not None else None
     home = Path(os.environ.get("HOME") or workdir)
     terraform = Terraform(binary, infra, terraform_environment(endpoint, home=home, config=config), log)
-    init = terraform.run("init", "-backend=false")
+    init = terraform.run(*INIT)
     if init.returncode != 0:
         where = f"the mirror at {mirror}" if mirror is not None else "the registry, and no provider mirror was found"
         details = f"; see {log}" if log is not None else f"\n{init.stderr}"
         raise ProviderUnavailableError(
-            f"terraform init could not install hashicorp/aws from {where}: {_summary(init.stderr)}{details}"
+            f"terraform init could not install hashicorp/aws from {where}: {first_error(init.stderr)}{details}"
         )
     started = time.monotonic()
     terraform.succeed("apply", "-auto-approve", f"-var-file={LOCAL_VAR_FILE}")
@@ -238,10 +249,3 @@ def apply_local_stack(
     addresses = terraform.succeed("state", "list").split()
     resources = len([a for a in addresses if not a.startswith("data.") and ".data." not in a])
     return Applied(terraform, terraform.outputs(), resources, seconds)
-
-
-def _summary(output: str) -> str:
-    """The first `Error:` line of terraform's output, which names the failure, else its last line."""
-    lines = [line.strip() for line in output.splitlines() if line.strip()]
-    errors = [line.removeprefix("Error:").strip() for line in lines if line.startswith("Error:")]
-    return (errors or lines[-1:] or ["no output"])[0]

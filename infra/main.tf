@@ -242,16 +242,24 @@ resource "aws_iam_role_policy_attachment" "flow_runner" {
 # the recorded calls. The sweep and redrive publish as the publisher does, through the same ledger.
 data "aws_iam_policy_document" "operator" {
   statement {
-    sid = "ReadWeeksLateItemsAndTheLedger"
-    actions = [
-      "dynamodb:Query",        # status: the newest stored week; sweep and status: the late items of the window
-      "dynamodb:BatchGetItem", # sweep and status: the window's week items and ledger entries; redrive: what is sent
-    ]
+    sid       = "ReadTheNewestWeeksAndTheirLateItems"
+    actions   = ["dynamodb:Query"] # sweep and status: the newest stored weeks and their late items
     resources = [module.table.table_arn]
     condition {
       test     = "ForAllValues:StringEquals"
       variable = "dynamodb:LeadingKeys"
-      values   = [local.price_partition, local.late_partition, local.ledger_partition]
+      values   = [local.price_partition, local.late_partition]
+    }
+  }
+
+  statement {
+    sid       = "ReadTheSentLedger"
+    actions   = ["dynamodb:BatchGetItem"] # sweep, status and redrive: what the sent ledger holds
+    resources = [module.table.table_arn]
+    condition {
+      test     = "ForAllValues:StringEquals"
+      variable = "dynamodb:LeadingKeys"
+      values   = [local.ledger_partition]
     }
   }
 
@@ -275,6 +283,7 @@ data "aws_iam_policy_document" "operator" {
   statement {
     sid = "ReadDeadLetteredRecordsAgain"
     actions = [
+      "dynamodb:DescribeStream",   # redrive: whether the stream still lists a pointer's shard
       "dynamodb:GetShardIterator", # redrive: at a pointer's first sequence number
       "dynamodb:GetRecords",       # redrive: the pointer's records
     ]

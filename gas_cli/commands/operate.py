@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -151,20 +152,28 @@ def _names(names: tuple[str, ...]) -> str:
     return ", ".join(REGION_BY_ID[name].name if name in REGION_BY_ID else name for name in names)
 
 
-def subscribers() -> None:
+def subscribers(
+    terraform_dir: Annotated[
+        Path | None,
+        typer.Option(help="Also compare with Terraform's state in this folder (e.g. infra): name what SNS deleted."),
+    ] = None,
+) -> None:
     """List every subscription of the alert and digest topics: who, confirmed or pending, and the filter in words.
 
     An email subscription receives nothing until its recipient clicks the link in the confirmation email; a new or
-    changed filter policy can take up to 15 minutes to apply.
+    changed filter policy can take up to 15 minutes to apply. SNS deletes a subscription left unconfirmed for 48
+    hours; with --terraform-dir, those Terraform's state still holds are named, with the apply that makes them again.
     """
     from gas_alerts import aws
     from gas_alerts.filter_policy import describe_policy
-    from gas_alerts.subscriptions import PENDING, subscriptions_of
+    from gas_alerts.subscriptions import PENDING, missing_from_sns, subscriptions_of
     from gas_ops.resources import find_topic_arn
+    from gas_ops.terraform_state import show_state
 
     settings = Settings.from_environment()
     pending = 0
     with friendly_errors():
+        shown = show_state(terraform_dir) if terraform_dir is not None else None
         sns = aws.sns()
         for name, arn, digest in (
             (settings.topic_name, settings.topic_arn, False),
@@ -185,13 +194,25 @@ def subscribers() -> None:
                     else describe_policy(entry.policy, digest=digest)
                 )
                 console.print(f"  {entry.endpoint} ({entry.protocol}), {entry.status}: {receives}", soft_wrap=True)
+        deleted = missing_from_sns(sns, shown) if shown is not None else []
+    for gone in deleted:
+        errors.print(
+            f"{gone.endpoint} ({gone.protocol}) on {gone.topic_arn.rsplit(':', 1)[-1]}: deleted by SNS, though "
+            f"Terraform's state in {terraform_dir} holds it (not confirmed within 48 hours, or suspended for over 10 "
+            f"emails a second and not confirmed again); re-subscribe with `terraform -chdir={terraform_dir} apply`, "
+            "which sends a new confirmation email",
+            soft_wrap=True,
+        )
     if pending:
         console.print(
             f"{pending} subscription(s) wait for their recipient to click the link in the confirmation email; "
-            "nothing is delivered to them before that.",
+            "nothing is delivered to them before that, and SNS deletes them 48 hours after they were made "
+            "(docs/deploy.md, step 4, sends the email again).",
             soft_wrap=True,
         )
     console.print("A new or changed filter policy can take up to 15 minutes to apply on AWS.", soft_wrap=True)
+    if deleted:
+        raise typer.Exit(1)
 
 
 TOPICS = ("alerts", "digest", "both")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.hcl import ROOT, UnresolvableError, unquote
+from tests.support.hcl import ROOT, UnresolvableError, allows, lower_bound, unquote
 
 
 def test_unquote_strips_literal_quotes_and_bookkeeping() -> None:
@@ -28,3 +28,30 @@ def test_scope_refuses_expressions_it_cannot_evaluate() -> None:
     """A function call other than jsondecode(file(...)) is reported, never guessed."""
     with pytest.raises(UnresolvableError):
         ROOT.resolve("${upper(var.name_prefix)}")
+
+
+@pytest.mark.parametrize(
+    ("constraint", "version", "allowed"),
+    [
+        (">= 1.6.0, < 2.0.0", "1.10.5", True),
+        (">= 1.11.0, < 2.0.0", "1.10.5", False),
+        (">= 1.11.0, < 2.0.0", "1.11", True),
+        (">= 5.80", "6.0.0", True),
+        ("~> 5.100", "5.200.1", True),
+        ("~> 5.100", "6.0.0", False),
+        ("~> 5.100", "5.99.0", False),
+        ("~> 5.100.0", "5.100.9", True),
+        ("~> 5.100.0", "5.101.0", False),
+        ("5.100.0", "5.100.0", True),
+    ],
+)
+def test_version_constraints_read_as_terraform_reads_them(constraint: str, version: str, allowed: bool) -> None:
+    """Comma-separated parts all hold; ~> lets only the rightmost given part grow; missing parts are zeros."""
+    assert allows(constraint, version) is allowed
+
+
+def test_a_constraint_without_a_number_is_refused_and_a_floor_is_read() -> None:
+    """A part that is not operator-and-version is reported; the floor is the >= part as written."""
+    with pytest.raises(UnresolvableError):
+        allows(">= latest", "1.0.0")
+    assert lower_bound(">= 1.11.0, < 2.0.0") == "1.11.0"

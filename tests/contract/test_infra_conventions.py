@@ -14,8 +14,11 @@ from tests.support.hcl import (
     INFRA,
     MODULE_NAMES,
     MODULES,
+    REPO,
+    allows,
     blocks,
     labelled,
+    lower_bound,
     module_call,
     module_scope,
     parse,
@@ -23,6 +26,7 @@ from tests.support.hcl import (
     tf_files,
     typed,
 )
+from tests.support.terraform import runbook_backend_block
 
 STANDARD_FILES = ("main.tf", "variables.tf", "outputs.tf", "README.md")
 ALL_TF = sorted(path for directory in ALL_DIRS for path in tf_files(directory))
@@ -157,6 +161,65 @@ def test_the_root_alone_pins_terraform_and_gives_the_provider_a_lower_bound() ->
         assert requirement["source"] == f"hashicorp/{name}"
         assert requirement["version"].startswith(">= ")
     assert set(providers) == {"aws"}, "only hashicorp/aws: the stack must init from a mirror holding only it"
+
+
+# The provider version the Terraform tests apply (the mirror holds it); the next major has breaking changes.
+TESTED_PROVIDER = "5.100.0"
+NEXT_MAJOR = "6.0.0"
+LOCK_FILE = INFRA / ".terraform.lock.hcl"
+LOCKED_PROVIDER = "registry.terraform.io/hashicorp/aws"
+
+
+def test_the_provider_is_bounded_below_the_next_major_version() -> None:
+    """versions.tf lets hashicorp/aws 5.100.0 (what the tests apply) in and keeps 6.x (never applied here) out."""
+    [terraform] = parse(INFRA / "versions.tf")["terraform"]
+    [providers] = terraform["required_providers"]
+    constraint = providers["aws"]["version"]
+    assert allows(constraint, TESTED_PROVIDER)
+    assert not allows(constraint, NEXT_MAJOR)
+    assert not allows(constraint, "7.1.0")
+
+
+def test_the_committed_lock_file_pins_the_tested_provider_for_every_platform() -> None:
+    """infra/.terraform.lock.hcl selects 5.100.0 under versions.tf's constraint, with the registry's checksums.
+
+    The h1: hash is the linux_amd64 package's (what the offline mirror holds); the zh: hashes are the registry's
+    SHA-256 sums of every platform's zip, so a `terraform init` that downloads on another platform verifies too.
+    """
+    [terraform] = parse(INFRA / "versions.tf")["terraform"]
+    [providers] = terraform["required_providers"]
+    [locked] = parse(LOCK_FILE)["provider"]
+    assert set(locked) == {LOCKED_PROVIDER}
+    entry = locked[LOCKED_PROVIDER]
+    assert entry["version"] == TESTED_PROVIDER
+    assert allows(providers["aws"]["version"], entry["version"])
+    hashes = entry["hashes"]
+    assert [h for h in hashes if h.startswith("h1:")], "the mirror's package hash"
+    assert len([h for h in hashes if h.startswith("zh:")]) >= 10, "the registry's checksums of every platform"
+    assert all(re.fullmatch(r"h1:[A-Za-z0-9+/]{43}=|zh:[0-9a-f]{64}", h) for h in hashes)
+
+
+# The S3 backend's use_lockfile came in Terraform 1.10, experimental, and became generally available in 1.11.0.
+LOCKFILE_GA = "1.11.0"
+
+
+def test_terraform_floor_is_the_version_the_runbooks_backend_needs() -> None:
+    """The runbook's backend locks with use_lockfile: versions.tf accepts no Terraform older than 1.11, as the docs say.
+
+    On 1.6 to 1.9 the backend cannot initialise, and on 1.10 the argument was still experimental.
+    """
+    assert re.search(r"use_lockfile\s*=\s*true", runbook_backend_block())
+    [terraform] = parse(INFRA / "versions.tf")["terraform"]
+    required = terraform["required_version"]
+    assert not allows(required, "1.10.5")
+    assert not allows(required, "1.9.8")
+    assert allows(required, LOCKFILE_GA)
+    assert allows(required, "1.11.4"), "the version the tests run"
+    floor = ".".join(lower_bound(required).split(".")[:2])
+    deploy = (REPO / "docs" / "deploy.md").read_text(encoding="utf-8")
+    readme = (INFRA / "README.md").read_text(encoding="utf-8")
+    assert re.findall(r"Terraform (\d+\.\d+) or newer", deploy) == [floor]
+    assert re.findall(r"Terraform >= (\d+\.\d+)", readme) == [floor]
 
 
 def test_provider_takes_credentials_from_the_standard_chain() -> None:

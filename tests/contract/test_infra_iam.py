@@ -239,13 +239,13 @@ def test_the_flow_and_the_publisher_put_the_metrics_their_policies_allow() -> No
 
 PUBLISHER_TABLE_STATEMENTS = {
     "WriteOnlyTheSentLedger": ({"dynamodb:UpdateItem"}, [SENT_PARTITION]),
-    "ReadTheLedgerAndTheWeeks": ({"dynamodb:BatchGetItem"}, [SENT_PARTITION, PRICE_PARTITION]),
-    "ReadTheLateItems": ({"dynamodb:Query"}, [LATE_PARTITION]),
+    "ReadTheSentLedger": ({"dynamodb:BatchGetItem"}, [SENT_PARTITION]),
+    "ReadTheNewestWeeksToSweep": ({"dynamodb:Query"}, [PRICE_PARTITION, LATE_PARTITION]),
 }
 
 
 def test_publisher_writes_only_the_sent_ledger_and_reads_only_what_the_sweep_needs() -> None:
-    """The Lambda writes the ledger partition alone; it reads the ledger and the week items, and queries late items."""
+    """The Lambda writes and batch-reads the ledger partition alone; it queries the week and late items to sweep."""
     statements = policy_statements(MODULES / "publisher", "permissions")
     assert module_call("publisher")["table_arn"] == "${module.table.table_arn}"
     scope = module_scope("publisher")

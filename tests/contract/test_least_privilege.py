@@ -88,6 +88,7 @@ EXPECTED_OPERATIONS = {
         "PublishBatch",
         "PutMetricData",
         "DescribeTable",
+        "DescribeStream",
         "ListEventSourceMappings",
         "ReceiveMessage",
         "DeleteMessage",

@@ -16,7 +16,7 @@ from gas_local.environment import local_aws_environment, patched_environment
 from gas_local.provision import Inbox, LocalResources, ensure_inboxes, provision
 from gas_local.terraform import Applied, apply_local_stack, local_variables
 from tests.support.names import unique_settings
-from tests.support.terraform import Tools, terraform_subscriber
+from tests.support.terraform import BACKEND_FILE, Tools, operator_fork, runbook_backend_block, terraform_subscriber
 
 pytestmark = pytest.mark.slow(seconds=45)
 
@@ -47,7 +47,10 @@ class Sides:
 def sides(
     terraform_tools: Tools, moto_process: str, moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Sides:
-    """infra/ applied as `make up` applies it, plus two subscribers; provision() run on the session's moto."""
+    """The runbook's fork of infra/ applied as `make up` applies it, plus two subscribers; provision() on moto.
+
+    The fork holds the S3 backend the runbook has the operator commit; the local apply must work with it.
+    """
     subscribers = [terraform_subscriber(ALERT_EMAIL, ALERTS), terraform_subscriber(DIGEST_EMAIL, DIGEST)]
     applied = apply_local_stack(
         tmp_path_factory.mktemp("parity"),
@@ -55,6 +58,7 @@ def sides(
         local_variables("gas-alerts", subscribers),
         binary=terraform_tools.terraform,
         mirror=terraform_tools.mirror,
+        source=operator_fork(tmp_path_factory.mktemp("fork")),
     )
     # `make up` subscribes the local inboxes to Terraform's topics; here with the same choice as the subscribers.
     with patched_environment(local_aws_environment(moto_process)):
@@ -97,6 +101,15 @@ def subscription_arns(endpoint: str, topic_arn: str) -> dict[str, str]:
     """Each subscription of a topic: its endpoint (an email address or a queue ARN) to its ARN."""
     listed = client("sns", endpoint).list_subscriptions_by_topic(TopicArn=topic_arn)["Subscriptions"]
     return {subscription["Endpoint"]: subscription["SubscriptionArn"] for subscription in listed}
+
+
+def test_the_local_apply_works_in_the_runbooks_fork_with_its_s3_backend(sides: Sides) -> None:
+    """The copy `make up` applied holds the runbook's backend.tf as written, and the apply went through with it."""
+    copied = sides.terraform.terraform.workdir
+    assert (copied / BACKEND_FILE).read_text(encoding="utf-8") == runbook_backend_block()
+    assert 'backend "s3"' in runbook_backend_block()
+    assert sides.terraform.resources > 20
+    assert sides.terraform.outputs["table_name"] == DEFAULTS.table_name
 
 
 def test_tables_have_the_same_keys_billing_and_stream(sides: Sides) -> None:

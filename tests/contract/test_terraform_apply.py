@@ -15,9 +15,13 @@ from typing import Any
 
 import boto3
 import pytest
+from typer.testing import CliRunner
 
 from gas_alerts import aws
 from gas_alerts.settings import Settings
+from gas_alerts.subscriptions import declared_in
+from gas_alerts.terraform_state import managed_resources
+from gas_cli.app import app
 from gas_local.delivery import LocalDelivery
 from gas_local.environment import local_aws_environment, patched_environment
 from gas_local.lambda_runtime import PackagedFunction
@@ -30,7 +34,7 @@ from gas_ops.status import service_health
 from gas_publisher import contract
 from gas_publisher.sweep import SweepRequest
 from tests.support.data import LATEST_SNAPSHOT_CSV, csv_rows
-from tests.support.hcl import MODULES, labelled
+from tests.support.hcl import INFRA, MODULES, REPO, labelled
 from tests.support.steps import weekly_check
 from tests.support.terraform import LOCAL_VARS, REGION, Stack, Tools, example_subscribers, subscriber_filter
 
@@ -123,6 +127,12 @@ def test_plan_without_the_package_asks_for_make_package(stack: Stack) -> None:
     assert "Resource precondition failed" in result.stderr
     assert "run `make package`" in one_line(result.stderr)
     assert one_line(result.stderr).count("Error:") == 1, "the precondition should be the only error"
+
+
+def test_init_from_the_mirror_keeps_the_committed_lock_file(stack: Stack) -> None:
+    """Offline init installs the provider the committed lock file names, verifies it, and leaves the file as it was."""
+    committed = (INFRA / ".terraform.lock.hcl").read_text(encoding="utf-8")
+    assert (stack.terraform.workdir / ".terraform.lock.hcl").read_text(encoding="utf-8") == committed
 
 
 def test_table_has_the_contract_keys_and_a_new_image_stream(stack: Stack) -> None:
@@ -412,6 +422,64 @@ def test_the_weekly_check_writes_to_terraforms_table_and_alerts_go_out_through_i
     assert {label for label in shown if label.startswith("Alarm ")} == {
         f"Alarm {name}" for name in alarms_by_name(stack)
     }
+
+
+def test_the_runbooks_cost_counts_every_rotating_key_and_its_first_two_rotations(stack: Stack) -> None:
+    """Every KMS key rotates, and the runbook's monthly figures are the key count times US$1, 2 and 3.
+
+    A key costs US$1 a month, and each of its first two yearly rotations adds US$1.
+    """
+    keys = [item for item in managed_resources(stack.state()) if item["type"] == "aws_kms_key"]
+    assert keys, "the stack makes customer-managed keys"
+    assert all(item["values"]["enable_key_rotation"] for item in keys)
+    runbook = (REPO / "docs" / "deploy.md").read_text(encoding="utf-8")
+    cost = runbook[runbook.index("## 10. The monthly cost") : runbook.index("## 11.")]
+    assert re.findall(r"\| US\$(\d+) \|", cost) == [str(len(keys) * year) for year in (1, 2, 3)]
+
+
+def test_the_state_declares_each_example_subscriber_on_its_topic(stack: Stack) -> None:
+    """declared_in reads `terraform show -json` as Terraform writes it: each subscriber, its topic and its address."""
+    # Keyed by topic too: an address may also be an alarm email, on the operator topic.
+    declared = {(item.topic_arn, item.endpoint): item for item in declared_in(stack.state())}
+    for entry in example_subscribers():
+        topic = stack.outputs["digest_topic_arn" if entry.get("digest") else "topic_arn"]
+        item = declared[(topic, entry["email"])]
+        assert item.protocol == "email"
+        assert item.address.endswith(f'.aws_sns_topic_subscription.this["{entry["email"]}"]')
+
+
+def test_subscribers_names_a_subscription_sns_deleted_and_the_apply_that_makes_it_again(stack: Stack) -> None:
+    """A subscription the state holds but SNS no longer lists is reported, with the apply that subscribes it again.
+
+    That apply's plan adds exactly it, and after it nothing is reported. SNS deletes an email subscription left
+    unconfirmed for 48 hours; moto confirms at once, so an unsubscribe plays the deletion.
+    """
+    [gone] = [entry["email"] for entry in example_subscribers() if not entry.get("digest")][:1]
+    sns = boto3.client("sns", endpoint_url=stack.endpoint, region_name=REGION)
+    [arn] = [
+        item["SubscriptionArn"]
+        for item in sns.list_subscriptions_by_topic(TopicArn=stack.outputs["topic_arn"])["Subscriptions"]
+        if item["Endpoint"] == gone
+    ]
+    folder = str(stack.terraform.workdir)
+    command = ["subscribers", "--terraform-dir", folder]
+    sns.unsubscribe(SubscriptionArn=arn)
+    try:
+        reported = CliRunner().invoke(app, command, env=stack.terraform.environment)
+        plan = stack.terraform.run("plan", "-detailed-exitcode", *LOCAL_VARS)
+    finally:
+        stack.terraform.succeed("apply", "-auto-approve", *LOCAL_VARS)
+    after = CliRunner().invoke(app, command, env=stack.terraform.environment)
+
+    assert reported.exit_code == 1, reported.output
+    output = one_line(reported.output)
+    assert f"{gone} (email) on {stack.outputs['topic_name']}: deleted by SNS" in output
+    assert f"re-subscribe with `terraform -chdir={folder} apply`" in output
+    assert plan.returncode == 2, plan.stdout + plan.stderr
+    assert "Plan: 1 to add, 0 to change, 0 to destroy." in plan.stdout
+    assert f'aws_sns_topic_subscription.this["{gone}"] will be created' in plan.stdout
+    assert after.exit_code == 0, after.output
+    assert "deleted by SNS" not in after.output
 
 
 def test_a_second_plan_has_nothing_to_change(stack: Stack) -> None:

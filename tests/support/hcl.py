@@ -163,3 +163,53 @@ ROOT = Scope(INFRA)
 def module_scope(name: str) -> Scope:
     """The scope of a child module as the root module calls it."""
     return Scope(module_dir(name), module_call(name), ROOT)
+
+
+# ---- Terraform version constraints (required_version, required_providers) -------------------------------------------
+
+CONSTRAINT = re.compile(r"^\s*(~>|>=|<=|!=|=|>|<)?\s*(\d+(?:\.\d+)*)\s*$")
+
+
+def _numbers(version: str) -> tuple[int, ...]:
+    """'1.11' as (1, 11, 0): missing parts are zeros, as Terraform reads them."""
+    parts = tuple(int(part) for part in version.split("."))
+    return parts + (0,) * (3 - len(parts))
+
+
+def allows(constraint: str, version: str) -> bool:
+    """Whether a Terraform version constraint ("~> 5.100", ">= 1.11.0, < 2.0.0") accepts an exact version."""
+    wanted = _numbers(version)
+    for part in constraint.split(","):
+        match = CONSTRAINT.match(part)
+        if match is None:
+            raise UnresolvableError(f"not a version constraint: {part!r}")
+        operator, bound = match[1] or "=", match[2]
+        given = _numbers(bound)
+        if operator == "~>":
+            # Only the rightmost given part may grow: ~> 5.100 is >= 5.100, < 6; ~> 5.100.0 is >= 5.100.0, < 5.101.
+            prefix = list(_numbers(bound)[: max(len(bound.split(".")) - 1, 1)])
+            prefix[-1] += 1
+            ceiling = tuple(prefix) + (0,) * (3 - len(prefix))
+            if not given <= wanted < ceiling:
+                return False
+            continue
+        checks = {
+            "=": wanted == given,
+            "!=": wanted != given,
+            ">": wanted > given,
+            ">=": wanted >= given,
+            "<": wanted < given,
+            "<=": wanted <= given,
+        }
+        if not checks[operator]:
+            return False
+    return True
+
+
+def lower_bound(constraint: str) -> str:
+    """The version a constraint's ">=" (or "~>") part starts at, as written there."""
+    for part in constraint.split(","):
+        match = CONSTRAINT.match(part)
+        if match is not None and match[1] in (">=", "~>"):
+            return match[2]
+    raise UnresolvableError(f"no lower bound in {constraint!r}")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -20,6 +22,7 @@ import pytest
 from gas_alerts.filter_policy import SubscriberFilter
 from gas_local.package import DEFAULT_SOURCE, build_package
 from gas_local.terraform import (
+    INIT,
     MIRROR_DIR_NAME,
     MIRROR_SEARCH_DEPTH,
     PACKAGE_IN_COPY,
@@ -30,13 +33,16 @@ from gas_local.terraform import (
     find_terraform,
     terraform_environment,
 )
-from tests.support.hcl import INFRA, parse
+from tests.support.hcl import INFRA, REPO, parse
 
 MOTO_START_TIMEOUT_S = 30
 PROVIDER_START_TIMEOUT_S = 60
 STOP_TIMEOUT_S = 30
 REATTACH_VARIABLE = "TF_REATTACH_PROVIDERS"
 EXAMPLE_TFVARS = INFRA / "terraform.tfvars.example"
+RUNBOOK = REPO / "docs" / "deploy.md"
+# Where the runbook tells the operator to put the S3 backend, in their fork of infra/.
+BACKEND_FILE = "backend.tf"
 # The subscriber fields that are numbers of cents, dollars or percent (Decimal in SubscriberFilter), and counts (int).
 DECIMAL_FIELDS = ("min_drop_cents", "max_price", "min_drop_percent", "min_largest_drop_cents")
 COUNT_FIELDS = ("min_low_weeks", "min_regions_fallen")
@@ -65,6 +71,21 @@ def find_tools() -> Tools:
     if mirror is None:
         pytest.skip(f"no provider mirror: no {MIRROR_DIR_NAME}/hashicorp/aws within {MIRROR_SEARCH_DEPTH} levels of /")
     return Tools(terraform, mirror)
+
+
+def runbook_backend_block() -> str:
+    """The S3 backend block docs/deploy.md tells the operator to commit as infra/backend.tf, exactly as written."""
+    blocks: list[str] = re.findall(r"```hcl\n(.*?)```", RUNBOOK.read_text(encoding="utf-8"), flags=re.DOTALL)
+    [block] = [block for block in blocks if 'backend "s3"' in block]
+    return block
+
+
+def operator_fork(folder: Path) -> Path:
+    """infra/ as the runbook's fork holds it: the repository's files plus backend.tf with the runbook's S3 backend."""
+    fork = folder / "infra"
+    shutil.copytree(INFRA, fork, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", "build", "*.tfvars"))
+    (fork / BACKEND_FILE).write_text(runbook_backend_block(), encoding="utf-8")
+    return fork
 
 
 def free_port() -> int:
@@ -242,19 +263,20 @@ class Stack:
 
 @pytest.fixture(scope="session")
 def applied_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """infra/ checked, initialised offline and applied once to a moto server of its own; destroyed at the end.
+    """The runbook's fork of infra/ checked, initialised offline and applied once to a moto server of its own.
 
-    The files that use it form one unit of work (tests/conftest.py), so one apply serves them all; the test that
+    The fork holds the runbook's backend.tf, as the operator's does, so every Terraform test runs with it. The files
+    that use the stack form one unit of work (tests/conftest.py), so one apply serves them all; the test that
     destroys it is marked `destroys_stack` and runs after the others.
     """
     tools = find_tools()
     work = tmp_path_factory.mktemp("terraform")
     with moto_server_process(work / "moto.log") as endpoint:
-        infra = copy_stack(work)
+        infra = copy_stack(work, operator_fork(tmp_path_factory.mktemp("fork")))
         environment = terraform_environment(endpoint, home=work, config=cli_config(work, tools.mirror))
         installing = Terraform(tools.terraform, infra, environment)
         installing.succeed("fmt", "-check", "-recursive")
-        installing.succeed("init", "-backend=false")
+        installing.succeed(*INIT)
         with one_provider_process(installing, work / "provider.log") as terraform:
             terraform.succeed("validate")
             plan_without_package = terraform.run("plan", *LOCAL_VARS)

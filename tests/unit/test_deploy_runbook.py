@@ -25,6 +25,9 @@ RUN_BY: dict[str, list[tuple[str, str]]] = {
         ("tests/contract/test_terraform_apply.py", 'succeed("destroy", "-auto-approve"')
     ],
     ".venv/bin/gas-alerts subscribers": [("tests/integration/test_subscribers.py", 'invoke(app, ["subscribers"]')],
+    ".venv/bin/gas-alerts subscribers --terraform-dir infra": [
+        ("tests/contract/test_terraform_apply.py", '["subscribers", "--terraform-dir", folder]'),
+    ],
     ".venv/bin/prefect server start --host 127.0.0.1 --port 4200": [
         ("tests/support/prefect_api.py", '"server", "start", "--host", "127.0.0.1", "--port"'),
     ],
@@ -40,16 +43,19 @@ RUN_BY: dict[str, list[tuple[str, str]]] = {
 }
 # The worker the systemd unit starts: its ExecStart line is a command too.
 UNIT_COMMAND = re.compile(r"^ExecStart=\S*/\.venv/bin/prefect worker start --pool gas-alerts$", re.MULTILINE)
+# Within [Unit], before [Service]: the unit wants the network online, and starts after it.
+NETWORK = r"Wants=network-online\.target\nAfter=network-online\.target\n"
+UNIT_NETWORK = re.compile(rf"^\[Unit\]\n(?:[^\[].*\n)*{NETWORK}", re.MULTILINE)
 WORKER_RUN_BY = ("tests/flows/test_deployment.py", '"worker", "start", "--pool", "gas-alerts"')
 
 
 def shell_commands(markdown: str) -> list[str]:
-    """The commands of the ```sh blocks, one per line, with their comments kept; `export` lines set no command."""
+    """The commands of the ```sh blocks, one per line, with their comments kept; `export`/`unset` lines run none."""
     commands = []
     for block in re.findall(r"```sh\n(.*?)```", markdown, flags=re.DOTALL):
         for line in block.splitlines():
             stripped = line.strip()
-            if stripped and not stripped.startswith(("#", "export ")):
+            if stripped and not stripped.startswith(("#", "export ", "unset ")):
                 commands.append(stripped)
     return commands
 
@@ -90,6 +96,11 @@ def test_the_systemd_unit_starts_the_worker_the_tests_start() -> None:
     assert UNIT_COMMAND.search(RUNBOOK.read_text())
 
 
+def test_the_systemd_unit_waits_for_the_network() -> None:
+    """After= alone only orders the unit; Wants= pulls network-online.target in, so the worker starts online."""
+    assert UNIT_NETWORK.search(RUNBOOK.read_text())
+
+
 def test_the_runbook_has_the_eleven_steps_in_order() -> None:
     """From prerequisites to teardown, as the issue's checklist orders them."""
     steps = re.findall(r"^## (\d+)\. (.+)$", RUNBOOK.read_text(), flags=re.MULTILINE)
@@ -99,7 +110,10 @@ def test_the_runbook_has_the_eleven_steps_in_order() -> None:
 
 
 def test_the_parser_reads_commands_and_their_marks() -> None:
-    """Comments, blank lines and `export` lines are not commands; a trailing mark stays with its command."""
-    text = "```sh\n# a note\nexport A=1\n\nmake package   # builds\naws s3 ls   # real AWS\n```\n```hcl\nx = 1\n```\n"
+    """Comments, blank lines, `export` and `unset` lines are not commands; a trailing mark stays with its command."""
+    text = (
+        "```sh\n# a note\nexport A=1\nunset B\n\nmake package   # builds\naws s3 ls   # real AWS\n```\n"
+        "```hcl\nx = 1\n```\n"
+    )
     assert shell_commands(text) == ["make package   # builds", "aws s3 ls   # real AWS"]
     assert command_of("make package   # builds") == "make package"

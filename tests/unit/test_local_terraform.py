@@ -7,6 +7,8 @@ from pathlib import Path
 
 from gas_alerts.settings import Settings
 from gas_local.terraform import (
+    LOCAL_BACKEND,
+    LOCAL_BACKEND_OVERRIDE,
     MIRROR_DIR_NAME,
     copy_stack,
     find_provider_mirror,
@@ -81,10 +83,26 @@ def test_without_a_mirror_the_users_own_terraform_config_and_proxy_apply(tmp_pat
 
 
 def test_the_copy_holds_infra_and_the_contract_files_it_reads(tmp_path: Path) -> None:
-    """The copy lays out infra/ and lambda/gas_publisher/*.json as in the repository, and no Terraform state."""
+    """The copy lays out infra/ and lambda/gas_publisher/*.json as in the repository, with the lock file, no state."""
     infra = copy_stack(tmp_path)
     assert (infra / "main.tf").is_file()
     assert (infra / "modules" / "price_table" / "main.tf").is_file()
     assert (tmp_path / "lambda" / "gas_publisher" / "contract.json").is_file()
     assert not list(infra.rglob("*.tfstate*"))
     assert not (infra / ".terraform").exists()
+    assert (infra / ".terraform.lock.hcl").is_file(), "the committed lock file chooses the provider in the copy too"
+
+
+def test_the_copy_keeps_its_state_locally_whatever_backend_the_fork_names(tmp_path: Path) -> None:
+    """A fork's backend.tf is copied as it is, and an override file makes the copy's backend the local one."""
+    fork = tmp_path / "fork"
+    (fork / "modules").mkdir(parents=True)
+    (fork / "main.tf").write_text("# main\n", encoding="utf-8")
+    backend = 'terraform {\n  backend "s3" {\n    bucket = "b"\n  }\n}\n'
+    (fork / "backend.tf").write_text(backend, encoding="utf-8")
+    (fork / "mine_override.tf").write_text("# the developer's own override\n", encoding="utf-8")
+    infra = copy_stack(tmp_path / "copy", fork)
+    assert (infra / "backend.tf").read_text(encoding="utf-8") == backend
+    assert (infra / LOCAL_BACKEND_OVERRIDE).read_text(encoding="utf-8") == LOCAL_BACKEND
+    assert LOCAL_BACKEND_OVERRIDE.endswith("_override.tf")
+    assert not (infra / "mine_override.tf").exists()

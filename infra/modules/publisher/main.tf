@@ -98,28 +98,28 @@ data "aws_iam_policy_document" "permissions" {
   }
 
   statement {
-    sid = "ReadTheLedgerAndTheWeeks"
+    sid = "ReadTheSentLedger"
     actions = [
-      "dynamodb:BatchGetItem", # what was already sent (ledger.py); the sweep's week items with their ledger entries
+      "dynamodb:BatchGetItem", # what was already sent (ledger.py), for a batch and for the sweep
     ]
     resources = [var.table_arn]
     condition {
       test     = "ForAllValues:StringEquals"
       variable = "dynamodb:LeadingKeys"
-      values   = [var.ledger_partition, var.price_partition]
+      values   = [var.ledger_partition]
     }
   }
 
   statement {
-    sid = "ReadTheLateItems"
+    sid = "ReadTheNewestWeeksToSweep"
     actions = [
-      "dynamodb:Query", # the sweep's late items of the newest weeks (sweep.py)
+      "dynamodb:Query", # the sweep: the newest week items, and their late items (sweep.py)
     ]
     resources = [var.table_arn]
     condition {
       test     = "ForAllValues:StringEquals"
       variable = "dynamodb:LeadingKeys"
-      values   = [var.late_partition]
+      values   = [var.price_partition, var.late_partition]
     }
   }
 
