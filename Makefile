@@ -88,10 +88,11 @@ status: $(STAMP) ## Show what the local stack is running
 package: $(STAMP) ## Build the publisher Lambda's zip for Terraform (infra/build/)
 	$(VENV)/bin/python -m gas_local.package
 
-bench: $(STAMP) ## Measure a backfill, a check, the publisher and the package on moto; replay the guard and the schedule (docs/performance.md)
+bench: $(STAMP) ## Measure a backfill, a check, the publisher and the package on moto; replay the guard, the schedule and outages (docs/performance.md)
 	$(VENV)/bin/python -m benchmarks.bench
 	$(VENV)/bin/python -m benchmarks.data_quality
 	$(VENV)/bin/python -m benchmarks.timing_replay
+	$(VENV)/bin/python -m benchmarks.outage_replay
 
 clean: ## Remove the virtual environments and caches (keeps the outbox)
 	rm -rf $(VENV) .tools .cache .pytest_cache .mypy_cache .ruff_cache
