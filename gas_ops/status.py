@@ -223,7 +223,7 @@ def alarms(settings: Settings, now: datetime) -> list[Finding]:
         problem = (
             f"alarm {alarm['AlarmName']} is firing: {alarm.get('AlarmDescription', '')}" if state == "ALARM" else ""
         )
-        findings.append(Finding(f"Alarm {alarm['AlarmName']}", shown, problem))
+        findings.append(Finding(f"Alarm {alarm['AlarmName'].removeprefix(prefix)}", shown, problem))
     return findings
 
 

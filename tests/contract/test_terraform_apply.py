@@ -420,7 +420,7 @@ def test_the_weekly_check_writes_to_terraforms_table_and_alerts_go_out_through_i
     assert not shown["Last completed check"].problem
     assert shown["Told messages unsent"].value == "none"
     assert {label for label in shown if label.startswith("Alarm ")} == {
-        f"Alarm {name}" for name in alarms_by_name(stack)
+        f"Alarm {name.removeprefix('gas-alerts-')}" for name in alarms_by_name(stack)
     }
 
 

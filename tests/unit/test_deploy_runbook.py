@@ -40,6 +40,8 @@ RUN_BY: dict[str, list[tuple[str, str]]] = {
     ".venv/bin/gas-alerts backfill": [("tests/integration/test_clear_failures.py", 'run(["backfill"')],
     ".venv/bin/gas-alerts send-test": [("tests/integration/test_subscribers.py", 'invoke(app, ["send-test",')],
     ".venv/bin/gas-alerts redrive": [("tests/integration/test_crash_and_redrive.py", 'invoke(app, ["redrive"]')],
+    ".venv/bin/gas-alerts status": [("tests/integration/test_status.py", 'invoke(app, ["status"]')],
+    ".venv/bin/gas-alerts sweep": [("tests/integration/test_sweep.py", 'invoke(app, ["sweep"]')],
 }
 # The worker the systemd unit starts: its ExecStart line is a command too.
 UNIT_COMMAND = re.compile(r"^ExecStart=\S*/\.venv/bin/prefect worker start --pool gas-alerts$", re.MULTILINE)
