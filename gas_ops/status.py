@@ -72,18 +72,28 @@ class Heartbeat:
     source_age_days: int | None
 
 
+@dataclass(frozen=True)
+class Looking:
+    """What every look shares: the settings, the moment, and the newest heartbeat (read once)."""
+
+    settings: Settings
+    now: datetime
+    heartbeat: Heartbeat | None
+
+
 def service_health(settings: Settings, now: datetime | None = None) -> ServiceHealth:
     """Look at every part the operator depends on; AWS errors propagate (a denial names its action)."""
     moment = now or datetime.now(UTC)
+    looking = Looking(settings, moment, read_heartbeat(settings.table_name, moment))
     health = ServiceHealth()
     for look in LOOKS:
-        health.findings += look(settings, moment)
+        health.findings += look(looking)
     return health
 
 
-def last_check(settings: Settings, now: datetime) -> list[Finding]:
+def last_check(looking: Looking) -> list[Finding]:
     """When a check last completed, from its heartbeat; a problem once the check alarm's silence is exceeded."""
-    beat = read_heartbeat(settings.table_name, now)
+    beat, now = looking.heartbeat, looking.now
     if beat is None:
         return [
             Finding(
@@ -107,28 +117,37 @@ def last_check(settings: Settings, now: datetime) -> list[Finding]:
     ]
 
 
-def source_week(settings: Settings, now: datetime) -> list[Finding]:
-    """The source's newest week as the checks stored it, and its age; a problem once its alarm would fire."""
-    newest = PriceTable(aws.dynamodb(), settings.table_name).recent_weeks(1)
+def source_week(looking: Looking) -> list[Finding]:
+    """The source's newest week as the checks stored it, and its age at the last check, which its alarm watches.
+
+    Without a heartbeat, its age is counted to today.
+    """
+    newest = PriceTable(aws.dynamodb(), looking.settings.table_name).recent_weeks(1)
     if not newest:
         return [Finding("Source's newest week", "none stored", "the table holds no week: run the weekly deployment")]
     week = newest[0].week
-    age = (now.astimezone(NEW_YORK).date() - week).days
-    value = f"{week}, {age} days old"
+    beat = looking.heartbeat
+    if beat is not None and beat.source_age_days is not None:
+        age, when = beat.source_age_days, "at the last check"
+    else:
+        age, when = (looking.now.astimezone(NEW_YORK).date() - week).days, "today"
+    value = f"{week}, {age} days old {when}"
     if age <= SOURCE_STALE_AFTER_DAYS:
         return [Finding("Source's newest week", value)]
     return [
         Finding(
             "Source's newest week",
             value,
-            f"the source's newest week {week} is {age} days old (the alarm fires after {SOURCE_STALE_AFTER_DAYS}): if "
-            "checks are completing, the dataset has stopped updating or moved; check https://data.ny.gov/d/wuxr-ni2i",
+            f"the source's newest week {week} is {age} days old {when} (the alarm fires after "
+            f"{SOURCE_STALE_AFTER_DAYS}): if checks are completing, the dataset has stopped updating or moved; check "
+            "https://data.ny.gov/d/wuxr-ni2i",
         )
     ]
 
 
-def unsent_messages(settings: Settings, now: datetime) -> list[Finding]:
+def unsent_messages(looking: Looking) -> list[Finding]:
     """Told messages the sent ledger lacks, as the sweep works them out: unsent past the grace period is a problem."""
+    settings, now = looking.settings, looking.now
     window = read_window(aws.dynamodb(), settings.table_name, SWEEP_WEEKS)
     found = outstanding(window, now, timedelta(seconds=SWEEP_GRACE_SECONDS))
     findings = []
@@ -154,8 +173,9 @@ def unsent_messages(settings: Settings, now: datetime) -> list[Finding]:
     return findings
 
 
-def dead_letters(settings: Settings, now: datetime) -> list[Finding]:
+def dead_letters(looking: Looking) -> list[Finding]:
     """Stream batches waiting in the dead-letter queue."""
+    settings = looking.settings
     attributes = aws.sqs().get_queue_attributes(
         QueueUrl=queue_url(settings.dead_letter_queue, "GAS_ALERTS_DLQ"),
         AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
@@ -172,8 +192,9 @@ def dead_letters(settings: Settings, now: datetime) -> list[Finding]:
     ]
 
 
-def subscriptions(settings: Settings, now: datetime) -> list[Finding]:
+def subscriptions(looking: Looking) -> list[Finding]:
     """Each topic's subscriptions, confirmed and pending; the operator topic must have a confirmed one."""
+    settings = looking.settings
     sns = aws.sns()
     findings = []
     topics = (
@@ -199,8 +220,9 @@ def subscriptions(settings: Settings, now: datetime) -> list[Finding]:
     return findings
 
 
-def alarms(settings: Settings, now: datetime) -> list[Finding]:
+def alarms(looking: Looking) -> list[Finding]:
     """The state of each of the stack's alarms; one in ALARM is a problem, its description the next step."""
+    settings = looking.settings
     prefix = f"{settings.name_prefix}-"
     found = [
         alarm
@@ -219,7 +241,7 @@ def alarms(settings: Settings, now: datetime) -> list[Finding]:
     findings = []
     for alarm in sorted(found, key=lambda item: item["AlarmName"]):
         state = alarm.get("StateValue", "INSUFFICIENT_DATA")
-        shown = f"{state} (a local AWS never evaluates alarms)" if local and state == "INSUFFICIENT_DATA" else state
+        shown = f"{state} (as made: a local AWS never evaluates alarms)" if local else state
         problem = (
             f"alarm {alarm['AlarmName']} is firing: {alarm.get('AlarmDescription', '')}" if state == "ALARM" else ""
         )
@@ -242,6 +264,8 @@ def read_heartbeat(table: str, now: datetime) -> Heartbeat | None:
 def _series(table: str, start: datetime, end: datetime, period: int) -> dict[str, list[tuple[datetime, float]]]:
     """Each heartbeat metric's data points in the range, at the given period."""
     names = {"check": METRIC_CHECK_SUCCEEDED, "age": METRIC_SOURCE_AGE_DAYS}
+    # Within one period, the freshest answer: checks of the same minute saw the same source or a newer one.
+    statistics = {"check": "Maximum", "age": "Minimum"}
     queries: list[MetricDataQueryTypeDef] = [
         {
             "Id": query_id,
@@ -252,7 +276,7 @@ def _series(table: str, start: datetime, end: datetime, period: int) -> dict[str
                     "Dimensions": [{"Name": METRIC_DIMENSION, "Value": table}],
                 },
                 "Period": period,
-                "Stat": "Maximum",
+                "Stat": statistics[query_id],
             },
         }
         for query_id, name in names.items()
@@ -285,13 +309,14 @@ def _when(moment: datetime) -> str:
 
 
 def _ago(span: timedelta) -> str:
-    minutes = span.total_seconds() / 60
+    minutes = round(span.total_seconds() / 60)
     if minutes < 60:
-        return f"{minutes:.0f} minutes"
-    return f"{minutes / 60:.0f} hours" if minutes < 72 * 60 else f"{minutes / 1440:.0f} days"
+        return f"{minutes} minute{'' if minutes == 1 else 's'}"
+    hours = round(minutes / 60)
+    return f"{hours} hours" if hours < 72 else f"{round(hours / 24)} days"
 
 
-LOOKS: tuple[Callable[[Settings, datetime], list[Finding]], ...] = (
+LOOKS: tuple[Callable[[Looking], list[Finding]], ...] = (
     last_check,
     source_week,
     unsent_messages,
