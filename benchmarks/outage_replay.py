@@ -22,7 +22,7 @@ import random
 import statistics
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -146,26 +146,19 @@ class Scenario:
         return (self.alarm[1] - max(before)).total_seconds() / 3600
 
 
-def first_breach(
-    points: Sequence[datetime],
-    period: timedelta,
-    periods: int,
-    *,
-    from_: datetime,
-    until: datetime,
-    breaching: Callable[[int], bool],
+def first_silence(
+    points: Sequence[datetime], period: timedelta, periods: int, *, from_: datetime, until: datetime
 ) -> datetime | None:
-    """When an alarm on `periods` consecutive breaching periods fires: the end of the last of them, or None.
+    """When an alarm on `periods` consecutive periods without a data point fires (missing data breaching), or None.
 
-    Periods start on multiples of `period` since the epoch, as CloudWatch aligns them; `breaching` gets the number
-    of data points in a period (a period without any is missing data, breaching or not as the alarm treats it).
+    It fires at the end of the last of those periods; periods start on multiples of `period` since the epoch, as
+    CloudWatch aligns them.
     """
     seconds = period.total_seconds()
-    first = math.floor(from_.timestamp() / seconds)
     counts = Counter(math.floor(point.timestamp() / seconds) for point in points)
     run = 0
-    for index in range(first - periods, math.ceil(until.timestamp() / seconds)):
-        run = run + 1 if breaching(counts[index]) else 0
+    for index in range(math.floor(from_.timestamp() / seconds) - periods, math.ceil(until.timestamp() / seconds)):
+        run = run + 1 if counts[index] == 0 else 0
         end = datetime.fromtimestamp((index + 1) * seconds, UTC)
         if run >= periods and end > from_:
             return end
@@ -175,38 +168,40 @@ def first_breach(
 def alarm_for(scenario: Scenario, until: datetime) -> tuple[str, datetime] | None:
     """The first of the operator's alarms that fires after the stop, and when, from the scenario's data points."""
     start = scenario.outage.start
-    fired: list[tuple[str, datetime]] = []
-    silent = first_breach(
-        [moment for moment, _ in scenario.checks],
-        timedelta(seconds=CHECK_SILENCE_PERIOD_SECONDS),
-        CHECK_SILENCE_PERIODS,
-        from_=start,
-        until=until,
-        breaching=lambda count: count == 0,
-    )
-    if silent:
-        fired.append(("check-silent", silent))
+    fired: list[tuple[str, datetime | None]] = [
+        (
+            "check-silent",
+            first_silence(
+                [moment for moment, _ in scenario.checks],
+                timedelta(seconds=CHECK_SILENCE_PERIOD_SECONDS),
+                CHECK_SILENCE_PERIODS,
+                from_=start,
+                until=until,
+            ),
+        ),
+        (
+            "sweep-silent",
+            first_silence(
+                scenario.sweeps,
+                timedelta(seconds=SWEEP_SILENCE_PERIOD_SECONDS),
+                SWEEP_SILENCE_PERIODS,
+                from_=start,
+                until=until,
+            ),
+        ),
+    ]
+    # A data point over the threshold in a period fires the others at that period's end.
     stale = [moment for moment, age in scenario.checks if moment >= start and age > SOURCE_STALE_AFTER_DAYS]
-    if stale:
-        # Any data point over the threshold in an hourly period fires it at that period's end.
-        fired.append(("source-stale", _period_end(min(stale), HOUR)))
-    quiet = first_breach(
-        scenario.sweeps,
-        timedelta(seconds=SWEEP_SILENCE_PERIOD_SECONDS),
-        SWEEP_SILENCE_PERIODS,
-        from_=start,
-        until=until,
-        breaching=lambda count: count == 0,
-    )
-    if quiet:
-        fired.append(("sweep-silent", quiet))
     failures = [moment for moment in scenario.failed_invocations if moment >= start]
-    if failures:
-        fired.append(("publisher-errors", _period_end(min(failures), ERRORS_PERIOD)))
     unsent = [moment for moment in scenario.unsent if moment >= start]
-    if unsent:
-        fired.append(("unsent-messages", _period_end(min(unsent), HOUR)))
-    return min(fired, key=lambda item: item[1]) if fired else None
+    for name, moments, period in (
+        ("source-stale", stale, HOUR),
+        ("publisher-errors", failures, ERRORS_PERIOD),
+        ("unsent-messages", unsent, HOUR),
+    ):
+        fired.append((name, _period_end(min(moments), period) if moments else None))
+    found = [(name, moment) for name, moment in fired if moment is not None]
+    return min(found, key=lambda item: item[1]) if found else None
 
 
 def _period_end(moment: datetime, period: timedelta) -> datetime:

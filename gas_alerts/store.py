@@ -16,7 +16,7 @@ from gas_alerts.compare import CheckPlan
 from gas_alerts.failures import PermanentError, error_code
 from gas_publisher.batching import CONDITION_FAILED, MAX_TRANSACTION_ITEMS, batch_get, cancellation_codes
 from gas_publisher.contract import LATE_PARTITION, PARTITION_KEY, PRICE_PARTITION, SORT_KEY
-from gas_publisher.week import MalformedItemError, Revision, WeekRecord, week_key
+from gas_publisher.week import MalformedItemError, Revision, WeekRecord, newest_weeks_query, week_key
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -81,15 +81,7 @@ class PriceTable:
 
     def recent_weeks(self, limit: int) -> list[WeekRecord]:
         """The newest `limit` stored weeks, newest first, in a single Query (never a Scan)."""
-        response = self.client.query(
-            TableName=self.name,
-            KeyConditionExpression="#pk = :pk",
-            ExpressionAttributeNames={"#pk": PARTITION_KEY},
-            ExpressionAttributeValues={":pk": {"S": PRICE_PARTITION}},
-            ScanIndexForward=False,
-            Limit=limit,
-            ConsistentRead=True,
-        )
+        response = self.client.query(**newest_weeks_query(self.name, limit))
         today = self.today()
         return [self._week(item, today) for item in response.get("Items", [])]
 

@@ -22,7 +22,6 @@ from gas_publisher.contract import (
     LATE_PARTITION,
     METRIC_UNSENT_MESSAGES,
     PARTITION_KEY,
-    PRICE_PARTITION,
     SORT_KEY,
     SWEEP_EVENT_KEY,
     SWEEP_GRACE_SECONDS,
@@ -31,7 +30,7 @@ from gas_publisher.contract import (
 from gas_publisher.ledger import LedgerWeek, ledger_entry, ledger_key
 from gas_publisher.messages import Message, messages_for
 from gas_publisher.metrics import put_metrics
-from gas_publisher.week import MalformedItemError, WeekRecord
+from gas_publisher.week import MalformedItemError, WeekRecord, newest_weeks_query
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
@@ -144,15 +143,7 @@ def read_window(client: DynamoDBClient, table: str, weeks: int) -> TableWindow:
     """The newest `weeks` stored week items and their late items (a Query each), and their ledger entries (a batch)."""
     stored: list[WeekRecord] = []
     malformed: list[str] = []
-    response = client.query(
-        TableName=table,
-        KeyConditionExpression="#pk = :pk",
-        ExpressionAttributeNames={"#pk": PARTITION_KEY},
-        ExpressionAttributeValues={":pk": {"S": PRICE_PARTITION}},
-        ScanIndexForward=False,
-        Limit=weeks,
-        ConsistentRead=True,
-    )
+    response = client.query(**newest_weeks_query(table, weeks))
     items = response.get("Items", [])
     for item in items:
         _decode(item, table, stored, malformed)

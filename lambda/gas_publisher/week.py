@@ -248,6 +248,19 @@ class WeekRecord:
         )
 
 
+def newest_weeks_query(table: str, limit: int) -> dict[str, Any]:
+    """Query arguments for the newest `limit` week items, newest first: one call, whatever the history's size."""
+    return {
+        "TableName": table,
+        "KeyConditionExpression": "#pk = :pk",
+        "ExpressionAttributeNames": {"#pk": PARTITION_KEY},
+        "ExpressionAttributeValues": {":pk": {"S": PRICE_PARTITION}},
+        "ScanIndexForward": False,
+        "Limit": limit,
+        "ConsistentRead": True,
+    }
+
+
 def week_key(week: date) -> Item:
     """The primary key of a week's item."""
     return {PARTITION_KEY: {"S": PRICE_PARTITION}, SORT_KEY: {"S": week.isoformat()}}
