@@ -30,15 +30,17 @@ def find_topic_arn(client: SNSClient, topic_name: str) -> str | None:
 def table_stream_arn(settings: Settings) -> str:
     """The table's stream; NotProvisionedError when AWS says the table is not there (a refusal is raised as is)."""
     try:
-        return aws.dynamodb().describe_table(TableName=settings.table_name)["Table"]["LatestStreamArn"]
+        table = aws.dynamodb().describe_table(TableName=settings.table_name)["Table"]
     except ClientError as error:
         if error_code(error) not in MISSING:
             raise
         raise NotProvisionedError(
             f"the table {settings.table_name} is missing ({error_code(error)}); check GAS_ALERTS_TABLE"
         ) from error
-    except KeyError as error:
-        raise NotProvisionedError(f"the table {settings.table_name} has no stream") from error
+    stream_arn = table.get("LatestStreamArn")
+    if not stream_arn:
+        raise NotProvisionedError(f"the table {settings.table_name} has no stream; apply infra/ to make it with one")
+    return stream_arn
 
 
 def queue_url(name: str, variable: str) -> str:

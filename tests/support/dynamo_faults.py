@@ -17,6 +17,8 @@ CLIENT_ATTEMPTS = 1 + 5
 ERROR_STATUS = {"ThrottlingException": 400, "ProvisionedThroughputExceededException": 400, "InternalServerError": 500}
 # DynamoDB Streams' answer for a sequence number older than the stream keeps (24 hours): not transient.
 GONE_STATUS = {"TrimmedDataAccessException": 400}
+# IAM's answer to a call the credentials may not make.
+DENIED_STATUS = {"AccessDeniedException": 400}
 # Not an AWS error code: the request reaches DynamoDB and is applied, then its response is lost (a 500 is returned).
 LOST_RESPONSE = "LostResponse"
 
@@ -61,4 +63,5 @@ class DynamoFaults:
         body = json.dumps({"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": "injected fault"})
         headers = HTTPHeaders()
         headers["Content-Type"] = "application/x-amz-json-1.0"
-        return AWSResponse(request.url, {**ERROR_STATUS, **GONE_STATUS}[code], headers, _Body(body.encode()))
+        status = {**ERROR_STATUS, **GONE_STATUS, **DENIED_STATUS}[code]
+        return AWSResponse(request.url, status, headers, _Body(body.encode()))
