@@ -73,6 +73,11 @@ def _client(service: str, credentials_block: str | None, endpoint: str | None, r
     )
 
 
+def region() -> str:
+    """The region the clients use: AWS_DEFAULT_REGION or AWS_REGION, else the product's default."""
+    return os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION") or DEFAULT_AWS_REGION
+
+
 def client(service: str, credentials_block: str | None = None) -> Any:
     """A client built once per service, credentials block and endpoint (AWS_ENDPOINT_URL is honoured)."""
     return _client(

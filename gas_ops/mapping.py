@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 
 from botocore.exceptions import ClientError
 
+from gas_alerts.failures import DENIED, error_code
 from gas_publisher.contract import MAPPING, stream_filter_pattern
 from gas_publisher.event_filter import check_pattern
 
@@ -72,7 +73,9 @@ def deployed_mapping(client: LambdaClient, stream_arn: str) -> Mapping[str, Any]
     try:
         pages = client.get_paginator("list_event_source_mappings").paginate()
         mappings = [mapping for page in pages for mapping in page.get("EventSourceMappings", [])]
-    except ClientError:
+    except ClientError as error:
+        if error_code(error) in DENIED:
+            raise  # a refusal is the operator's to fix, not a stack without a mapping
         return None  # an endpoint without a Lambda API has no mapping either
     reading = [m for m in mappings if m.get("EventSourceArn") == stream_arn and m.get("State", "Enabled") == "Enabled"]
     return reading[0] if reading else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from gas_alerts import aws
 from gas_alerts.settings import Settings
 from gas_ops.resources import topic_arns
 from gas_publisher.contract import ENV_DIGEST_TOPIC_ARN, ENV_LOG_LEVEL, ENV_TABLE_NAME, ENV_TOPIC_ARN
@@ -30,9 +31,13 @@ def publisher_environment(settings: Settings, log_level: str = "INFO") -> dict[s
 
 
 def publisher_handler(environment: Mapping[str, str]) -> Any:
-    """The Lambda entry point's work, with the function's environment (threads may invoke it at the same time)."""
+    """The Lambda entry point's work, with the function's environment (threads may invoke it at the same time).
+
+    As the Lambda runtime does, AWS_REGION is set: here to the region this process's clients use.
+    """
+    with_region = {"AWS_REGION": aws.region(), **environment}
 
     def invoke(event: dict[str, Any], context: Any) -> Any:
-        return handle(event, context, environment)
+        return handle(event, context, with_region)
 
     return invoke

@@ -50,7 +50,11 @@ def queue_url(name: str, variable: str) -> str:
     except ClientError as error:
         if error_code(error) not in MISSING:
             raise
-        raise NotProvisionedError(f"the queue {name} is missing ({error_code(error)}); check {variable}") from error
+        # SQS answers a refused GetQueueUrl as it answers a queue that does not exist.
+        raise NotProvisionedError(
+            f"the queue {name} is missing, or the credentials in use may not call sqs:GetQueueUrl on it "
+            f"({error_code(error)}); check {variable}, and the operator policy (operator_policy_arn)"
+        ) from error
 
 
 def topic_arns(settings: Settings) -> tuple[str, str]:
