@@ -82,8 +82,9 @@ def _check(
     logger = run_logger()
     if settings.app_token_note:
         logger.warning(settings.app_token_note)
-    now = datetime.now(UTC).isoformat(timespec="seconds")
     weeks = fetch_prices(source, lookback_weeks, until)
+    # Stamped after the fetch (which may retry for minutes): the sweep's grace period counts from the write.
+    now = datetime.now(UTC).isoformat(timespec="seconds")
     name_run_for_week(weeks[-1].week)
     coverage = Coverage.of(weeks)
     if coverage.message:

@@ -19,6 +19,7 @@ from gas_alerts.store import NEW_YORK, PriceTable
 from gas_alerts.subscriptions import PENDING, subscriptions_of
 from gas_ops.resources import find_topic_arn, queue_url
 from gas_publisher.contract import (
+    ALARM_SUFFIXES,
     CHECK_SILENCE_PERIOD_SECONDS,
     CHECK_SILENCE_PERIODS,
     METRIC_CHECK_SUCCEEDED,
@@ -128,7 +129,9 @@ def source_week(looking: Looking) -> list[Finding]:
     week = newest[0].week
     beat = looking.heartbeat
     if beat is not None and beat.source_age_days is not None:
+        # The week the last check saw: an older copy of the source is older than the table's newest week.
         age, when = beat.source_age_days, "at the last check"
+        week = min(week, beat.at.astimezone(NEW_YORK).date() - timedelta(days=age))
     else:
         age, when = (looking.now.astimezone(NEW_YORK).date() - week).days, "today"
     value = f"{week}, {age} days old {when}"
@@ -167,7 +170,12 @@ def unsent_messages(looking: Looking) -> list[Finding]:
             Finding("Being delivered now", f"{len(found.in_flight) + len(found.waiting)} (the stream has them)")
         )
     findings += [
-        Finding("Unreadable item", line, f"an item cannot be read, so its alerts cannot be sent: {line}")
+        Finding(
+            "Unreadable item",
+            line,
+            f"an item cannot be read, so its alerts cannot be sent: {line}; correct or delete the item (its table "
+            "and keys are named), then run `gas-alerts sweep`",
+        )
         for line in found.malformed
     ]
     return findings
@@ -224,10 +232,13 @@ def alarms(looking: Looking) -> list[Finding]:
     """The state of each of the stack's alarms; one in ALARM is a problem, its description the next step."""
     settings = looking.settings
     prefix = f"{settings.name_prefix}-"
+    # By prefix (one call), then by exact name: another stack's prefix may begin with this one's.
+    names = {prefix + suffix for suffix in ALARM_SUFFIXES}
     found = [
         alarm
         for page in aws.cloudwatch().get_paginator("describe_alarms").paginate(AlarmNamePrefix=prefix)
         for alarm in page.get("MetricAlarms", [])
+        if alarm["AlarmName"] in names
     ]
     if not found:
         return [

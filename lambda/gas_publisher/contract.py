@@ -88,6 +88,8 @@ CHECK_SILENCE_PERIODS: int = _MONITORING["check_silence"]["evaluation_periods"]
 SOURCE_STALE_AFTER_DAYS: int = _MONITORING["source_stale_after_days"]
 SWEEP_SILENCE_PERIOD_SECONDS: int = _MONITORING["sweep_silence"]["period_seconds"]
 SWEEP_SILENCE_PERIODS: int = _MONITORING["sweep_silence"]["evaluation_periods"]
+# Every alarm of a stack is named <name_prefix>-<suffix>; `gas-alerts status` asks for exactly these.
+ALARM_SUFFIXES: tuple[str, ...] = tuple(_MONITORING["alarm_suffixes"])
 
 # The scheduled sweep: the key its event carries, how often it runs, and its defaults.
 SWEEP_EVENT_KEY: str = _CONTRACT["sweep"]["event_key"]

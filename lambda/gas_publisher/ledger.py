@@ -46,6 +46,8 @@ class LedgerWeek:
 
     sent: frozenset[str] = frozenset()
     claims: Mapping[str, str] = field(default_factory=dict)
+    # Written by the version before the week's digest was recorded: its sent regions only.
+    legacy: bool = False
 
 
 def lease(ends_at_ms: int, token: str) -> str:
@@ -199,4 +201,4 @@ def ledger_entry(item: Mapping[str, Any]) -> LedgerWeek:
         for name, value in item.items()
         if name.startswith(CLAIM_PREFIX) and isinstance(value, Mapping)
     }
-    return LedgerWeek(frozenset(sent), claims)
+    return LedgerWeek(frozenset(sent), claims, legacy=LEGACY_SENT in item and SENT not in item)

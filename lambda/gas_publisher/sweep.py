@@ -27,6 +27,7 @@ from gas_publisher.contract import (
     SWEEP_GRACE_SECONDS,
     SWEEP_WEEKS,
 )
+from gas_publisher.digest import Digest
 from gas_publisher.ledger import LedgerWeek, ledger_entry, ledger_key
 from gas_publisher.messages import Message, messages_for
 from gas_publisher.metrics import put_metrics
@@ -220,7 +221,8 @@ def outstanding(window: TableWindow, now: datetime, older_than: timedelta) -> Ou
     for entry in told:
         message = entry.message
         ledger = window.ledger.get(message.week, LedgerWeek())
-        if message.ledger_name in ledger.sent:
+        if message.ledger_name in ledger.sent or (ledger.legacy and isinstance(message, Digest)):
+            # A week the version before digests recorded sent its digests unrecorded: never send them again.
             continue
         if entry.recorded_at is not None and entry.recorded_at > now - older_than:
             waiting.append(message)

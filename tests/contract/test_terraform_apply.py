@@ -304,6 +304,7 @@ def test_every_alarm_emails_the_operator_and_says_what_to_do(stack: Stack) -> No
         "gas-alerts-publisher-errors",
         "gas-alerts-publisher-dlq-not-empty",
     }
+    assert set(alarms) == {f"gas-alerts-{suffix}" for suffix in contract.ALARM_SUFFIXES}, "status asks for these"
     for name, alarm in alarms.items():
         assert alarm["AlarmActions"] == [stack.outputs["operator_topic_arn"]], name
         assert "`gas-alerts " in alarm["AlarmDescription"], f"{name} says which command to run"
@@ -339,6 +340,13 @@ def test_the_sweep_runs_hourly_from_eventbridge_scheduler_with_the_contracts_eve
     role = iam.get_role(RoleName=target["RoleArn"].rsplit("/", 1)[-1])["Role"]
     [trust] = role["AssumeRolePolicyDocument"]["Statement"]
     assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
+    account = function["FunctionArn"].split(":")[4]
+    assert trust["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": account},
+        "ArnEquals": {"aws:SourceArn": f"arn:aws:scheduler:{REGION}:{account}:schedule-group/default"},
+    }, "only this account's default schedule group may assume it"
+    config = lambda_.get_function_event_invoke_config(FunctionName=function["FunctionName"])
+    assert config["MaximumRetryAttempts"] == 0, "Lambda's own retries of a failed sweep are off"
     [(policy_name)] = iam.list_role_policies(RoleName=role["RoleName"])["PolicyNames"]
     document = iam.get_role_policy(RoleName=role["RoleName"], PolicyName=policy_name)["PolicyDocument"]
     [grant] = document["Statement"]

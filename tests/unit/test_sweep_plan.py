@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from gas_publisher.contract import SWEEP_EVENT_KEY, SWEEP_GRACE_SECONDS, SWEEP_WEEKS
-from gas_publisher.ledger import LedgerWeek, lease
+from gas_publisher.ledger import LedgerWeek, lease, ledger_entry
 from gas_publisher.sweep import (
     InvalidSweepRequestError,
     SweepRequest,
@@ -133,3 +133,14 @@ def test_an_item_that_cannot_give_its_messages_is_named() -> None:
 
     assert told == []
     assert malformed == ["the item of 2026-02-23: drops lists albany but its prices do not show a drop"]
+
+
+def test_a_week_the_ledger_recorded_before_digests_were_recorded_sends_no_digest_again() -> None:
+    """An old ledger entry (regions only): its regions are sent, and its digest is not sent again by the sweep."""
+    old = ledger_entry({"pk": {"S": "wuxr-ni2i#sent"}, "sk": {"S": WEEK.isoformat()}, "regions": {"SS": ["albany"]}})
+    window = TableWindow(weeks=[week_item(("albany", "nassau"))], ledger={WEEK: old})
+
+    found = outstanding(window, NOW, timedelta(minutes=30))
+
+    assert old.legacy
+    assert [message.dedup_id for message in found.due] == ["2026-02-23#nassau"]

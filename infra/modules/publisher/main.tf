@@ -350,7 +350,7 @@ resource "aws_scheduler_schedule" "this" {
     role_arn = aws_iam_role.scheduler.arn
     input    = jsonencode(var.sweep_input)
 
-    # The next hour's sweep is the retry; an invocation that fails counts in the function's errors alarm.
+    # The next hour's sweep is the retry (Lambda's own retries are off too, below); a failure counts as an error.
     retry_policy {
       maximum_retry_attempts       = 0
       maximum_event_age_in_seconds = 3600
@@ -358,6 +358,14 @@ resource "aws_scheduler_schedule" "this" {
   }
 
   depends_on = [aws_iam_role_policy.scheduler]
+}
+
+# Scheduler invokes the function asynchronously, and Lambda would retry a failed asynchronous invocation twice on its
+# own: the sweep's retry is the next hour's sweep, and its failure counts in the errors alarm at once.
+resource "aws_lambda_function_event_invoke_config" "this" {
+  function_name                = aws_lambda_function.this.function_name
+  maximum_retry_attempts       = 0
+  maximum_event_age_in_seconds = 3600
 }
 
 # ---- alarms --------------------------------------------------------------------------------------------
