@@ -63,6 +63,8 @@ def sweep(
     with friendly_errors(table=settings.table_name), console.status("Sweeping the newest weeks…"):
         report = run_sweep(settings, SweepRequest(int(grace.total_seconds()), weeks))
     console.print(f"Sent {len(report['sent'])}: {_dedup_ids(report['sent']) or 'nothing was missing'}", soft_wrap=True)
+    if report.get("deferred"):
+        console.print(f"Left for the next sweep (no time left in this one): {len(report['deferred'])}; run it again")
     if report["in_flight"] or report["waiting"]:
         count = len(report["in_flight"]) + len(report["waiting"])
         console.print(f"Left to the stream: {count} (being delivered, or written less than {older_than} ago)")

@@ -75,6 +75,10 @@ class Pacer:
             for slot in ticket.slots:
                 slot[0] = now
 
+    def batches_within(self, seconds: float) -> int:
+        """How many batches of `rate` messages can start within this many seconds, from an idle start."""
+        return int(seconds // (WINDOW_SECONDS + MARGIN_SECONDS)) + 1 if seconds >= 0 else 0
+
     def seconds_for(self, count: int) -> float:
         """About how long `count` more messages take to publish at this rate, from an idle start."""
         batches = -(-count // self.rate)

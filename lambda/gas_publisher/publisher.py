@@ -67,6 +67,17 @@ class Publisher:
         """The sent ledger this publisher claims and marks messages in."""
         return self._ledger
 
+    def capacity(self, deadline_ms: int | None) -> int | None:
+        """How many messages can start going out before the deadline leaves too little time (None: no deadline).
+
+        One batch of the pacing's size starts each window while more than BATCH_BUDGET_MS is left; a batch less,
+        as the alerts and the digests go in batches of their own.
+        """
+        if deadline_ms is None:
+            return None
+        seconds = (deadline_ms - self._now_ms() - BATCH_BUDGET_MS) / 1000
+        return max(self.pacer.batches_within(seconds) - 1, 0) * self.pacer.rate
+
     def publish(
         self, messages: Sequence[Message], deadline_ms: int | None = None, owners: Mapping[str, str] | None = None
     ) -> set[str]:

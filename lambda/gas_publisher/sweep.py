@@ -3,8 +3,9 @@
 The stream keeps its records 24 hours; the table and the sent ledger keep everything. So on a schedule (EventBridge
 Scheduler, hourly) the publisher reads the items of the newest weeks, works out each message they told exactly as
 stream delivery does (`messages_for`), and publishes those the ledger does not hold, through the same claims,
-pacing and ledger. An item younger than the grace period is left to the stream mapping, so the two never race; a
-message another consumer holds a live claim on is left to it. A quiet sweep costs two Queries (the newest week
+pacing and ledger. An item younger than the grace period is left to the stream mapping's first deliveries; a message
+another consumer holds a live claim on is left to it, and the claims let only one of them publish a message. It takes
+as many messages as the invocation has time for, oldest week first; the rest wait for the next sweep. A quiet sweep costs two Queries (the newest week
 items, and their late items), one BatchGetItem (the ledger entries of the weeks that told something) and one
 PutMetricData: what it could not send, as `UnsentMessages`, which the operator's alarm watches.
 """
@@ -123,6 +124,8 @@ class SweepReport:
     in_flight: list[str] = field(default_factory=list)
     waiting: list[str] = field(default_factory=list)
     malformed: list[str] = field(default_factory=list)
+    # Due, but more than this invocation had time for: the next sweep takes them first.
+    deferred: list[str] = field(default_factory=list)
 
     @property
     def unsent_count(self) -> int:
@@ -137,6 +140,7 @@ class SweepReport:
             "in_flight": self.in_flight,
             "waiting": self.waiting,
             "malformed": self.malformed,
+            "deferred": self.deferred,
         }
 
 
@@ -246,27 +250,34 @@ def sweep(
     """Publish what is due, put `UnsentMessages`, and report; the metric goes out even when nothing was due."""
     window = read_window(dynamodb, table, request.weeks)
     found = outstanding(window, now, timedelta(seconds=request.older_than_seconds))
-    failed = publisher.publish(list(found.due), deadline_ms) if found.due else set()
+    # Oldest week first, as many as the invocation has time for; the rest wait for the next sweep (a backlog of
+    # weeks goes out over a few hours), counted apart from what SNS refused.
+    capacity = publisher.capacity(deadline_ms)
+    taken = list(found.due if capacity is None else found.due[:capacity])
+    deferred = [message.dedup_id for message in found.due[len(taken) :]]
+    failed = publisher.publish(taken, deadline_ms) if taken else set()
     if failed:
         # Some were refused, left for lack of time, or claimed meanwhile: the ledger says which are still unsent.
-        entries = publisher.ledger.read(message.week for message in found.due)
+        entries = publisher.ledger.read(message.week for message in taken)
         failed = {
             message.dedup_id
-            for message in found.due
+            for message in taken
             if message.dedup_id in failed and message.ledger_name not in entries.get(message.week, LedgerWeek()).sent
         }
     report = SweepReport(
-        sent=[message.dedup_id for message in found.due if message.dedup_id not in failed],
+        sent=[message.dedup_id for message in taken if message.dedup_id not in failed],
         unsent=sorted(failed),
         in_flight=[message.dedup_id for message in found.in_flight],
         waiting=[message.dedup_id for message in found.waiting],
         malformed=list(found.malformed),
+        deferred=deferred,
     )
     put_metrics(cloudwatch, table, {METRIC_UNSENT_MESSAGES: report.unsent_count})
     logger.info(
-        "sweep: %d sent, %d unsent, %d in flight, %d younger than %d s, %d unreadable items",
+        "sweep: %d sent, %d unsent, %d left for the next, %d in flight, %d younger than %d s, %d unreadable items",
         len(report.sent),
         len(report.unsent),
+        len(report.deferred),
         len(report.in_flight),
         len(report.waiting),
         request.older_than_seconds,

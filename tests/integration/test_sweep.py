@@ -212,7 +212,7 @@ def test_the_handler_runs_a_sweep_for_the_scheduled_event(settings: Settings) ->
     with pytest.raises(InvalidSweepRequestError, match="weeks must be 1 to 52"):
         handler({SWEEP_EVENT_KEY: {"weeks": 0}}, InvocationContext())
 
-    assert response == {"sent": [], "unsent": [], "in_flight": [], "waiting": [], "malformed": []}
+    assert response == {"sent": [], "unsent": [], "in_flight": [], "waiting": [], "malformed": [], "deferred": []}
     assert samples(settings.table_name, METRIC_UNSENT_MESSAGES) == (1, 0.0)
 
 
@@ -263,3 +263,28 @@ def test_older_than_0_takes_what_the_grace_period_leaves_and_a_bad_duration_is_r
     assert f"Sent 2: {week}: Albany, digest" in now.output
     assert bad.exit_code == 2
     assert "'soon' is not a duration: use a whole number with s, m, h or d" in bad.output
+
+
+def test_a_backlog_larger_than_one_invocation_goes_out_over_two_sweeps_and_is_not_unsent(settings: Settings) -> None:
+    """Eight weeks due, 10 s of the invocation left past the budget: the oldest 36 go now, the rest next sweep."""
+    resources = provision(settings)
+    store_weeks(settings, OUTAGE)
+    now = checked_at(OUTAGE[-1]) + timedelta(hours=1)
+
+    def swept(moment: datetime, left_ms: int | None) -> SweepReport:
+        at = publisher(resources, settings)
+        at._clock = moment.timestamp  # the invocation's clock, which its deadline is read against
+        deadline = None if left_ms is None else int(moment.timestamp() * 1000) + left_ms
+        return sweep(
+            at, aws.dynamodb(), aws.cloudwatch(), settings.table_name, SweepRequest(), now=moment, deadline_ms=deadline
+        )
+
+    first = swept(now, 35_000)  # a 60 s invocation 25 s in: 10 s past the 25 s budget
+    second = swept(now + timedelta(hours=1), None)
+
+    assert len(first.sent) == 9 * 4, "10 windows of 4 messages start within 10 s; one is kept back for the digests"
+    assert first.unsent == []
+    assert first.sent == sorted(first.sent, key=lambda dedup_id: dedup_id.split("#")[0]), "oldest week first"
+    assert sorted(second.sent) == sorted(first.deferred)
+    assert len(first.deferred) > 20
+    assert samples(settings.table_name, METRIC_UNSENT_MESSAGES) == (2, 0.0), "a backlog going out is not unsent"
