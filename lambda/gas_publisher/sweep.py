@@ -4,10 +4,11 @@ The stream keeps its records 24 hours; the table and the sent ledger keep everyt
 Scheduler, hourly) the publisher reads the items of the newest weeks, works out each message they told exactly as
 stream delivery does (`messages_for`), and publishes those the ledger does not hold, through the same claims,
 pacing and ledger. An item younger than the grace period is left to the stream mapping's first deliveries; a message
-another consumer holds a live claim on is left to it, and the claims let only one of them publish a message. It takes
-as many messages as the invocation has time for, oldest week first; the rest wait for the next sweep. A quiet sweep costs two Queries (the newest week
-items, and their late items), one BatchGetItem (the ledger entries of the weeks that told something) and one
-PutMetricData: what it could not send, as `UnsentMessages`, which the operator's alarm watches.
+another consumer holds a live claim on is left to it, and the claims let only one of them publish a message. It
+takes as many messages as the invocation has time for, oldest week first; the rest wait for the next sweep. A quiet
+sweep costs two Queries (the newest week items, and their late items), one BatchGetItem (the ledger entries of the
+weeks that told something) and one PutMetricData: what it could not send, as `UnsentMessages`, which the operator's
+alarm watches.
 """
 
 from __future__ import annotations
