@@ -131,7 +131,7 @@ def _heal_expired(settings: Settings, invoke: Handler, report: RedriveReport) ->
     Pointers whose weeks the sent ledger then holds whole have nothing left to redrive, and are deleted.
     """
     if any(expired.unsent for expired in report.expired):
-        context = InvocationContext(invoked_function_arn=f"gas-alerts redrive sweep {uuid.uuid4()}")
+        context = InvocationContext(invoked_function_arn=f"gas-alerts redrive sweep {uuid.uuid4()}", background=True)
         swept = invoke(SweepRequest(older_than_seconds=0).to_event(), context) or {}
         report.swept = list(swept.get("sent", [])) if isinstance(swept, Mapping) else []
     found = unsent(aws.dynamodb(), settings.table_name, datetime.now(UTC))
@@ -226,7 +226,7 @@ class _Redriver:
         ledger = SentLedger(aws.dynamodb(), self.settings.table_name)
         before = _sent(ledger, messages)
         for _ in range(ATTEMPTS):
-            context = InvocationContext(invoked_function_arn=self.consumer)
+            context = InvocationContext(invoked_function_arn=self.consumer, background=True)
             response = self.handler({"Records": batch}, context) or {}
             if isinstance(response, Mapping) and not response.get("batchItemFailures"):
                 report.sent += sorted(_sent(ledger, messages) - before)

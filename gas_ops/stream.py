@@ -36,6 +36,8 @@ class InvocationContext:
     timeout_seconds: float = FUNCTION_TIMEOUT_SECONDS
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     started: float = field(default_factory=time.monotonic)
+    # An operator's command, publishing beside the stream mapping: at the background rate (gas_publisher/pacing.py).
+    background: bool = False
 
     def get_remaining_time_in_millis(self) -> int:
         """The function's configured timeout, less the time this invocation has run."""

@@ -23,6 +23,7 @@ from gas_publisher.contract import (
 )
 from gas_publisher.event_filter import matches
 from gas_publisher.messages import Message, messages_for
+from gas_publisher.pacing import BACKGROUND_MESSAGES_PER_SECOND, Pacer
 from gas_publisher.publisher import Publisher
 from gas_publisher.sweep import SweepRequest, sweep
 from gas_publisher.week import MalformedItemError, WeekRecord
@@ -121,6 +122,8 @@ class Wiring:
     """The publisher and the clients it works with, built once per configuration and kept across invocations."""
 
     publisher: Publisher
+    # Publishes what the sweep or an operator's redrive sends, at the background rate (pacing.py).
+    background: Publisher
     dynamodb: DynamoDBClient
     cloudwatch: CloudWatchClient
     table_name: str
@@ -132,7 +135,11 @@ def _wiring(topic_arn: str, digest_topic_arn: str, table_name: str, endpoint: st
     sns = session.client("sns", config=CLIENT_CONFIG)
     dynamodb = session.client("dynamodb", config=CLIENT_CONFIG)
     cloudwatch = session.client("cloudwatch", config=CLIENT_CONFIG)
-    return Wiring(Publisher(sns, dynamodb, topic_arn, table_name, digest_topic_arn), dynamodb, cloudwatch, table_name)
+    background = Publisher(
+        sns, dynamodb, topic_arn, table_name, digest_topic_arn, pacer=Pacer(rate=BACKGROUND_MESSAGES_PER_SECOND)
+    )
+    publisher = Publisher(sns, dynamodb, topic_arn, table_name, digest_topic_arn)
+    return Wiring(publisher, background, dynamodb, cloudwatch, table_name)
 
 
 def wiring_from_environment(environ: Mapping[str, str] = os.environ) -> Wiring:
@@ -164,14 +171,15 @@ def handle(event: Mapping[str, Any], context: Any, environ: Mapping[str, str]) -
 
     A scheduled event (it carries the sweep's key) runs the sweep; anything else is a stream batch. The function's
     ARN names the consumer of a batch: its event source mapping retries a shard's records one batch at a time, so
-    a retry may take over the claims of the invocation before it.
+    a retry may take over the claims of the invocation before it. The sweep, and a batch an operator's command
+    hands over (its context says `background`), publish at the background rate, beside the mapping's.
     """
     deadline_ms = int(time.time() * 1000) + int(context.get_remaining_time_in_millis())
     wiring = wiring_from_environment(environ)
     request = SweepRequest.from_event(event)
     if request is not None:
         report = sweep(
-            wiring.publisher,
+            wiring.background,
             wiring.dynamodb,
             wiring.cloudwatch,
             wiring.table_name,
@@ -181,4 +189,5 @@ def handle(event: Mapping[str, Any], context: Any, environ: Mapping[str, str]) -
         )
         return report.to_response()
     consumer = str(getattr(context, "invoked_function_arn", "") or getattr(context, "function_name", ""))
-    return process_batch(event, wiring.publisher, deadline_ms, consumer)
+    publisher = wiring.background if getattr(context, "background", False) else wiring.publisher
+    return process_batch(event, publisher, deadline_ms, consumer)

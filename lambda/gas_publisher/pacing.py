@@ -15,10 +15,12 @@ from dataclasses import dataclass, field
 
 # Two fifths of the limit. The week items and the late items live on two partition keys, which DynamoDB may place
 # on two shards, and Lambda delivers shards at the same time: two invocations, each with a pacer of its own, may
-# publish at once, 8 a second together. The rest is room for SNS's asynchronous delivery, which can bunch messages
-# published in one second with those of the next, and for one address following both the alert and the digest
-# topic. A 17-region week still goes out in about 4 seconds.
+# publish at once, 8 a second together. A 17-region week still goes out in about 4 seconds.
 MESSAGES_PER_SECOND = 4
+# What publishes beside the stream, and may do so at the same time as both shards: the hourly sweep, and an
+# operator's sweep or redrive. One a second each: with both shards busy, one of them makes 9 a second and two of
+# them 10, never more. What they send is already late, so a backlog taking longer to drain costs little.
+BACKGROUND_MESSAGES_PER_SECOND = 1
 WINDOW_SECONDS = 1.0
 # Clock granularity: the next window starts a little after the last one ends.
 MARGIN_SECONDS = 0.05

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gas_local.inbox import RateWatch, SubscriptionRateError
-from gas_publisher.pacing import MESSAGES_PER_SECOND, WINDOW_SECONDS, Pacer
+from gas_local.inbox import EMAIL_MESSAGES_PER_SECOND, RateWatch, SubscriptionRateError
+from gas_publisher.pacing import BACKGROUND_MESSAGES_PER_SECOND, MESSAGES_PER_SECOND, WINDOW_SECONDS, Pacer
 from tests.support.fakes import VirtualClock
 
 
@@ -75,3 +75,8 @@ def test_the_next_batch_waits_a_window_after_a_slow_call_returned() -> None:
     pacer.wait_for(1)
 
     assert clock.now() - returned >= WINDOW_SECONDS
+
+
+def test_everything_that_may_publish_at_once_stays_within_the_email_limit() -> None:
+    """Both stream shards at full rate and two background publishers (the sweep, an operator's) make 10 a second."""
+    assert 2 * MESSAGES_PER_SECOND + 2 * BACKGROUND_MESSAGES_PER_SECOND <= EMAIL_MESSAGES_PER_SECOND
