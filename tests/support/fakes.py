@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gas_alerts import aws
-from gas_publisher.pacing import Pacer
+from gas_publisher.pacing import MESSAGES_PER_SECOND, Pacer
 from gas_publisher.publisher import Publisher
 
 EntryTest = Callable[[dict[str, Any]], bool]
@@ -108,7 +108,7 @@ class VirtualClock:
         self.seconds += max(seconds, 0.0)
 
 
-def virtual_pacer() -> Pacer:
+def virtual_pacer(rate: int = MESSAGES_PER_SECOND) -> Pacer:
     """The product's pacer on a virtual clock, for tests of something other than the pacing itself."""
     clock = VirtualClock()
-    return Pacer(clock=clock.now, sleep=clock.sleep)
+    return Pacer(rate=rate, clock=clock.now, sleep=clock.sleep)
