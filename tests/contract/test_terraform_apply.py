@@ -365,7 +365,7 @@ def test_the_local_scheduler_runs_the_deployed_schedule_with_the_deployed_packag
     assert schedule.name == stack.outputs["sweep_schedule_name"]
     assert (schedule.interval.total_seconds(), schedule.event) == (3600, SweepRequest().to_event())
     assert isinstance(scheduler.invoke, PackagedFunction), "the deployed zip runs, in a process of its own"
-    assert set(report) == {"sent", "unsent", "in_flight", "waiting", "malformed"}
+    assert set(report) == {"sent", "unsent", "in_flight", "waiting", "malformed", "deferred"}
 
 
 def stack_settings(stack: Stack, folder: Path) -> Settings:
