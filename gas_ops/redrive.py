@@ -111,8 +111,8 @@ def redrive(settings: Settings, *, drop_expired: bool = False, handler: Handler 
                 sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
             else:
                 _show_again(sqs, queue_url, [message])
-        if expired:
-            _heal_expired(settings, invoke, report)
+        if report.expired:
+            _what_the_expired_left(settings, invoke, report, heal=bool(expired))
         healed = report.expired and not any(item.unsent or item.unreadable_items for item in report.expired)
         while expired:
             message = expired.pop()
@@ -125,16 +125,18 @@ def redrive(settings: Settings, *, drop_expired: bool = False, handler: Handler 
     return report
 
 
-def _heal_expired(settings: Settings, invoke: Handler, report: RedriveReport) -> None:
-    """The stream lost these records, but the table did not: the sweep sends what they told, then unsent is read again.
+def _what_the_expired_left(settings: Settings, invoke: Handler, report: RedriveReport, *, heal: bool) -> None:
+    """What the table told that the ledger lacks, read once for every pointer the stream no longer holds.
 
-    Pointers whose weeks the sent ledger then holds whole have nothing left to redrive, and are deleted.
+    The stream lost those records, but the table did not: to heal, the sweep sends what is missing first, and what
+    is still unsent is read again. Pointers whose weeks the sent ledger then holds whole are deleted.
     """
-    if any(expired.unsent for expired in report.expired):
+    found = unsent(aws.dynamodb(), settings.table_name, datetime.now(UTC))
+    if heal and found.missing:
         context = InvocationContext(invoked_function_arn=f"gas-alerts redrive sweep {uuid.uuid4()}", background=True)
         swept = invoke(SweepRequest(older_than_seconds=0).to_event(), context) or {}
         report.swept = list(swept.get("sent", [])) if isinstance(swept, Mapping) else []
-    found = unsent(aws.dynamodb(), settings.table_name, datetime.now(UTC))
+        found = unsent(aws.dynamodb(), settings.table_name, datetime.now(UTC))
     report.expired = [
         replace(expired, unsent=found.missing, unreadable_items=found.unreadable) for expired in report.expired
     ]
@@ -235,15 +237,13 @@ class _Redriver:
         return False
 
     def _expired(self, pointer: BatchPointer) -> Expired:
-        found = unsent(aws.dynamodb(), self.settings.table_name, datetime.now(UTC))
+        """The pointer's batch, as the stream no longer holds it; what its weeks left unsent is filled in after."""
         return Expired(
             shard_id=pointer.shard_id,
             start=pointer.start,
             end=pointer.end,
             first_arrival=pointer.first_arrival,
             last_arrival=pointer.last_arrival,
-            unsent=found.missing,
-            unreadable_items=found.unreadable,
         )
 
 

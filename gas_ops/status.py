@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from gas_alerts import aws
 from gas_alerts.failures import is_loopback
 from gas_alerts.settings import Settings
-from gas_alerts.store import NEW_YORK, PriceTable
+from gas_alerts.store import NEW_YORK
 from gas_alerts.subscriptions import PENDING, subscriptions_of
 from gas_ops.resources import find_topic_arn, queue_url
 from gas_publisher.contract import (
@@ -32,7 +32,7 @@ from gas_publisher.contract import (
     SWEEP_WEEKS,
 )
 from gas_publisher.messages import Message
-from gas_publisher.sweep import outstanding, read_window
+from gas_publisher.sweep import TableWindow, outstanding, read_window
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch.type_defs import MetricDataQueryTypeDef
@@ -80,12 +80,15 @@ class Looking:
     settings: Settings
     now: datetime
     heartbeat: Heartbeat | None
+    # The newest stored weeks with their late items and ledger entries, as the sweep reads them.
+    window: TableWindow
 
 
 def service_health(settings: Settings, now: datetime | None = None) -> ServiceHealth:
     """Look at every part the operator depends on; AWS errors propagate (a denial names its action)."""
     moment = now or datetime.now(UTC)
-    looking = Looking(settings, moment, read_heartbeat(settings.table_name, moment))
+    window = read_window(aws.dynamodb(), settings.table_name, SWEEP_WEEKS)
+    looking = Looking(settings, moment, read_heartbeat(settings.table_name, moment), window)
     health = ServiceHealth()
     for look in LOOKS:
         health.findings += look(looking)
@@ -123,10 +126,9 @@ def source_week(looking: Looking) -> list[Finding]:
 
     Without a heartbeat, its age is counted to today.
     """
-    newest = PriceTable(aws.dynamodb(), looking.settings.table_name).recent_weeks(1)
-    if not newest:
+    if not looking.window.weeks:
         return [Finding("Source's newest week", "none stored", "the table holds no week: run the weekly deployment")]
-    week = newest[0].week
+    week = looking.window.weeks[-1].week
     beat = looking.heartbeat
     if beat is not None and beat.source_age_days is not None:
         # The week the last check saw: an older copy of the source is older than the table's newest week.
@@ -150,9 +152,7 @@ def source_week(looking: Looking) -> list[Finding]:
 
 def unsent_messages(looking: Looking) -> list[Finding]:
     """Told messages the sent ledger lacks, as the sweep works them out: unsent past the grace period is a problem."""
-    settings, now = looking.settings, looking.now
-    window = read_window(aws.dynamodb(), settings.table_name, SWEEP_WEEKS)
-    found = outstanding(window, now, timedelta(seconds=SWEEP_GRACE_SECONDS))
+    found = outstanding(looking.window, looking.now, timedelta(seconds=SWEEP_GRACE_SECONDS))
     findings = []
     if found.due:
         findings.append(
